@@ -1,0 +1,68 @@
+//! Runs the gateway's functions: [`run_http`] and [`run_task`] put one registry entry under the
+//! Lambda runtime; [`local`] is the local runner that serves every function of `template.yaml` on
+//! one port against the AWS emulator.
+
+pub mod local;
+
+use axum::Router;
+use gateway::platform::http::{RequestId, finish};
+use gateway::platform::telemetry;
+use gateway::registry::{HttpFunction, StartupError, TaskFunction};
+use gateway::{AppState, Env};
+use lambda_http::{RequestExt, service_fn};
+use tower::ServiceExt;
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()
+}
+
+/// Cold start shared by both kinds: telemetry, configuration, the state.
+fn cold_start() -> Result<AppState, StartupError> {
+    let env = Env::from_process();
+    telemetry::init(&env);
+    Ok(AppState::from_env(&env)?)
+}
+
+/// One function's router with the platform layers, ready to serve.
+pub fn http_router(f: &HttpFunction, state: AppState) -> Router {
+    let limit = state.config().body_limit_bytes;
+    finish((f.routes)().split_for_parts().0.with_state(state), limit)
+}
+
+/// The `main` of an API function binary.
+pub fn run_http(f: &'static HttpFunction) -> Result<(), lambda_http::Error> {
+    runtime()?.block_on(async {
+        let state = cold_start()?;
+        (f.warm)(&state).await?;
+        let router = http_router(f, state);
+        tracing::info!(function = f.name, "cold start complete");
+        lambda_http::run(service_fn(move |mut req: lambda_http::Request| {
+            if let Some(ctx) = req.lambda_context_ref() {
+                let id = RequestId(ctx.request_id.clone());
+                req.extensions_mut().insert(id);
+            }
+            router.clone().oneshot(req)
+        }))
+        .await
+    })
+}
+
+/// The `main` of a directly-invoked function binary.
+pub fn run_task(f: &'static TaskFunction) -> Result<(), lambda_runtime::Error> {
+    runtime()?.block_on(async {
+        let state = cold_start()?;
+        tracing::info!(function = f.name, "cold start complete");
+        lambda_runtime::run(lambda_runtime::service_fn(
+            |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+                let state = state.clone();
+                async move {
+                    (f.handler)(&state, event.payload).await.map_err(|e| {
+                        tracing::error!(function = f.name, error = %e, "task failed");
+                        lambda_runtime::Error::from(e.to_string())
+                    })
+                }
+            },
+        ))
+        .await
+    })
+}

@@ -1,0 +1,133 @@
+//! The local runner's library: reads `template.yaml`, checks that it, the binaries and the registry
+//! describe the same functions and routes, provisions the emulator, and builds one router serving
+//! every API function through the same handlers the Lambda binaries run.
+
+pub mod provision;
+pub mod template;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+use axum::Router;
+use gateway::platform::http::finish;
+use gateway::registry::{HTTP_FUNCTIONS, HttpFunction, TASK_FUNCTIONS};
+use gateway::{AppState, Env};
+
+use template::{Route, Template};
+
+/// The binary that is the local runner itself: not a Lambda function, not in the template.
+pub const RUNNER_BINARY: &str = "local-runner";
+
+/// The repository root (where `template.yaml` is), known at compile time.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The routes one registry entry serves, read from its OpenAPI annotations.
+pub fn registry_routes(f: &HttpFunction) -> Vec<Route> {
+    let doc = (f.routes)().split_for_parts().1;
+    let mut out = Vec::new();
+    for (path, item) in doc.paths.paths {
+        let ops = [
+            ("GET", item.get.is_some()),
+            ("POST", item.post.is_some()),
+            ("PUT", item.put.is_some()),
+            ("PATCH", item.patch.is_some()),
+            ("DELETE", item.delete.is_some()),
+            ("HEAD", item.head.is_some()),
+            ("OPTIONS", item.options.is_some()),
+        ];
+        for (method, present) in ops {
+            if present {
+                out.push(Route { method: method.to_owned(), path: path.clone() });
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The function binaries in `functions/src/bin` (without the runner).
+pub fn binaries(bin_dir: &Path) -> Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    for entry in std::fs::read_dir(bin_dir)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(".rs") {
+            if stem != RUNNER_BINARY {
+                out.insert(stem.to_owned());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Fails, naming every discrepancy, unless the template, the binaries and the registry agree:
+/// each template function has a binary and a registry handler, each binary is in the template,
+/// each HTTP function's routes match its handler's, and no route is claimed twice.
+pub fn check_topology(template: &Template, bin_dir: &Path) -> Result<()> {
+    let mut problems = Vec::new();
+    let functions = template.functions()?;
+    let bins = binaries(bin_dir)?;
+    let http: BTreeMap<&str, &HttpFunction> = HTTP_FUNCTIONS.iter().map(|f| (f.name, *f)).collect();
+    let tasks: BTreeSet<&str> = TASK_FUNCTIONS.iter().map(|f| f.name).collect();
+    let mut claimed: BTreeMap<Route, String> = BTreeMap::new();
+    let mut in_template = BTreeSet::new();
+    for f in &functions {
+        in_template.insert(f.binary.clone());
+        if !bins.contains(&f.binary) {
+            problems.push(format!("{}: no binary functions/src/bin/{}.rs", f.logical_id, f.binary));
+        }
+        match (http.get(f.binary.as_str()), tasks.contains(f.binary.as_str())) {
+            (Some(h), _) => {
+                let mut declared = f.routes.clone();
+                declared.sort();
+                let handled = registry_routes(h);
+                if declared != handled {
+                    problems.push(format!(
+                        "{}: template routes {:?} differ from the handler's {:?}",
+                        f.logical_id,
+                        declared.iter().map(Route::to_string).collect::<Vec<_>>(),
+                        handled.iter().map(Route::to_string).collect::<Vec<_>>()
+                    ));
+                }
+            }
+            (None, true) if f.routes.is_empty() => {}
+            (None, true) => problems.push(format!("{}: a task function cannot have HTTP routes", f.logical_id)),
+            (None, false) => problems.push(format!("{}: no handler named {:?} in the registry", f.logical_id, f.binary)),
+        }
+        for route in &f.routes {
+            if let Some(other) = claimed.insert(route.clone(), f.logical_id.clone()) {
+                problems.push(format!("{route} is claimed by both {other} and {}", f.logical_id));
+            }
+        }
+    }
+    for b in bins.difference(&in_template) {
+        problems.push(format!("binary {b} is not a function in template.yaml"));
+    }
+    for name in http.keys().copied().chain(tasks.iter().copied()) {
+        if !in_template.contains(name) {
+            problems.push(format!("registry function {name} is not in template.yaml"));
+        }
+    }
+    if !problems.is_empty() {
+        bail!("template, binaries and registry disagree:\n  {}", problems.join("\n  "));
+    }
+    Ok(())
+}
+
+/// The template's resolved environment laid over `base` (the process environment): what every
+/// function in the local stack reads its configuration from.
+pub fn stack_env(resolver: &template::Resolver<'_>, base: &Env) -> Result<Env> {
+    Ok(base.clone().overlay(&Env::from_map(resolver.stack_env()?)))
+}
+
+/// Every API function's routes behind the platform layers, sharing one state.
+pub async fn router(state: &AppState) -> Result<Router> {
+    let mut routes = Router::new();
+    for f in HTTP_FUNCTIONS {
+        (f.warm)(state).await.map_err(|e| anyhow::anyhow!("{}: {e}", f.name))?;
+        routes = routes.merge((f.routes)().split_for_parts().0.with_state(state.clone()));
+    }
+    Ok(finish(routes, state.config().body_limit_bytes))
+}

@@ -1,0 +1,145 @@
+//! Creates the template's AWS resources in the emulator: DynamoDB tables (keys, indexes, TTL),
+//! EventBridge buses, S3 buckets and secrets. Idempotent: what exists is left as it is. Every name
+//! comes from the template resolved against a stack name, so parallel stacks never collide.
+
+use anyhow::{Context, Result, anyhow};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use gateway::platform::aws::Aws;
+use serde_yaml::Value;
+
+use super::template::{Resolver, Template};
+
+/// What was provisioned, by kind, as physical names.
+#[derive(Debug, Default)]
+pub struct Provisioned {
+    pub tables: Vec<String>,
+    pub buses: Vec<String>,
+    pub buckets: Vec<String>,
+    pub secrets: Vec<String>,
+}
+
+fn s<'a>(v: &'a Value, key: &str) -> Result<&'a str> {
+    v.get(key).and_then(Value::as_str).ok_or_else(|| anyhow!("missing {key}"))
+}
+
+fn key_schema(v: &Value) -> Result<Vec<KeySchemaElement>> {
+    v.as_sequence()
+        .into_iter()
+        .flatten()
+        .map(|k| {
+            Ok(KeySchemaElement::builder()
+                .attribute_name(s(k, "AttributeName")?)
+                .key_type(KeyType::from(s(k, "KeyType")?))
+                .build()?)
+        })
+        .collect()
+}
+
+pub async fn provision(aws: &Aws, template: &Template, r: &Resolver<'_>) -> Result<Provisioned> {
+    let mut out = Provisioned::default();
+    let ddb = aws.dynamodb();
+    for (id, res) in template.resources_of("AWS::DynamoDB::Table") {
+        let name = r.physical_name(id)?;
+        let props = res.get("Properties").ok_or_else(|| anyhow!("{id}: no Properties"))?;
+        create_table(&ddb, &name, props).await.with_context(|| format!("table {id} ({name})"))?;
+        out.tables.push(name);
+    }
+    let events = aws.eventbridge();
+    for (id, _) in template.resources_of("AWS::Events::EventBus") {
+        let name = r.physical_name(id)?;
+        match events.create_event_bus().name(&name).send().await {
+            Ok(_) => {}
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_already_exists_exception()) => {}
+            Err(e) => return Err(anyhow!(aws_sdk_eventbridge::error::DisplayErrorContext(e))).context(name),
+        }
+        out.buses.push(name);
+    }
+    let s3 = aws.s3();
+    for (id, _) in template.resources_of("AWS::S3::Bucket") {
+        let name = r.physical_name(id)?;
+        match s3.create_bucket().bucket(&name).send().await {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error().is_some_and(|e| {
+                    e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()
+                }) => {}
+            Err(e) => return Err(anyhow!(aws_sdk_s3::error::DisplayErrorContext(e))).context(name),
+        }
+        out.buckets.push(name);
+    }
+    let sm = aws.secretsmanager();
+    for (id, res) in template.resources_of("AWS::SecretsManager::Secret") {
+        let name = r.physical_name(id)?;
+        // A local secret gets its template SecretString, or a random value where the template
+        // asks Secrets Manager to generate one.
+        let value = match res.get("Properties").and_then(|p| p.get("SecretString")) {
+            Some(v) => r.resolve(v)?,
+            None => uuid::Uuid::new_v4().simple().to_string(),
+        };
+        match sm.create_secret().name(&name).secret_string(value).send().await {
+            Ok(_) => {}
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_exists_exception()) => {}
+            Err(e) => return Err(anyhow!(aws_sdk_secretsmanager::error::DisplayErrorContext(e))).context(name),
+        }
+        out.secrets.push(name);
+    }
+    Ok(out)
+}
+
+async fn create_table(ddb: &aws_sdk_dynamodb::Client, name: &str, props: &Value) -> Result<()> {
+    let attrs = props
+        .get("AttributeDefinitions")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            Ok(AttributeDefinition::builder()
+                .attribute_name(s(a, "AttributeName")?)
+                .attribute_type(ScalarAttributeType::from(s(a, "AttributeType")?))
+                .build()?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut req = ddb
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_attribute_definitions(Some(attrs))
+        .set_key_schema(Some(key_schema(props.get("KeySchema").ok_or_else(|| anyhow!("no KeySchema"))?)?));
+    for gsi in props.get("GlobalSecondaryIndexes").and_then(Value::as_sequence).into_iter().flatten() {
+        let projection = gsi
+            .get("Projection")
+            .and_then(|p| p.get("ProjectionType"))
+            .and_then(Value::as_str)
+            .unwrap_or("ALL");
+        req = req.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(s(gsi, "IndexName")?)
+                .set_key_schema(Some(key_schema(gsi.get("KeySchema").ok_or_else(|| anyhow!("GSI KeySchema"))?)?))
+                .projection(Projection::builder().projection_type(ProjectionType::from(projection)).build())
+                .build()?,
+        );
+    }
+    match req.send().await {
+        Ok(_) => {}
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => return Ok(()),
+        Err(e) => return Err(anyhow!(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+    }
+    if let Some(ttl) = props.get("TimeToLiveSpecification") {
+        if ttl.get("Enabled").and_then(Value::as_bool) == Some(true) {
+            let spec = TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name(s(ttl, "AttributeName")?)
+                .build()?;
+            ddb.update_time_to_live()
+                .table_name(name)
+                .time_to_live_specification(spec)
+                .send()
+                .await
+                .map_err(|e| anyhow!(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,343 @@
+//! Reads `template.yaml` the way CloudFormation would for the parts the local stack needs:
+//! functions (binary, HTTP routes, environment), tables, buses, buckets and secrets, with the
+//! intrinsic functions (`Ref`, `Fn::Sub`, `Fn::GetAtt`, `Fn::Join`) resolved to local names.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde_yaml::Value;
+use serde_yaml::value::TaggedValue;
+
+pub const LOCAL_ACCOUNT: &str = "123456789012";
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    root: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Route {
+    pub method: String,
+    pub path: String,
+}
+
+impl std::fmt::Display for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.path)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct FunctionDef {
+    pub logical_id: String,
+    pub binary: String,
+    pub routes: Vec<Route>,
+}
+
+impl Template {
+    pub fn load(path: &std::path::Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Self> {
+        let root: Value = serde_yaml::from_str(text)?;
+        if root.get("Resources").and_then(Value::as_mapping).is_none() {
+            bail!("template has no Resources");
+        }
+        Ok(Self { root })
+    }
+
+    /// Resources of one CloudFormation type, by logical id.
+    pub fn resources_of<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
+        self.resources().filter(move |(_, r)| r.get("Type").and_then(Value::as_str) == Some(kind))
+    }
+
+    fn resources(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.root
+            .get("Resources")
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flat_map(|m| m.iter())
+            .filter_map(|(k, v)| Some((k.as_str()?, v)))
+    }
+
+    fn resource(&self, logical_id: &str) -> Option<&Value> {
+        self.root.get("Resources")?.get(logical_id)
+    }
+
+    /// Every `AWS::Serverless::Function`, with its binary and HTTP API routes.
+    pub fn functions(&self) -> Result<Vec<FunctionDef>> {
+        let mut out = Vec::new();
+        for (id, res) in self.resources_of("AWS::Serverless::Function") {
+            let binary = res
+                .get("Metadata")
+                .and_then(|m| m.get("BuildProperties"))
+                .and_then(|b| b.get("Binary"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| anyhow!("{id}: no Metadata.BuildProperties.Binary"))?
+                .to_owned();
+            let mut routes = Vec::new();
+            let events = res.get("Properties").and_then(|p| p.get("Events")).and_then(Value::as_mapping);
+            for (_, ev) in events.into_iter().flat_map(|m| m.iter()) {
+                if ev.get("Type").and_then(Value::as_str) != Some("HttpApi") {
+                    continue;
+                }
+                let props = ev.get("Properties");
+                let field = |name: &str| {
+                    props
+                        .and_then(|p| p.get(name))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                        .ok_or_else(|| anyhow!("{id}: HttpApi event without {name}"))
+                };
+                routes.push(Route { method: field("Method")?.to_ascii_uppercase(), path: field("Path")? });
+            }
+            out.push(FunctionDef { logical_id: id.to_owned(), binary, routes });
+        }
+        Ok(out)
+    }
+
+    /// `Globals.Function.Environment.Variables` laid under the function's own variables.
+    pub fn function_env<'a>(&'a self, logical_id: &str) -> BTreeMap<&'a str, &'a Value> {
+        let vars = |v: Option<&'a Value>| {
+            v.and_then(|v| v.get("Environment"))
+                .and_then(|e| e.get("Variables"))
+                .and_then(Value::as_mapping)
+                .into_iter()
+                .flat_map(|m| m.iter())
+                .filter_map(|(k, v)| Some((k.as_str()?, v)))
+        };
+        let globals = self.root.get("Globals").and_then(|g| g.get("Function"));
+        let own = self.root.get("Resources").and_then(|r| r.get(logical_id)).and_then(|f| f.get("Properties"));
+        vars(globals).chain(vars(own)).collect()
+    }
+}
+
+/// Resolves intrinsic functions against the local stack.
+#[derive(Debug, Clone)]
+pub struct Resolver<'t> {
+    template: &'t Template,
+    pub stack: String,
+    pub region: String,
+    overrides: BTreeMap<String, String>,
+}
+
+impl<'t> Resolver<'t> {
+    /// `overrides` replace parameter defaults (the runner reads them from `CFN_PARAM_<Name>`).
+    pub fn new(template: &'t Template, stack: &str, region: &str, overrides: BTreeMap<String, String>) -> Self {
+        Self { template, stack: stack.to_owned(), region: region.to_owned(), overrides }
+    }
+
+    pub fn resolve(&self, v: &Value) -> Result<String> {
+        match v {
+            Value::String(s) => Ok(s.clone()),
+            Value::Number(n) => Ok(n.to_string()),
+            Value::Bool(b) => Ok(b.to_string()),
+            Value::Tagged(t) => self.intrinsic(&t.tag.to_string(), &t.value),
+            Value::Mapping(m) if m.len() == 1 => {
+                let (k, inner) = m.iter().next().ok_or_else(|| anyhow!("empty mapping"))?;
+                let name = k.as_str().ok_or_else(|| anyhow!("non-string intrinsic"))?;
+                self.intrinsic(&format!("!{}", name.trim_start_matches("Fn::")), inner)
+            }
+            other => bail!("cannot resolve {other:?} to a string"),
+        }
+    }
+
+    fn intrinsic(&self, tag: &str, arg: &Value) -> Result<String> {
+        match tag {
+            "!Ref" => self.reference(arg.as_str().ok_or_else(|| anyhow!("!Ref takes a name"))?),
+            "!Sub" => match arg {
+                Value::String(s) => self.substitute(s, &BTreeMap::new()),
+                Value::Sequence(parts) if parts.len() == 2 => {
+                    let text = parts[0].as_str().ok_or_else(|| anyhow!("!Sub text"))?;
+                    let mut vars = BTreeMap::new();
+                    for (k, v) in parts[1].as_mapping().into_iter().flat_map(|m| m.iter()) {
+                        vars.insert(k.as_str().unwrap_or_default().to_owned(), self.resolve(v)?);
+                    }
+                    self.substitute(text, &vars)
+                }
+                _ => bail!("malformed !Sub"),
+            },
+            "!GetAtt" => {
+                let (res, attr) = match arg {
+                    Value::String(s) => s.split_once('.').ok_or_else(|| anyhow!("!GetAtt {s}"))?,
+                    Value::Sequence(p) if p.len() == 2 => (
+                        p[0].as_str().ok_or_else(|| anyhow!("!GetAtt"))?,
+                        p[1].as_str().ok_or_else(|| anyhow!("!GetAtt"))?,
+                    ),
+                    _ => bail!("malformed !GetAtt"),
+                };
+                self.attribute(res, attr)
+            }
+            "!Join" => {
+                let parts = arg.as_sequence().filter(|p| p.len() == 2).ok_or_else(|| anyhow!("!Join"))?;
+                let sep = parts[0].as_str().unwrap_or_default();
+                let items = parts[1].as_sequence().ok_or_else(|| anyhow!("!Join list"))?;
+                Ok(items.iter().map(|i| self.resolve(i)).collect::<Result<Vec<_>>>()?.join(sep))
+            }
+            other => bail!("intrinsic {other} is not supported by the local runner"),
+        }
+    }
+
+    fn substitute(&self, text: &str, vars: &BTreeMap<String, String>) -> Result<String> {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after.find('}').ok_or_else(|| anyhow!("unclosed ${{ in {text}"))?;
+            let name = &after[..end];
+            let value = match (vars.get(name), name.split_once('.')) {
+                (Some(v), _) => v.clone(),
+                (None, Some((res, attr))) => self.attribute(res, attr)?,
+                (None, None) => self.reference(name)?,
+            };
+            out.push_str(&value);
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    pub fn reference(&self, name: &str) -> Result<String> {
+        match name {
+            "AWS::Region" => return Ok(self.region.clone()),
+            "AWS::AccountId" => return Ok(LOCAL_ACCOUNT.to_owned()),
+            "AWS::StackName" => return Ok(self.stack.clone()),
+            "AWS::Partition" => return Ok("aws".to_owned()),
+            "AWS::URLSuffix" => return Ok("amazonaws.com".to_owned()),
+            _ => {}
+        }
+        if let Some(param) = self.template.root.get("Parameters").and_then(|p| p.get(name)) {
+            if let Some(v) = self.overrides.get(name) {
+                return Ok(v.clone());
+            }
+            return match param.get("Default") {
+                Some(d) => self.resolve(d),
+                None => bail!("parameter {name} has no Default; set CFN_PARAM_{name}"),
+            };
+        }
+        self.physical_name(name)
+    }
+
+    /// The name a resource gets: its explicit name property, or `<stack>-<LogicalId>`.
+    pub fn physical_name(&self, logical_id: &str) -> Result<String> {
+        let res = self.template.resource(logical_id).ok_or_else(|| anyhow!("no resource {logical_id}"))?;
+        let kind = res.get("Type").and_then(Value::as_str).unwrap_or_default();
+        let prop = match kind {
+            "AWS::DynamoDB::Table" => "TableName",
+            "AWS::Events::EventBus" => "Name",
+            "AWS::S3::Bucket" => "BucketName",
+            "AWS::SQS::Queue" => "QueueName",
+            "AWS::SecretsManager::Secret" => "Name",
+            "AWS::Serverless::Function" => "FunctionName",
+            _ => "",
+        };
+        match res.get("Properties").and_then(|p| p.get(prop)) {
+            Some(v) if !prop.is_empty() => self.resolve(v),
+            _ => Ok(format!("{}-{}", self.stack, logical_id)),
+        }
+    }
+
+    fn attribute(&self, logical_id: &str, attr: &str) -> Result<String> {
+        let res = self.template.resource(logical_id).ok_or_else(|| anyhow!("no resource {logical_id}"))?;
+        let kind = res.get("Type").and_then(Value::as_str).unwrap_or_default();
+        let name = self.physical_name(logical_id)?;
+        let (r, a) = (&self.region, LOCAL_ACCOUNT);
+        Ok(match (kind, attr) {
+            ("AWS::DynamoDB::Table", "Arn") => format!("arn:aws:dynamodb:{r}:{a}:table/{name}"),
+            ("AWS::Events::EventBus", "Arn") => format!("arn:aws:events:{r}:{a}:event-bus/{name}"),
+            ("AWS::Events::EventBus", "Name") => name,
+            ("AWS::S3::Bucket", "Arn") => format!("arn:aws:s3:::{name}"),
+            ("AWS::SQS::Queue", "Arn") => format!("arn:aws:sqs:{r}:{a}:{name}"),
+            ("AWS::SQS::Queue", "QueueName") => name,
+            ("AWS::SQS::Queue", "QueueUrl") => format!("http://sqs.{r}.localhost/{a}/{name}"),
+            ("AWS::SecretsManager::Secret", "Id") => name,
+            _ => bail!("!GetAtt {logical_id}.{attr} is not supported by the local runner"),
+        })
+    }
+
+    /// The resolved environment of one function.
+    pub fn function_env(&self, logical_id: &str) -> Result<BTreeMap<String, String>> {
+        self.template
+            .function_env(logical_id)
+            .into_iter()
+            .map(|(k, v)| Ok((k.to_owned(), self.resolve(v).with_context(|| format!("{logical_id}: {k}"))?)))
+            .collect()
+    }
+
+    /// The union of every function's environment. One variable name means one thing across the
+    /// stack; a conflict is an error, which is what lets the runner serve all functions from one
+    /// process.
+    pub fn stack_env(&self) -> Result<BTreeMap<String, String>> {
+        let mut all: BTreeMap<String, (String, String)> = BTreeMap::new();
+        for f in self.template.functions()? {
+            for (k, v) in self.function_env(&f.logical_id)? {
+                if let Some((other_fn, other)) = all.get(&k) {
+                    if *other != v {
+                        bail!("{k} is {other:?} in {other_fn} but {v:?} in {}", f.logical_id);
+                    }
+                }
+                all.insert(k, (f.logical_id.clone(), v));
+            }
+        }
+        Ok(all.into_iter().map(|(k, (_, v))| (k, v)).collect())
+    }
+}
+
+/// Builds a `!Tag value` node (tests).
+pub fn tagged(tag: &str, value: Value) -> Value {
+    Value::Tagged(Box::new(TaggedValue { tag: serde_yaml::value::Tag::new(tag), value }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: &str = r#"
+Parameters:
+  Stage: { Type: String, Default: local }
+Globals:
+  Function:
+    Environment:
+      Variables:
+        STAGE: !Ref Stage
+        TABLE: !Ref Table
+Resources:
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: !Sub "${AWS::StackName}-keys"
+  Bus:
+    Type: AWS::Events::EventBus
+    Properties: { Name: !Sub "${AWS::StackName}-bus" }
+  Fn:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildMethod: rust-cargolambda, BuildProperties: { Binary: fn } }
+    Properties:
+      Environment:
+        Variables:
+          BUS_ARN: !GetAtt Bus.Arn
+          JOINED: { "Fn::Join": ["/", [a, !Ref Stage]] }
+      Events:
+        Api: { Type: HttpApi, Properties: { Path: /x/{id}, Method: get } }
+"#;
+
+    #[test]
+    fn resolves_refs_subs_and_attributes_against_the_local_stack() -> Result<()> {
+        let t = Template::parse(T)?;
+        let r = Resolver::new(&t, "s1", "us-east-1", BTreeMap::new());
+        let env = r.function_env("Fn")?;
+        assert_eq!(env["STAGE"], "local");
+        assert_eq!(env["TABLE"], "s1-keys");
+        assert_eq!(env["BUS_ARN"], format!("arn:aws:events:us-east-1:{LOCAL_ACCOUNT}:event-bus/s1-bus"));
+        assert_eq!(env["JOINED"], "a/local");
+        let over = Resolver::new(&t, "s1", "us-east-1", [("Stage".into(), "qa".into())].into());
+        assert_eq!(over.function_env("Fn")?["STAGE"], "qa");
+        let f = &t.functions()?[0];
+        assert_eq!((f.binary.as_str(), &f.routes[..]), ("fn", &[Route { method: "GET".into(), path: "/x/{id}".into() }][..]));
+        assert!(r.resolve(&tagged("!Ref", Value::String("Missing".into()))).is_err());
+        Ok(())
+    }
+}

@@ -1,0 +1,96 @@
+# Shared by scripts/dev and scripts/test: the Python tools venv, a private Postgres cluster, the
+# moto AWS emulator. Source it; every function prints what it does and fails loudly.
+
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+PY_TOOLS=("moto[server]==5.*" "cfn-lint" "aws-sam-cli" "openapi-spec-validator")
+
+log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# ensure_venv DIR: a venv with the Python tools (moto, cfn-lint, sam, openapi-spec-validator),
+# installed once; later runs find the marker and skip pip.
+ensure_venv() {
+  local venv=$1 marker="$1/.gateway-tools-v1"
+  [ -f "$marker" ] && return 0
+  log "installing Python tools into $venv (once; about 2 minutes)"
+  command -v python3 >/dev/null || die "python3 is required"
+  python3 -m venv "$venv" || die "python3 -m venv failed"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "${PY_TOOLS[@]}" || die "pip install failed"
+  touch "$marker"
+}
+
+# as_postgres CMD...: PostgreSQL refuses to run as root; run it as the postgres user then.
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# pg_up DIR PORT FSYNC: starts (initialising if needed) a cluster with data in DIR/data, socket in
+# DIR, listening on 127.0.0.1:PORT. Prints "started" or "reused" on stdout.
+pg_up() {
+  local dir=$1 port=$2 fsync=$3
+  [ -x "$PG_BIN/initdb" ] || die "PostgreSQL 15 binaries not found in $PG_BIN (set PG_BIN)"
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres:postgres "$dir"
+    # the postgres user must be able to walk down to the data directory
+    local p=$dir; while [ "$p" != / ]; do p=$(dirname "$p"); chmod o+x "$p" 2>/dev/null || true; done
+  fi
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    log "initialising Postgres cluster in $dir/data"
+    as_postgres "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null \
+      || die "initdb failed"
+  fi
+  if as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+    echo reused; return 0
+  fi
+  log "starting Postgres on 127.0.0.1:$port (fsync=$fsync)"
+  as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=$fsync -c synchronous_commit=$fsync -c full_page_writes=$fsync -c max_connections=300" \
+    start >/dev/null || { tail -20 "$dir/server.log" >&2; die "Postgres did not start (log: $dir/server.log)"; }
+  echo started
+}
+
+pg_down() {
+  local dir=$1
+  as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# psql_admin PORT DB SQL
+psql_admin() {
+  "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$1" -U postgres -d "$2" -c "$3"
+}
+
+# pg_ensure_db PORT NAME
+pg_ensure_db() {
+  local exists
+  exists=$("$PG_BIN/psql" -X -tA -h 127.0.0.1 -p "$1" -U postgres -d postgres \
+    -c "SELECT 1 FROM pg_database WHERE datname = '$2'") || die "cannot reach Postgres on port $1"
+  [ "$exists" = 1 ] || psql_admin "$1" postgres "CREATE DATABASE \"$2\""
+}
+
+# moto_up VENV PORT LOG PIDFILE: starts moto unless something already answers on PORT.
+# Prints "started" or "reused" on stdout.
+moto_up() {
+  local venv=$1 port=$2 logf=$3 pidf=$4
+  if curl -sf "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then echo reused; return 0; fi
+  log "starting the AWS emulator (moto) on 127.0.0.1:$port"
+  nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$logf" 2>&1 &
+  echo $! >"$pidf"
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && { echo started; return 0; }
+    sleep 0.1
+  done
+  tail -20 "$logf" >&2; die "moto did not start (log: $logf)"
+}
+
+moto_down() {
+  local pidf=$1
+  [ -f "$pidf" ] && kill "$(cat "$pidf")" 2>/dev/null || true
+  rm -f "$pidf"
+}
+
+aws_env() {
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$1" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
+    AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true
+}

@@ -1,0 +1,13 @@
+//! The Regen Therapy Gateway domain crate. Every bounded context lives here, over the `platform`
+//! layer; the binaries in `functions/` are thin wrappers that pick one entry of [`registry`].
+
+pub mod platform;
+pub mod registry;
+pub mod tenancy;
+
+pub use platform::{
+    clock::{Clock, ManualClock, SharedClock, SystemClock},
+    config::{Config, ConfigError, Env},
+    error::{ApiError, FieldError, Problem},
+    state::AppState,
+};

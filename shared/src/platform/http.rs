@@ -1,0 +1,228 @@
+//! HTTP plumbing shared by every API function: the request id and its log span, body limits,
+//! problem+json for unknown routes and methods, and a JSON extractor whose every failure is a
+//! problem+json response.
+//!
+//! A function's router holds only its own route; [`finish`] wraps it (or, in the local runner, all
+//! routes merged) with the same layers, so behaviour is identical on Lambda and locally.
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use http::{HeaderName, HeaderValue, Method, Uri, header};
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+
+use super::error::{ApiError, FieldError};
+
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The request id the platform assigned, put in request extensions by the Lambda adapter (API
+/// Gateway's id) before routing. Without it, a sane client `x-request-id` or a fresh UUID is used.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being served on this task, if any.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+fn acceptable_client_id(v: &HeaderValue) -> Option<String> {
+    let s = v.to_str().ok()?;
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    ok.then(|| s.to_owned())
+}
+
+async fn request_context(limit: usize, mut req: Request, next: Next) -> Response {
+    req.extensions_mut().insert(BodyLimit(limit));
+    let id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .or_else(|| req.headers().get(REQUEST_ID_HEADER).and_then(acceptable_client_id))
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.uri().path(),
+    );
+    let started = Instant::now();
+    let mut response = REQUEST_ID
+        .scope(id.clone(), next.run(req))
+        .instrument(span.clone())
+        .await;
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_millis() as u64,
+            "request served"
+        )
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
+    response
+}
+
+async fn route_not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::RouteNotFound { method: method.to_string(), path: uri.path().to_owned() }
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed { method: method.to_string(), path: uri.path().to_owned() }
+}
+
+/// Wraps routes with the platform's layers: problem+json fallbacks for unknown routes and methods,
+/// the body size limit, and the request id span. Call it once, on the complete router.
+pub fn finish(routes: Router, body_limit_bytes: usize) -> Router {
+    routes
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit_bytes))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            request_context(body_limit_bytes, req, next)
+        }))
+}
+
+/// A JSON body. Unlike `axum::Json`, every way it can fail is problem+json: 415 for a missing or
+/// foreign content type, 413 over the body limit, 400 for broken JSON, 422 with the field path for
+/// JSON of the wrong shape.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+fn is_json_content_type(req: &Request) -> bool {
+    let Some(ct) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json_content_type(&req) {
+            let got = req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("none")
+                .to_owned();
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "expected application/json, got {got}"
+            )));
+        }
+        let limit = body_limit_of(&req);
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge { limit }
+            } else {
+                ApiError::MalformedBody("the request body could not be read".into())
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// The limit in force for this request, for the 413 message (axum keeps its own copy private).
+fn body_limit_of(req: &Request) -> usize {
+    req.extensions().get::<BodyLimit>().map(|l| l.0).unwrap_or(DEFAULT_BODY_LIMIT)
+}
+
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// The configured body limit, recorded in request extensions by [`finish`].
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// Parses JSON into `T`, classifying failures: syntax → 400, shape → 422 with the field path.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    let value = match result {
+        Ok(v) => v,
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            return Err(match inner.classify() {
+                serde_json::error::Category::Data => ApiError::Validation(vec![field_error(&path, &inner)]),
+                serde_json::error::Category::Syntax
+                | serde_json::error::Category::Eof
+                | serde_json::error::Category::Io => ApiError::MalformedBody(inner.to_string()),
+            });
+        }
+    };
+    // Trailing characters after the value are malformed JSON too.
+    de.end().map_err(|e| ApiError::MalformedBody(e.to_string()))?;
+    Ok(value)
+}
+
+fn field_error(path: &str, err: &serde_json::Error) -> FieldError {
+    let path = if path == "." { "" } else { path };
+    let msg = err.to_string();
+    // "missing field `sku` at line 1 column 2" → field "items[0].sku", code "required".
+    let message = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+    if let Some(name) = message.strip_prefix("missing field `").and_then(|r| r.strip_suffix('`')) {
+        let field = if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+        return FieldError::new(field, "required", message);
+    }
+    let code = if message.starts_with("unknown field") { "unknown_field" } else { "invalid" };
+    FieldError::new(path, code, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Order {
+        items: Vec<Item>,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Item {
+        sku: String,
+        quantity: u32,
+    }
+
+    #[test]
+    fn shape_errors_name_the_field() {
+        let err = parse_json::<Order>(br#"{"items":[{"quantity":1}]}"#).err();
+        match err {
+            Some(ApiError::Validation(errors)) => {
+                assert_eq!(errors, vec![FieldError::new("items[0].sku", "required", "missing field `sku`")]);
+            }
+            other => unreachable!("expected a validation error, got {other:?}"),
+        }
+        let err = parse_json::<Order>(br#"{"items":[{"sku":"A","quantity":-1}]}"#).err();
+        assert!(
+            matches!(&err, Some(ApiError::Validation(e)) if e[0].field == "items[0].quantity" && e[0].code == "invalid"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_are_malformed() {
+        for body in [&b"{\"items\": ["[..], b"", b"{} trailing"] {
+            assert!(matches!(parse_json::<Order>(body), Err(ApiError::MalformedBody(_))), "{body:?}");
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The platform layer: configuration, secrets, clock, telemetry, the error model, HTTP plumbing,
+//! Postgres, AWS clients and the OpenAPI description. Every context builds on it.
+
+pub mod aws;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod openapi;
+pub mod secrets;
+pub mod state;
+pub mod telemetry;

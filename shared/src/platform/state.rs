@@ -1,0 +1,113 @@
+//! The state every HTTP and task handler receives: configuration, the clock, and the resources a
+//! function uses, each built at most once per instance and only if the function asks for it.
+
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
+
+use super::aws::Aws;
+use super::clock::{SharedClock, SystemClock};
+use super::config::{Config, ConfigError, DbRole, Env};
+use super::db::{Db, DbError};
+use super::secrets::Secrets;
+
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    clock: SharedClock,
+    aws: OnceCell<Aws>,
+    secrets: OnceCell<Secrets>,
+    db: OnceCell<Db>,
+    dynamodb: OnceCell<aws_sdk_dynamodb::Client>,
+    sqs: OnceCell<aws_sdk_sqs::Client>,
+    eventbridge: OnceCell<aws_sdk_eventbridge::Client>,
+    s3: OnceCell<aws_sdk_s3::Client>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("stage", &self.inner.config.stage).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn new(config: Config, clock: SharedClock) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                clock,
+                aws: OnceCell::new(),
+                secrets: OnceCell::new(),
+                db: OnceCell::new(),
+                dynamodb: OnceCell::new(),
+                sqs: OnceCell::new(),
+                eventbridge: OnceCell::new(),
+                s3: OnceCell::new(),
+            }),
+        }
+    }
+
+    /// State for a deployed function: configuration from `env`, the system clock.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self::new(Config::from_env(env)?, Arc::new(SystemClock)))
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn clock(&self) -> &SharedClock {
+        &self.inner.clock
+    }
+
+    pub async fn aws(&self) -> &Aws {
+        self.inner.aws.get_or_init(Aws::load).await
+    }
+
+    pub async fn secrets(&self) -> &Secrets {
+        let aws = self.aws().await;
+        self.inner
+            .secrets
+            .get_or_init(|| async { Secrets::new(aws.secretsmanager(), self.inner.clock.clone()) })
+            .await
+    }
+
+    /// The pool for the application role (row-level security applies).
+    pub async fn db(&self) -> Result<&Db, DbError> {
+        self.inner
+            .db
+            .get_or_try_init(|| async {
+                let cfg = self.config().db(DbRole::App).map_err(|e| DbError::Settings(e.to_string()))?;
+                let secrets = match cfg.source {
+                    super::config::DbSource::Host { .. } => Some(self.secrets().await),
+                    super::config::DbSource::Url(_) => None,
+                };
+                Db::connect(&cfg, secrets).await
+            })
+            .await
+    }
+
+    pub async fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
+        let aws = self.aws().await;
+        self.inner.dynamodb.get_or_init(|| async { aws.dynamodb() }).await
+    }
+
+    pub async fn sqs(&self) -> &aws_sdk_sqs::Client {
+        let aws = self.aws().await;
+        self.inner.sqs.get_or_init(|| async { aws.sqs() }).await
+    }
+
+    pub async fn eventbridge(&self) -> &aws_sdk_eventbridge::Client {
+        let aws = self.aws().await;
+        self.inner.eventbridge.get_or_init(|| async { aws.eventbridge() }).await
+    }
+
+    pub async fn s3(&self) -> &aws_sdk_s3::Client {
+        let aws = self.aws().await;
+        self.inner.s3.get_or_init(|| async { aws.s3() }).await
+    }
+}

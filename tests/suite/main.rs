@@ -1,0 +1,16 @@
+//! Integration and end-to-end tests: real Postgres, the moto AWS emulator through the real SDK, and
+//! the real binaries. `scripts/test` starts those services and exports where they are; run the
+//! suite through it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+mod config_and_secrets;
+mod health;
+mod migrations;
+mod openapi;
+mod problem_json;
+mod runner;
+mod tenancy_rls;
+mod topology;

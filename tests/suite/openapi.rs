@@ -1,0 +1,25 @@
+//! The OpenAPI description is 3.1, served by its own route, and lists every route of the template.
+
+use crate::support::{self, get};
+
+#[tokio::test]
+async fn openapi_is_3_1_and_lists_every_template_route() {
+    let s = support::stack().await;
+    let r = get(&s.router, "/api/v1/openapi.json").await;
+    assert_eq!(r.status, 200);
+    let doc = r.body;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    let functions = support::template().functions().unwrap();
+    let mut routes = 0;
+    for f in functions {
+        for route in f.routes {
+            routes += 1;
+            let op = &doc["paths"][&route.path][route.method.to_ascii_lowercase()];
+            assert!(op.is_object(), "{route} ({}) is missing from the OpenAPI document", f.logical_id);
+        }
+    }
+    assert!(routes >= 3);
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+    let ready_503 = &doc["paths"]["/api/v1/health/ready"]["get"]["responses"]["503"]["content"];
+    assert!(ready_503["application/problem+json"].is_object(), "{ready_503}");
+}

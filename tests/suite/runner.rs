@@ -1,0 +1,60 @@
+//! End to end through the real `local-runner` binary: it provisions a private stack in the
+//! emulator from template.yaml, migrates, loads demo data, writes demo.json and serves every route.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+use crate::support::{self, TestDb};
+
+#[tokio::test]
+async fn the_local_runner_serves_every_route_and_writes_demo_credentials() {
+    let db = TestDb::create().await;
+    let dir = std::env::temp_dir().join(format!("runner-{}", support::unique()));
+    let demo = dir.join("demo.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_local-runner"))
+        .arg("serve")
+        .env("PORT", "0")
+        .env("STACK_NAME", format!("t{}", support::unique()))
+        .env("DATABASE_URL", db.app_url())
+        .env("DATABASE_ADMIN_URL", db.admin_url())
+        .env("DEMO_FILE", &demo)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let api = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(url) = line.strip_prefix("local runner listening on ") {
+                return url.to_owned();
+            }
+        }
+        panic!("the runner exited before listening");
+    })
+    .await
+    .expect("the runner starts within a minute");
+
+    let http = reqwest::Client::new();
+    let ready = http.get(format!("{api}/api/v1/health/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "ok", "{body}");
+    let doc: serde_json::Value =
+        http.get(format!("{api}/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert!(doc["paths"]["/api/v1/health/ready"]["get"].is_object());
+
+    let demo: serde_json::Value = serde_json::from_slice(&std::fs::read(&demo).unwrap()).unwrap();
+    assert_eq!(demo["api"], api);
+    assert!(demo["users"].is_array());
+    let tenants = demo["tenants"].as_array().unwrap();
+    assert_eq!(tenants.len(), 2);
+    for t in tenants {
+        assert!(t["id"].as_str().unwrap().parse::<uuid::Uuid>().is_ok());
+        assert!(t["slug"].is_string() && t["channels"].is_object() && t.get("api_key").is_some(), "{t}");
+    }
+    child.kill().await.unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,163 @@
+//! Test support: a fresh database per test (cloned from the migrated template), a private AWS stack
+//! per test (unique names, provisioned from template.yaml), and the in-process router.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use gateway::platform::aws::Aws;
+use gateway::{AppState, Config, Env, SharedClock, SystemClock};
+use gateway_functions::local::{self, provision, template};
+use http::{HeaderMap, Request, StatusCode};
+use serde_json::Value;
+use tokio_postgres::NoTls;
+use tower::ServiceExt;
+
+const HOW: &str = "run the suite with scripts/test, which starts Postgres and the AWS emulator";
+
+fn required(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: {HOW}"))
+}
+
+/// A short unique suffix for database and stack names.
+pub fn unique() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
+}
+
+/// A database of its own, cloned from the migrated template.
+pub struct TestDb {
+    pub name: String,
+    base: String,
+}
+
+impl TestDb {
+    pub async fn create() -> Self {
+        Self::create_from(&required("GATEWAY_TEST_TEMPLATE_DB")).await
+    }
+
+    /// An empty database (no migrations), for migration tests.
+    pub async fn create_empty() -> Self {
+        Self::create_from("template0").await
+    }
+
+    async fn create_from(template: &str) -> Self {
+        let base = required("GATEWAY_TEST_PG");
+        let name = format!("t_{}", unique());
+        let admin = connect(&format!("{base}/postgres")).await;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .await
+            .unwrap_or_else(|e| panic!("cloning {template}: {e}; {HOW}"));
+        Self { name, base }
+    }
+
+    /// The schema owner's URL.
+    pub fn admin_url(&self) -> String {
+        format!("{}/{}", self.base, self.name)
+    }
+
+    /// The application role's URL (row-level security applies).
+    pub fn app_url(&self) -> String {
+        self.admin_url().replacen("postgres@", "gateway_app@", 1)
+    }
+
+    pub async fn admin(&self) -> tokio_postgres::Client {
+        connect(&self.admin_url()).await
+    }
+
+    pub async fn app(&self) -> tokio_postgres::Client {
+        connect(&self.app_url()).await
+    }
+}
+
+pub async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, conn) =
+        tokio_postgres::connect(url, NoTls).await.unwrap_or_else(|e| panic!("connecting to {url}: {e}; {HOW}"));
+    tokio::spawn(conn);
+    client
+}
+
+pub fn template() -> template::Template {
+    template::Template::load(&local::repo_root().join("template.yaml")).expect("template.yaml parses")
+}
+
+/// The environment the local runner gives every function, for a private stack name.
+pub fn stack_env(stack: &str, extra: &[(&str, String)]) -> Env {
+    required("AWS_ENDPOINT_URL");
+    let tpl = template();
+    let resolver = template::Resolver::new(&tpl, stack, "us-east-1", Default::default());
+    let env = local::stack_env(&resolver, &Env::from_process()).expect("stack env resolves");
+    env.overlay(&Env::from_map(extra.iter().map(|(k, v)| (k.to_string(), v.clone()))))
+}
+
+/// Provisions a private stack's tables, bus, bucket and secrets in the emulator.
+pub async fn provision_stack(stack: &str) {
+    let tpl = template();
+    let resolver = template::Resolver::new(&tpl, stack, "us-east-1", Default::default());
+    provision::provision(&Aws::load().await, &tpl, &resolver)
+        .await
+        .unwrap_or_else(|e| panic!("provisioning {stack}: {e:#}; {HOW}"));
+}
+
+pub struct Stack {
+    pub router: Router,
+}
+
+/// A fresh database and a provisioned private stack, served by the same router as the local runner.
+pub async fn stack() -> Stack {
+    stack_with(Arc::new(SystemClock), true).await
+}
+
+pub async fn stack_with(clock: SharedClock, provision: bool) -> Stack {
+    let db = TestDb::create().await;
+    let name = format!("t{}", unique());
+    if provision {
+        provision_stack(&name).await;
+    }
+    let env = stack_env(&name, &[("DATABASE_URL", db.app_url())]);
+    let state = AppState::new(Config::from_env(&env).expect("config"), clock);
+    let router = local::router(&state).await.expect("router builds");
+    Stack { router }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn content_type(&self) -> &str {
+        self.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// Asserts the RFC 9457 shape every error must have, and returns the machine code.
+    pub fn problem(&self, status: u16) -> &str {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.content_type(), "application/problem+json");
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["title"].as_str().is_some_and(|t| !t.is_empty()), "{}", self.body);
+        let code = self.body["code"].as_str().expect("code");
+        assert_eq!(self.body["type"], format!("urn:problem:gateway:{code}"));
+        let header_id = self.headers.get("x-request-id").and_then(|v| v.to_str().ok()).expect("x-request-id");
+        assert_eq!(self.body["request_id"], header_id, "the problem carries the request id");
+        code
+    }
+}
+
+pub async fn send(router: &Router, req: Request<Body>) -> Reply {
+    let res = router.clone().oneshot(req).await.expect("infallible");
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024).await.expect("body");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    Reply { status, headers, body }
+}
+
+pub async fn get(router: &Router, path: &str) -> Reply {
+    send(router, Request::get(path).body(Body::empty()).unwrap()).await
+}
