@@ -74,10 +74,8 @@ pub static OPENAPI: HttpFunction = HttpFunction {
     },
 };
 
-pub static MIGRATE: TaskFunction = TaskFunction {
-    name: "migrate",
-    handler: |s, _event| Box::pin(crate::platform::db::migrate_task(s)),
-};
+pub static MIGRATE: TaskFunction =
+    TaskFunction { name: "migrate", handler: |s, _event| Box::pin(crate::platform::db::migrate_task(s)) };
 
 pub static HTTP_FUNCTIONS: &[&HttpFunction] = &[&HEALTH, &HEALTH_READY, &OPENAPI];
 pub static TASK_FUNCTIONS: &[&TaskFunction] = &[&MIGRATE];

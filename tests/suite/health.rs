@@ -33,7 +33,8 @@ async fn ready_is_503_naming_postgres_when_postgres_is_down() {
     let name = format!("t{}", support::unique());
     support::provision_stack(&name).await;
     // Nothing listens on port 1: the database is down, everything else is up.
-    let env = support::stack_env(&name, &[("DATABASE_URL", "postgresql://gateway_app@127.0.0.1:1/gateway".into())]);
+    let env =
+        support::stack_env(&name, &[("DATABASE_URL", "postgresql://gateway_app@127.0.0.1:1/gateway".into())]);
     let state = AppState::new(Config::from_env(&env).unwrap(), Arc::new(SystemClock));
     let router = local::router(&state).await.unwrap();
     let r = get(&router, "/api/v1/health/ready").await;

@@ -52,7 +52,14 @@ fn post_json(body: impl Into<Body>, content_type: Option<&str>) -> Request<Body>
 
 #[tokio::test]
 async fn well_formed_json_reaches_the_handler() {
-    let r = send(&app(1024), post_json(r#"{"reference":"A1","lines":[{"sku":"X","quantity":2},{"sku":"Y","quantity":3}]}"#, Some("application/json; charset=utf-8"))).await;
+    let r = send(
+        &app(1024),
+        post_json(
+            r#"{"reference":"A1","lines":[{"sku":"X","quantity":2},{"sku":"Y","quantity":3}]}"#,
+            Some("application/json; charset=utf-8"),
+        ),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["units"], 5);
     assert!(r.headers.contains_key("x-request-id"));
@@ -81,7 +88,8 @@ async fn oversized_body_is_413_with_the_limit() {
     assert_eq!(r.problem(413), "payload_too_large");
     assert_eq!(r.body["limit_bytes"], 1024);
     // Streamed without a content-length, the limit still holds.
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = big.as_bytes().chunks(100).map(|c| Ok(c.to_vec())).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        big.as_bytes().chunks(100).map(|c| Ok(c.to_vec())).collect();
     let stream = Body::from_stream(futures::stream::iter(chunks));
     let r = send(&app(1024), post_json(stream, Some("application/json"))).await;
     assert_eq!(r.problem(413), "payload_too_large");
@@ -89,14 +97,26 @@ async fn oversized_body_is_413_with_the_limit() {
 
 #[tokio::test]
 async fn json_of_the_wrong_shape_is_422_naming_each_field() {
-    let r = send(&app(1024), post_json(r#"{"reference":"A1","lines":[{"quantity":1}]}"#, Some("application/json"))).await;
+    let r = send(
+        &app(1024),
+        post_json(r#"{"reference":"A1","lines":[{"quantity":1}]}"#, Some("application/json")),
+    )
+    .await;
     assert_eq!(r.problem(422), "validation_failed");
     assert_eq!(r.body["errors"][0]["field"], "lines[0].sku");
     assert_eq!(r.body["errors"][0]["code"], "required");
-    let r = send(&app(1024), post_json(r#"{"reference":"A1","lines":[{"sku":"X","quantity":-4}]}"#, Some("application/json"))).await;
+    let r = send(
+        &app(1024),
+        post_json(r#"{"reference":"A1","lines":[{"sku":"X","quantity":-4}]}"#, Some("application/json")),
+    )
+    .await;
     assert_eq!(r.problem(422), "validation_failed");
     assert_eq!(r.body["errors"][0]["field"], "lines[0].quantity");
-    let r = send(&app(1024), post_json(r#"{"reference":"A1","lines":[],"tenant_id":"x"}"#, Some("application/json"))).await;
+    let r = send(
+        &app(1024),
+        post_json(r#"{"reference":"A1","lines":[],"tenant_id":"x"}"#, Some("application/json")),
+    )
+    .await;
     assert_eq!(r.problem(422), "validation_failed");
     assert_eq!(r.body["errors"][0]["code"], "unknown_field");
 }

@@ -71,8 +71,9 @@ impl TestDb {
 }
 
 pub async fn connect(url: &str) -> tokio_postgres::Client {
-    let (client, conn) =
-        tokio_postgres::connect(url, NoTls).await.unwrap_or_else(|e| panic!("connecting to {url}: {e}; {HOW}"));
+    let (client, conn) = tokio_postgres::connect(url, NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {url}: {e}; {HOW}"));
     tokio::spawn(conn);
     client
 }
@@ -153,7 +154,8 @@ pub async fn send(router: &Router, req: Request<Body>) -> Reply {
     let body = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
     };
     Reply { status, headers, body }
 }

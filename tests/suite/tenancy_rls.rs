@@ -1,10 +1,10 @@
 //! Row-level security: a transaction scoped to one tenant cannot read, change or create another
 //! tenant's rows, and the application role cannot switch the protection off.
 
+use gateway::Env;
 use gateway::platform::config::{DbConfig, DbRole};
 use gateway::platform::db::{Db, tenant_tx};
 use gateway::tenancy::TenantId;
-use gateway::Env;
 
 use crate::support::TestDb;
 
@@ -27,6 +27,10 @@ async fn two_tenants(db: &TestDb) -> (TenantId, TenantId) {
     (a, b)
 }
 
+fn db_message(e: &tokio_postgres::Error) -> String {
+    e.as_db_error().map(|d| d.message().to_owned()).unwrap_or_else(|| e.to_string())
+}
+
 async fn app_pool(db: &TestDb) -> Db {
     let cfg = DbConfig::from_env(&Env::from_map([("DATABASE_URL", db.app_url())]), DbRole::App).unwrap();
     Db::connect(&cfg, None).await.unwrap()
@@ -47,7 +51,8 @@ async fn tenant_scoped_transaction_cannot_read_another_tenants_rows() {
     assert_eq!(tenants.len(), 1);
     assert_eq!(tenants[0].get::<_, uuid::Uuid>(0), a.as_uuid());
     // Asking for B's rows by id finds nothing, rather than an error that would confirm they exist.
-    let by_id = tx.query("SELECT 1 FROM tenant_settings WHERE tenant_id = $1", &[&b.as_uuid()]).await.unwrap();
+    let by_id =
+        tx.query("SELECT 1 FROM tenant_settings WHERE tenant_id = $1", &[&b.as_uuid()]).await.unwrap();
     assert!(by_id.is_empty());
     tx.commit().await.unwrap();
 }
@@ -65,13 +70,14 @@ async fn tenant_scoped_transaction_cannot_change_or_create_another_tenants_rows(
         .await
         .unwrap();
     assert_eq!(updated, 0);
-    let deleted = tx.execute("DELETE FROM tenant_settings WHERE tenant_id = $1", &[&b.as_uuid()]).await.unwrap();
+    let deleted =
+        tx.execute("DELETE FROM tenant_settings WHERE tenant_id = $1", &[&b.as_uuid()]).await.unwrap();
     assert_eq!(deleted, 0);
     let insert = tx
         .execute("INSERT INTO tenant_settings (tenant_id, key, value) VALUES ($1, 'x', '1')", &[&b.as_uuid()])
         .await;
     let err = insert.expect_err("writing a row for another tenant must fail");
-    assert!(err.to_string().contains("row-level security"), "{err}");
+    assert!(db_message(&err).contains("row-level security"), "{err:?}");
     drop(tx);
 
     let admin = db.admin().await;
@@ -111,11 +117,11 @@ async fn the_application_role_cannot_bypass_row_level_security() {
         .unwrap();
     assert_eq!((role.get::<_, bool>(0), role.get::<_, bool>(1)), (false, false));
     let disable = app.batch_execute("ALTER TABLE tenant_settings DISABLE ROW LEVEL SECURITY").await;
-    assert!(disable.unwrap_err().to_string().contains("must be owner"));
+    assert!(db_message(&disable.unwrap_err()).contains("must be owner"));
     // row_security = off makes a query fail rather than silently bypass the policy.
     app.batch_execute("SET row_security = off").await.unwrap();
     let err = app.query("SELECT * FROM tenant_settings", &[]).await.unwrap_err();
-    assert!(err.to_string().contains("row-level security"), "{err}");
+    assert!(db_message(&err).contains("row-level security"), "{err:?}");
     // Every table that has tenant_id has RLS enabled and forced.
     let unprotected = db
         .admin()

@@ -100,16 +100,21 @@ async fn serve(process_env: Env) -> Result<()> {
     let app = local::router(&state).await?;
     let host = env.get("HOST").unwrap_or("127.0.0.1");
     let port: u16 = env.get("PORT").unwrap_or("3000").parse().context("PORT")?;
-    let listener = tokio::net::TcpListener::bind((host, port)).await.with_context(|| format!("binding {host}:{port}"))?;
+    let listener = tokio::net::TcpListener::bind((host, port))
+        .await
+        .with_context(|| format!("binding {host}:{port}"))?;
     let addr = listener.local_addr()?;
     let api = format!("http://{addr}");
 
     let demo = serde_json::json!({ "api": api, "users": [], "tenants": tenants });
-    if let Some(path) = env.get("DEMO_FILE").map(PathBuf::from).or_else(|| Some(local::repo_root().join(".local/demo.json"))) {
+    if let Some(path) =
+        env.get("DEMO_FILE").map(PathBuf::from).or_else(|| Some(local::repo_root().join(".local/demo.json")))
+    {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        std::fs::write(&path, serde_json::to_vec_pretty(&demo)?).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, serde_json::to_vec_pretty(&demo)?)
+            .with_context(|| format!("writing {}", path.display()))?;
         println!("demo credentials: {}", path.display());
     }
     println!("stack {stack}: tables {:?}, buses {:?}, buckets {:?}", made.tables, made.buses, made.buckets);

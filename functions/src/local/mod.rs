@@ -93,8 +93,12 @@ pub fn check_topology(template: &Template, bin_dir: &Path) -> Result<()> {
                 }
             }
             (None, true) if f.routes.is_empty() => {}
-            (None, true) => problems.push(format!("{}: a task function cannot have HTTP routes", f.logical_id)),
-            (None, false) => problems.push(format!("{}: no handler named {:?} in the registry", f.logical_id, f.binary)),
+            (None, true) => {
+                problems.push(format!("{}: a task function cannot have HTTP routes", f.logical_id))
+            }
+            (None, false) => {
+                problems.push(format!("{}: no handler named {:?} in the registry", f.logical_id, f.binary))
+            }
         }
         for route in &f.routes {
             if let Some(other) = claimed.insert(route.clone(), f.logical_id.clone()) {

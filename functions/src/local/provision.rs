@@ -63,9 +63,8 @@ pub async fn provision(aws: &Aws, template: &Template, r: &Resolver<'_>) -> Resu
         match s3.create_bucket().bucket(&name).send().await {
             Ok(_) => {}
             Err(e)
-                if e.as_service_error().is_some_and(|e| {
-                    e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()
-                }) => {}
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()) => {}
             Err(e) => return Err(anyhow!(aws_sdk_s3::error::DisplayErrorContext(e))).context(name),
         }
         out.buckets.push(name);
@@ -82,7 +81,9 @@ pub async fn provision(aws: &Aws, template: &Template, r: &Resolver<'_>) -> Resu
         match sm.create_secret().name(&name).secret_string(value).send().await {
             Ok(_) => {}
             Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_exists_exception()) => {}
-            Err(e) => return Err(anyhow!(aws_sdk_secretsmanager::error::DisplayErrorContext(e))).context(name),
+            Err(e) => {
+                return Err(anyhow!(aws_sdk_secretsmanager::error::DisplayErrorContext(e))).context(name);
+            }
         }
         out.secrets.push(name);
     }
@@ -117,7 +118,9 @@ async fn create_table(ddb: &aws_sdk_dynamodb::Client, name: &str, props: &Value)
         req = req.global_secondary_indexes(
             GlobalSecondaryIndex::builder()
                 .index_name(s(gsi, "IndexName")?)
-                .set_key_schema(Some(key_schema(gsi.get("KeySchema").ok_or_else(|| anyhow!("GSI KeySchema"))?)?))
+                .set_key_schema(Some(key_schema(
+                    gsi.get("KeySchema").ok_or_else(|| anyhow!("GSI KeySchema"))?,
+                )?))
                 .projection(Projection::builder().projection_type(ProjectionType::from(projection)).build())
                 .build()?,
         );

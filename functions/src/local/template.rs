@@ -109,7 +109,8 @@ impl Template {
                 .filter_map(|(k, v)| Some((k.as_str()?, v)))
         };
         let globals = self.root.get("Globals").and_then(|g| g.get("Function"));
-        let own = self.root.get("Resources").and_then(|r| r.get(logical_id)).and_then(|f| f.get("Properties"));
+        let own =
+            self.root.get("Resources").and_then(|r| r.get(logical_id)).and_then(|f| f.get("Properties"));
         vars(globals).chain(vars(own)).collect()
     }
 }
@@ -125,7 +126,12 @@ pub struct Resolver<'t> {
 
 impl<'t> Resolver<'t> {
     /// `overrides` replace parameter defaults (the runner reads them from `CFN_PARAM_<Name>`).
-    pub fn new(template: &'t Template, stack: &str, region: &str, overrides: BTreeMap<String, String>) -> Self {
+    pub fn new(
+        template: &'t Template,
+        stack: &str,
+        region: &str,
+        overrides: BTreeMap<String, String>,
+    ) -> Self {
         Self { template, stack: stack.to_owned(), region: region.to_owned(), overrides }
     }
 
@@ -321,7 +327,7 @@ Resources:
           BUS_ARN: !GetAtt Bus.Arn
           JOINED: { "Fn::Join": ["/", [a, !Ref Stage]] }
       Events:
-        Api: { Type: HttpApi, Properties: { Path: /x/{id}, Method: get } }
+        Api: { Type: HttpApi, Properties: { Path: "/x/{id}", Method: get } }
 "#;
 
     #[test]
@@ -336,7 +342,10 @@ Resources:
         let over = Resolver::new(&t, "s1", "us-east-1", [("Stage".into(), "qa".into())].into());
         assert_eq!(over.function_env("Fn")?["STAGE"], "qa");
         let f = &t.functions()?[0];
-        assert_eq!((f.binary.as_str(), &f.routes[..]), ("fn", &[Route { method: "GET".into(), path: "/x/{id}".into() }][..]));
+        assert_eq!(
+            (f.binary.as_str(), &f.routes[..]),
+            ("fn", &[Route { method: "GET".into(), path: "/x/{id}".into() }][..])
+        );
         assert!(r.resolve(&tagged("!Ref", Value::String("Missing".into()))).is_err());
         Ok(())
     }

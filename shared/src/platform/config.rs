@@ -81,10 +81,8 @@ impl<'a> Reader<'a> {
         match raw.trim().parse() {
             Ok(v) => Some(v),
             Err(e) => {
-                self.invalid.get_or_insert(ConfigError::Invalid {
-                    name: name.to_owned(),
-                    reason: e.to_string(),
-                });
+                self.invalid
+                    .get_or_insert(ConfigError::Invalid { name: name.to_owned(), reason: e.to_string() });
                 None
             }
         }
@@ -306,10 +304,7 @@ mod tests {
     fn missing_database_settings_are_named_together() {
         let env = Env::from_map([("DB_HOST", "proxy.example")]);
         let err = DbConfig::from_env(&env, DbRole::App).err();
-        assert_eq!(
-            err,
-            Some(ConfigError::Missing(vec!["DB_NAME".into(), "DB_SECRET_ARN".into()]))
-        );
+        assert_eq!(err, Some(ConfigError::Missing(vec!["DB_NAME".into(), "DB_SECRET_ARN".into()])));
         let err = DbConfig::from_env(&Env::default(), DbRole::Admin).err();
         assert_eq!(err, Some(ConfigError::Missing(vec!["DATABASE_ADMIN_URL (or DB_HOST)".into()])));
     }

@@ -84,7 +84,8 @@ impl Db {
         pg.connect_timeout(Duration::from_millis(cfg.connect_timeout_ms));
         pg.application_name("regen-gateway");
         let tls = tls_connector(cfg.ca_bundle.as_deref())?;
-        let manager = Manager::from_config(pg, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager =
+            Manager::from_config(pg, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let timeout = Some(Duration::from_millis(cfg.connect_timeout_ms));
         let pool = Pool::builder(manager)
             .max_size(cfg.pool_size.max(1))
@@ -124,8 +125,8 @@ fn tls_connector(ca_bundle: Option<&str>) -> Result<MakeRustlsConnect, DbError> 
     let mut roots = rustls::RootCertStore::empty();
     match ca_bundle {
         Some(path) => {
-            let certs = CertificateDer::pem_file_iter(path)
-                .map_err(|e| DbError::Tls(format!("{path}: {e}")))?;
+            let certs =
+                CertificateDer::pem_file_iter(path).map_err(|e| DbError::Tls(format!("{path}: {e}")))?;
             for cert in certs {
                 let cert = cert.map_err(|e| DbError::Tls(format!("{path}: {e}")))?;
                 roots.add(cert).map_err(|e| DbError::Tls(format!("{path}: {e}")))?;

@@ -91,17 +91,23 @@ impl ApiError {
     pub fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         use StatusCode as S;
         match self {
-            Self::Validation(_) => (S::UNPROCESSABLE_ENTITY, "validation_failed", "Request validation failed"),
+            Self::Validation(_) => {
+                (S::UNPROCESSABLE_ENTITY, "validation_failed", "Request validation failed")
+            }
             Self::MalformedBody(_) => (S::BAD_REQUEST, "malformed_body", "Malformed request body"),
             Self::UnsupportedMediaType(_) => {
                 (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Unsupported media type")
             }
-            Self::PayloadTooLarge { .. } => (S::PAYLOAD_TOO_LARGE, "payload_too_large", "Request body too large"),
+            Self::PayloadTooLarge { .. } => {
+                (S::PAYLOAD_TOO_LARGE, "payload_too_large", "Request body too large")
+            }
             Self::Unauthenticated => (S::UNAUTHORIZED, "unauthenticated", "Authentication required"),
             Self::Forbidden(_) => (S::FORBIDDEN, "forbidden", "Forbidden"),
             Self::NotFound(_) => (S::NOT_FOUND, "not_found", "Resource not found"),
             Self::RouteNotFound { .. } => (S::NOT_FOUND, "route_not_found", "No such route"),
-            Self::MethodNotAllowed { .. } => (S::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed"),
+            Self::MethodNotAllowed { .. } => {
+                (S::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed")
+            }
             Self::Conflict { code, .. } => (S::CONFLICT, code, "Conflict"),
             Self::DependenciesUnavailable { .. } => {
                 (S::SERVICE_UNAVAILABLE, "dependency_unavailable", "A dependency is unavailable")
@@ -173,9 +179,7 @@ pub fn problem_response(problem: &Problem) -> Response {
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::to_vec(problem).unwrap_or_else(|_| br#"{"code":"internal_error"}"#.to_vec());
     let mut response = (status, body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
     response
 }
 

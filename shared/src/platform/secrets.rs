@@ -24,11 +24,14 @@ pub enum SecretError {
 /// How long a fetched value is reused before it is read again (so rotations are picked up).
 pub const CACHE_TTL: Duration = Duration::minutes(5);
 
+/// A value and when it was fetched.
+type Cached = (SecretString, DateTime<Utc>);
+
 #[derive(Clone)]
 pub struct Secrets {
     client: aws_sdk_secretsmanager::Client,
     clock: SharedClock,
-    cache: Arc<Mutex<HashMap<String, (SecretString, DateTime<Utc>)>>>,
+    cache: Arc<Mutex<HashMap<String, Cached>>>,
 }
 
 impl std::fmt::Debug for Secrets {
