@@ -7,6 +7,7 @@
 mod support;
 
 mod config_and_secrets;
+mod events;
 mod health;
 mod migrations;
 mod openapi;

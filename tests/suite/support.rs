@@ -109,14 +109,23 @@ pub async fn stack() -> Stack {
     stack_with(Arc::new(SystemClock), true).await
 }
 
-pub async fn stack_with(clock: SharedClock, provision: bool) -> Stack {
+/// A fresh database and a private stack (provisioned or not): the state every function gets.
+pub async fn stack_state_with(clock: SharedClock, provision: bool) -> AppState {
     let db = TestDb::create().await;
     let name = format!("t{}", unique());
     if provision {
         provision_stack(&name).await;
     }
     let env = stack_env(&name, &[("DATABASE_URL", db.app_url())]);
-    let state = AppState::new(Config::from_env(&env).expect("config"), clock);
+    AppState::new(Config::from_env(&env).expect("config"), clock)
+}
+
+pub async fn stack_state() -> AppState {
+    stack_state_with(Arc::new(SystemClock), true).await
+}
+
+pub async fn stack_with(clock: SharedClock, provision: bool) -> Stack {
+    let state = stack_state_with(clock, provision).await;
     let router = local::router(&state).await.expect("router builds");
     Stack { router }
 }
