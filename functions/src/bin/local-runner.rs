@@ -52,13 +52,8 @@ fn template_path(env: &Env) -> PathBuf {
     env.get("TEMPLATE").map(PathBuf::from).unwrap_or_else(|| local::repo_root().join("template.yaml"))
 }
 
-async fn admin_db(env: &Env) -> Result<Db> {
-    let cfg = gateway::Config::from_env(env)?.db(DbRole::Admin)?;
-    Ok(Db::connect(&cfg, None).await?)
-}
-
 async fn migrate(env: &Env) -> Result<Db> {
-    let db = admin_db(env).await?;
+    let db = AppState::from_env(env)?.connect_db(DbRole::Admin).await?;
     let applied = db.migrate().await.context("migrating")?;
     println!("migrations: {} applied", applied.len());
     Ok(db)

@@ -147,12 +147,7 @@ fn tls_connector(ca_bundle: Option<&str>) -> Result<MakeRustlsConnect, DbError> 
 pub async fn migrate_task(
     state: &super::state::AppState,
 ) -> Result<serde_json::Value, crate::registry::TaskError> {
-    let cfg = state.config().db(super::config::DbRole::Admin).map_err(crate::registry::StartupError::from)?;
-    let secrets = match cfg.source {
-        DbSource::Host { .. } => Some(state.secrets().await),
-        DbSource::Url(_) => None,
-    };
-    let admin = Db::connect(&cfg, secrets).await?;
+    let admin = state.connect_db(super::config::DbRole::Admin).await?;
     let applied = admin.migrate().await?;
     tracing::info!(count = applied.len(), "migrations applied");
     Ok(serde_json::json!({ "applied": applied }))

@@ -7,7 +7,7 @@ use tokio::sync::OnceCell;
 
 use super::aws::Aws;
 use super::clock::{SharedClock, SystemClock};
-use super::config::{Config, ConfigError, DbRole, Env};
+use super::config::{Config, ConfigError, DbRole, DbSource, Env};
 use super::db::{Db, DbError};
 use super::secrets::Secrets;
 
@@ -76,19 +76,19 @@ impl AppState {
             .await
     }
 
-    /// The pool for the application role (row-level security applies).
+    /// The pool for the application role (row-level security applies), built once.
     pub async fn db(&self) -> Result<&Db, DbError> {
-        self.inner
-            .db
-            .get_or_try_init(|| async {
-                let cfg = self.config().db(DbRole::App).map_err(|e| DbError::Settings(e.to_string()))?;
-                let secrets = match cfg.source {
-                    super::config::DbSource::Host { .. } => Some(self.secrets().await),
-                    super::config::DbSource::Url(_) => None,
-                };
-                Db::connect(&cfg, secrets).await
-            })
-            .await
+        self.inner.db.get_or_try_init(|| self.connect_db(DbRole::App)).await
+    }
+
+    /// A new pool for `role`, reading credentials from Secrets Manager when configured by host.
+    pub async fn connect_db(&self, role: DbRole) -> Result<Db, DbError> {
+        let cfg = self.config().db(role).map_err(|e| DbError::Settings(e.to_string()))?;
+        let secrets = match cfg.source {
+            DbSource::Host { .. } => Some(self.secrets().await),
+            DbSource::Url(_) => None,
+        };
+        Db::connect(&cfg, secrets).await
     }
 
     pub async fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
