@@ -7,7 +7,7 @@ pub mod local;
 use axum::Router;
 use gateway::platform::http::{RequestId, finish};
 use gateway::platform::telemetry;
-use gateway::registry::{HttpFunction, StartupError, TaskFunction};
+use gateway::registry::{HttpFunction, QueueFunction, StartupError, TaskFunction};
 use gateway::{AppState, Env};
 use lambda_http::{RequestExt, service_fn};
 use tower::ServiceExt;
@@ -61,6 +61,21 @@ pub fn run_task(f: &'static TaskFunction) -> Result<(), lambda_runtime::Error> {
                         lambda_runtime::Error::from(e.to_string())
                     })
                 }
+            },
+        ))
+        .await
+    })
+}
+
+/// The `main` of a queue-fed function binary.
+pub fn run_queue(f: &'static QueueFunction) -> Result<(), lambda_runtime::Error> {
+    runtime()?.block_on(async {
+        let state = cold_start()?;
+        tracing::info!(function = f.name, "cold start complete");
+        lambda_runtime::run(lambda_runtime::service_fn(
+            |event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| {
+                let state = state.clone();
+                async move { Ok::<_, lambda_runtime::Error>((f.handler)(&state, event.payload).await) }
             },
         ))
         .await

@@ -3,6 +3,7 @@
 //! and the OpenAPI document use them all; tests hold the three lists (binaries, template,
 //! registry) equal.
 
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use futures::future::BoxFuture;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -33,7 +34,7 @@ pub struct HttpFunction {
 pub type TaskHandler =
     for<'a> fn(&'a AppState, serde_json::Value) -> BoxFuture<'a, Result<serde_json::Value, TaskError>>;
 
-/// A function invoked directly (not over HTTP): JSON in, JSON out.
+/// A function invoked directly or by a schedule (not over HTTP): JSON in, JSON out.
 pub struct TaskFunction {
     pub name: &'static str,
     pub handler: TaskHandler,
@@ -45,6 +46,22 @@ pub enum TaskError {
     Startup(#[from] StartupError),
     #[error(transparent)]
     Db(#[from] DbError),
+    #[error(transparent)]
+    Event(#[from] crate::platform::events::EventError),
+}
+
+impl From<ConfigError> for TaskError {
+    fn from(e: ConfigError) -> Self {
+        Self::Startup(e.into())
+    }
+}
+
+pub type QueueHandler = for<'a> fn(&'a AppState, SqsEvent) -> BoxFuture<'a, SqsBatchResponse>;
+
+/// A function fed by an SQS queue: a batch in, the failed message ids out.
+pub struct QueueFunction {
+    pub name: &'static str,
+    pub handler: QueueHandler,
 }
 
 fn nothing(_: &AppState) -> BoxFuture<'_, Result<(), StartupError>> {
@@ -77,5 +94,20 @@ pub static OPENAPI: HttpFunction = HttpFunction {
 pub static MIGRATE: TaskFunction =
     TaskFunction { name: "migrate", handler: |s, _event| Box::pin(crate::platform::db::migrate_task(s)) };
 
+pub static OUTBOX_RELAY: TaskFunction = TaskFunction {
+    name: "outbox-relay",
+    handler: |s, _event| Box::pin(crate::platform::events::relay_task(s)),
+};
+
+pub static NOTIFY_EMAIL: QueueFunction = QueueFunction {
+    name: "notify-email",
+    handler: |s, batch| {
+        Box::pin(crate::platform::consumer::handle_batch(s, "notify-email", batch, move |d| {
+            crate::notifications::deliver(s, d)
+        }))
+    },
+};
+
 pub static HTTP_FUNCTIONS: &[&HttpFunction] = &[&HEALTH, &HEALTH_READY, &OPENAPI];
-pub static TASK_FUNCTIONS: &[&TaskFunction] = &[&MIGRATE];
+pub static TASK_FUNCTIONS: &[&TaskFunction] = &[&MIGRATE, &OUTBOX_RELAY];
+pub static QUEUE_FUNCTIONS: &[&QueueFunction] = &[&NOTIFY_EMAIL];

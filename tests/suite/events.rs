@@ -1,14 +1,17 @@
 //! The sample events in events/ are real API Gateway v2 payloads that reach their function's handler
 //! through the same Lambda adapter path (`lambda_http` request → the function's own router).
 
-use gateway::registry::{HTTP_FUNCTIONS, TASK_FUNCTIONS};
+use gateway::registry::{HTTP_FUNCTIONS, QUEUE_FUNCTIONS, TASK_FUNCTIONS};
 use gateway_functions::{http_router, local};
 
 use crate::support;
 
 #[test]
 fn every_function_has_a_sample_event() {
-    for name in HTTP_FUNCTIONS.iter().map(|f| f.name).chain(TASK_FUNCTIONS.iter().map(|f| f.name)) {
+    let names = HTTP_FUNCTIONS.iter().map(|f| f.name);
+    for name in
+        names.chain(TASK_FUNCTIONS.iter().map(|f| f.name)).chain(QUEUE_FUNCTIONS.iter().map(|f| f.name))
+    {
         let path = local::repo_root().join(format!("events/{name}.json"));
         let text = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {}", path.display()));
         serde_json::from_str::<serde_json::Value>(&text).unwrap();

@@ -11,6 +11,7 @@ mod events;
 mod health;
 mod migrations;
 mod openapi;
+mod outbox_and_queues;
 mod problem_json;
 mod runner;
 mod tenancy_rls;

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::body::Body;
 use gateway::platform::aws::Aws;
 use gateway::{AppState, Config, Env, SharedClock, SystemClock};
-use gateway_functions::local::{self, provision, template};
+use gateway_functions::local::{self, LocalStack, provision, template};
 use http::{HeaderMap, Request, StatusCode};
 use serde_json::Value;
 use tokio_postgres::NoTls;
@@ -61,6 +61,11 @@ impl TestDb {
         self.admin_url().replacen("postgres@", "gateway_app@", 1)
     }
 
+    /// The cross-tenant role's URL.
+    pub fn ops_url(&self) -> String {
+        self.admin_url().replacen("postgres@", "gateway_ops@", 1)
+    }
+
     pub async fn admin(&self) -> tokio_postgres::Client {
         connect(&self.admin_url()).await
     }
@@ -82,22 +87,36 @@ pub fn template() -> template::Template {
     template::Template::load(&local::repo_root().join("template.yaml")).expect("template.yaml parses")
 }
 
+/// A private stack of the production template (unique resource names).
+pub fn local_stack(name: &str) -> LocalStack {
+    LocalStack {
+        template: template(),
+        name: name.to_owned(),
+        region: "us-east-1".into(),
+        overrides: Default::default(),
+    }
+}
+
 /// The environment the local runner gives every function, for a private stack name.
 pub fn stack_env(stack: &str, extra: &[(&str, String)]) -> Env {
+    env_of(&local_stack(stack), extra)
+}
+
+pub fn env_of(stack: &LocalStack, extra: &[(&str, String)]) -> Env {
     required("AWS_ENDPOINT_URL");
-    let tpl = template();
-    let resolver = template::Resolver::new(&tpl, stack, "us-east-1", Default::default());
-    let env = local::stack_env(&resolver, &Env::from_process()).expect("stack env resolves");
+    let env = stack.env(&Env::from_process()).expect("stack env resolves");
     env.overlay(&Env::from_map(extra.iter().map(|(k, v)| (k.to_string(), v.clone()))))
 }
 
 /// Provisions a private stack's tables, bus, bucket and secrets in the emulator.
 pub async fn provision_stack(stack: &str) {
-    let tpl = template();
-    let resolver = template::Resolver::new(&tpl, stack, "us-east-1", Default::default());
-    provision::provision(&Aws::load().await, &tpl, &resolver)
+    provision(&local_stack(stack), &Default::default()).await;
+}
+
+pub async fn provision(stack: &LocalStack, overrides: &provision::Overrides) {
+    provision::provision(&Aws::load().await, &stack.template, &stack.resolver(), overrides)
         .await
-        .unwrap_or_else(|e| panic!("provisioning {stack}: {e:#}; {HOW}"));
+        .unwrap_or_else(|e| panic!("provisioning {}: {e:#}; {HOW}", stack.name));
 }
 
 pub struct Stack {

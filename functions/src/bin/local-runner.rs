@@ -1,41 +1,49 @@
 //! The local runner (not deployed, not in the template): serves every API function of
-//! `template.yaml` on one port against the AWS emulator and the local Postgres.
+//! `template.yaml` on one port, feeds every queue-triggered function from its queue, and fires
+//! scheduled functions, against the AWS emulator and the local Postgres.
 //!
 //! ```text
-//! local-runner [serve]   provision the emulator, migrate, seed demo data, serve (default)
-//! local-runner migrate   apply migrations to DATABASE_ADMIN_URL and exit
-//! local-runner check     check template, binaries and registry agree, and exit
-//! local-runner openapi   print the OpenAPI 3.1 document and exit
+//! local-runner [serve]                 provision the emulator, migrate, seed demo data, run (default)
+//! local-runner migrate                 apply migrations to DATABASE_ADMIN_URL and exit
+//! local-runner check                   check template, binaries and registry agree, and exit
+//! local-runner openapi                 print the OpenAPI 3.1 document and exit
+//! local-runner invoke FN [EVENT] [--runs N] [--binary PATH]
+//!                                      run FN's real binary under a Lambda Runtime API emulator
 //! ```
 //! Settings (environment): PORT (3000), HOST (127.0.0.1), STACK_NAME (gateway-local), TEMPLATE,
-//! DATABASE_URL (application role), DATABASE_ADMIN_URL (schema owner), AWS_ENDPOINT_URL,
-//! DEMO_FILE (.local/demo.json), SEED (1), CFN_PARAM_<Name> (template parameter overrides).
+//! DATABASE_URL (application role), DATABASE_OPS_URL (cross-tenant role), DATABASE_ADMIN_URL
+//! (schema owner), AWS_ENDPOINT_URL, DEMO_FILE (.local/demo.json), SEED (1), CFN_PARAM_<Name>
+//! (template parameter overrides), LOCAL_SCHEDULES (on), LOCAL_VISIBILITY_TIMEOUT (seconds).
+//! While serving, `POST /_local/functions/{name}/invoke` runs a task function now (JSON body = event).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
+use axum::extract::{Path, State};
+use axum::routing::post;
 use gateway::platform::aws::Aws;
 use gateway::platform::config::DbRole;
 use gateway::platform::db::Db;
 use gateway::platform::telemetry;
 use gateway::{AppState, Env};
-use gateway_functions::local::{self, provision, template};
+use gateway_functions::local::{self, LocalStack, lambda_rie, provision, runtime, template};
 
 const DEMO_SQL: &str = include_str!("../../../infra/seed/demo.sql");
 
 fn main() -> Result<()> {
     let env = Env::from_process();
     telemetry::init(&env);
-    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().cloned().unwrap_or_else(|| "serve".into());
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async {
         match command.as_str() {
             "serve" => serve(env).await,
             "migrate" => migrate(&env).await.map(|_| ()),
             "check" => {
-                let t = template::Template::load(&template_path(&env))?;
-                local::check_topology(&t, &local::repo_root().join("functions/src/bin"))?;
+                local::check_topology(&load_template(&env)?, &local::repo_root().join("functions/src/bin"))?;
                 println!("template, binaries and registry agree");
                 Ok(())
             }
@@ -43,13 +51,16 @@ fn main() -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(gateway::platform::openapi::document())?);
                 Ok(())
             }
-            other => bail!("unknown command {other:?}: expected serve, migrate, check or openapi"),
+            "invoke" => invoke(&env, &args[1..]).await,
+            other => bail!("unknown command {other:?}: expected serve, migrate, check, openapi or invoke"),
         }
     })
 }
 
-fn template_path(env: &Env) -> PathBuf {
-    env.get("TEMPLATE").map(PathBuf::from).unwrap_or_else(|| local::repo_root().join("template.yaml"))
+fn load_template(env: &Env) -> Result<template::Template> {
+    let path =
+        env.get("TEMPLATE").map(PathBuf::from).unwrap_or_else(|| local::repo_root().join("template.yaml"));
+    template::Template::load(&path)
 }
 
 async fn migrate(env: &Env) -> Result<Db> {
@@ -75,47 +86,87 @@ async fn seed(db: &Db) -> Result<Vec<serde_json::Value>> {
 }
 
 async fn serve(process_env: Env) -> Result<()> {
-    let tpl = template::Template::load(&template_path(&process_env))?;
-    local::check_topology(&tpl, &local::repo_root().join("functions/src/bin"))?;
-    let stack = process_env.get("STACK_NAME").unwrap_or("gateway-local").to_owned();
-    let region = process_env.get("AWS_REGION").unwrap_or("us-east-1").to_owned();
-    let overrides: BTreeMap<String, String> = process_env
-        .iter()
-        .filter_map(|(k, v)| Some((k.strip_prefix("CFN_PARAM_")?.to_owned(), v.to_owned())))
-        .collect();
-    let resolver = template::Resolver::new(&tpl, &stack, &region, overrides);
-    let env = local::stack_env(&resolver, &process_env)?;
-
-    let aws = Aws::load().await;
-    let made = provision::provision(&aws, &tpl, &resolver).await.context("provisioning the AWS emulator")?;
+    let stack = LocalStack::from_env(load_template(&process_env)?, &process_env);
+    local::check_topology(&stack.template, &local::repo_root().join("functions/src/bin"))?;
+    let env = stack.env(&process_env)?;
+    let overrides = provision::Overrides {
+        visibility_timeout_seconds: env.get("LOCAL_VISIBILITY_TIMEOUT").map(str::parse).transpose()?,
+    };
+    let made = provision::provision(&Aws::load().await, &stack.template, &stack.resolver(), &overrides)
+        .await
+        .context("provisioning the AWS emulator")?;
     let admin = migrate(&env).await?;
     let tenants = if env.get("SEED").unwrap_or("1") == "1" { seed(&admin).await? } else { Vec::new() };
 
     let state = AppState::from_env(&env)?;
-    let app = local::router(&state).await?;
+    let options = runtime::Options { schedules: env.get("LOCAL_SCHEDULES").unwrap_or("on") != "off" };
+    let events = Arc::new(
+        runtime::Runtime::start(
+            state.clone(),
+            &stack.template,
+            &stack.resolver(),
+            Default::default(),
+            &options,
+        )
+        .await?,
+    );
+    let control = axum::Router::new()
+        .route(
+            "/_local/functions/{name}/invoke",
+            post(
+                |State(rt): State<Arc<runtime::Runtime>>,
+                 Path(name): Path<String>,
+                 body: axum::body::Bytes| async move {
+                    let event = if body.is_empty() {
+                        serde_json::json!({})
+                    } else {
+                        gateway::platform::http::parse_json(&body)?
+                    };
+                    rt.invoke(&name, event)
+                        .await
+                        .map(axum::Json)
+                        .map_err(|e| gateway::ApiError::NotFound(e.to_string()))
+                },
+            ),
+        )
+        .with_state(events.clone());
+    let app = local::router_with(&state, control).await?;
     let host = env.get("HOST").unwrap_or("127.0.0.1");
     let port: u16 = env.get("PORT").unwrap_or("3000").parse().context("PORT")?;
     let listener = tokio::net::TcpListener::bind((host, port))
         .await
         .with_context(|| format!("binding {host}:{port}"))?;
-    let addr = listener.local_addr()?;
-    let api = format!("http://{addr}");
+    let api = format!("http://{}", listener.local_addr()?);
 
     let demo = serde_json::json!({ "api": api, "users": [], "tenants": tenants });
-    if let Some(path) =
-        env.get("DEMO_FILE").map(PathBuf::from).or_else(|| Some(local::repo_root().join(".local/demo.json")))
-    {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(&path, serde_json::to_vec_pretty(&demo)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-        println!("demo credentials: {}", path.display());
+    let path = env
+        .get("DEMO_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| local::repo_root().join(".local/demo.json"));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
     }
-    println!("stack {stack}: tables {:?}, buses {:?}, buckets {:?}", made.tables, made.buses, made.buckets);
-    for f in tpl.functions()? {
+    std::fs::write(&path, serde_json::to_vec_pretty(&demo)?)
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!("demo credentials: {}", path.display());
+    println!(
+        "stack {}: tables {:?}, queues {:?}, rules {:?}, buses {:?}, buckets {:?}",
+        stack.name, made.tables, made.queues, made.rules, made.buses, made.buckets
+    );
+    for f in stack.template.functions()? {
         for r in &f.routes {
             println!("  {:<7} {api}{}  ({})", r.method, r.path, f.binary);
+        }
+        if let Some(q) = &f.queue {
+            println!(
+                "  queue   {} -> {} (batch {}, window {}s)",
+                q.queue_logical_id, f.binary, q.batch_size, q.window_seconds
+            );
+        }
+        for s in &f.schedules {
+            let how =
+                if options.schedules { "fires" } else { "off; fire with POST /_local/functions/…/invoke" };
+            println!("  {s:<15} -> {} ({how})", f.binary);
         }
     }
     println!("local runner listening on {api}");
@@ -130,4 +181,61 @@ async fn serve(process_env: Env) -> Result<()> {
         })
         .await
         .map_err(|e| anyhow!(e))
+}
+
+/// `invoke FN [EVENT] [--runs N] [--binary PATH]`: the function's real binary (beside this one
+/// unless --binary) under the runtime API emulator, with the local stack's environment.
+async fn invoke(process_env: &Env, args: &[String]) -> Result<()> {
+    let mut positional = Vec::new();
+    let (mut runs, mut binary) = (1usize, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--runs" => runs = it.next().ok_or_else(|| anyhow!("--runs N"))?.parse()?,
+            "--binary" => binary = Some(PathBuf::from(it.next().ok_or_else(|| anyhow!("--binary PATH"))?)),
+            _ => positional.push(a.clone()),
+        }
+    }
+    let function =
+        positional.first().ok_or_else(|| anyhow!("usage: local-runner invoke FUNCTION [EVENT_FILE]"))?;
+    let event_path = positional
+        .get(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| local::repo_root().join(format!("events/{function}.json")));
+    let event: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&event_path).with_context(|| format!("reading {}", event_path.display()))?,
+    )
+    .with_context(|| format!("parsing {}", event_path.display()))?;
+    let binary = match binary {
+        Some(b) => b,
+        None => std::env::current_exe()?.with_file_name(function),
+    };
+    let stack = LocalStack::from_env(load_template(process_env)?, process_env);
+    let env: std::collections::BTreeMap<String, String> =
+        stack.env(process_env)?.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+    let (mut inits, mut totals) = (Vec::new(), Vec::new());
+    let mut last = None;
+    for _ in 0..runs.max(1) {
+        let inv = lambda_rie::invoke(&binary, function, &event, &env, Duration::from_secs(60)).await?;
+        inits.push(inv.init);
+        totals.push(inv.total);
+        last = Some(inv.result);
+    }
+    match last {
+        Some(Ok(v)) => println!("{}", serde_json::to_string_pretty(&v)?),
+        Some(Err(e)) => {
+            eprintln!("{}", serde_json::to_string_pretty(&e)?);
+            bail!("{function} returned an error");
+        }
+        None => {}
+    }
+    inits.sort();
+    totals.sort();
+    let median = |v: &[Duration]| v[v.len() / 2].as_secs_f64() * 1000.0;
+    eprintln!(
+        "{function}: runs {runs}, init median {:.1} ms, exec→response median {:.1} ms",
+        median(&inits),
+        median(&totals)
+    );
+    Ok(())
 }

@@ -15,6 +15,8 @@ use super::template::{Resolver, Template};
 /// What was provisioned, by kind, as physical names.
 #[derive(Debug, Default)]
 pub struct Provisioned {
+    pub queues: Vec<String>,
+    pub rules: Vec<String>,
     pub tables: Vec<String>,
     pub buses: Vec<String>,
     pub buckets: Vec<String>,
@@ -38,7 +40,19 @@ fn key_schema(v: &Value) -> Result<Vec<KeySchemaElement>> {
         .collect()
 }
 
-pub async fn provision(aws: &Aws, template: &Template, r: &Resolver<'_>) -> Result<Provisioned> {
+/// Local deviations from the template, for tests: a short visibility timeout makes a failed
+/// message come back at once instead of after minutes.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub visibility_timeout_seconds: Option<u32>,
+}
+
+pub async fn provision(
+    aws: &Aws,
+    template: &Template,
+    r: &Resolver<'_>,
+    o: &Overrides,
+) -> Result<Provisioned> {
     let mut out = Provisioned::default();
     let ddb = aws.dynamodb();
     for (id, res) in template.resources_of("AWS::DynamoDB::Table") {
@@ -56,6 +70,46 @@ pub async fn provision(aws: &Aws, template: &Template, r: &Resolver<'_>) -> Resu
             Err(e) => return Err(anyhow!(aws_sdk_eventbridge::error::DisplayErrorContext(e))).context(name),
         }
         out.buses.push(name);
+    }
+    // Queues: dead-letter queues (no redrive policy) before the queues that point at them.
+    let sqs = aws.sqs();
+    let mut queues: Vec<_> = template.resources_of("AWS::SQS::Queue").collect();
+    queues.sort_by_key(|(_, q)| q.get("Properties").and_then(|p| p.get("RedrivePolicy")).is_some());
+    for (id, res) in queues {
+        let name = r.physical_name(id)?;
+        create_queue(&sqs, &name, res.get("Properties"), r, o)
+            .await
+            .with_context(|| format!("queue {id} ({name})"))?;
+        out.queues.push(name);
+    }
+    for (id, res) in template.resources_of("AWS::Events::Rule") {
+        let props = res.get("Properties").ok_or_else(|| anyhow!("{id}: no Properties"))?;
+        // Schedule rules never fire in the emulator; the runner fires scheduled functions itself.
+        let Some(pattern) = props.get("EventPattern") else { continue };
+        let name = r.physical_name(id)?;
+        let bus =
+            props.get("EventBusName").map(|b| r.resolve(b)).transpose()?.unwrap_or_else(|| "default".into());
+        events
+            .put_rule()
+            .name(&name)
+            .event_bus_name(&bus)
+            .event_pattern(serde_json::to_string(pattern)?)
+            .state(aws_sdk_eventbridge::types::RuleState::Enabled)
+            .send()
+            .await
+            .map_err(|e| anyhow!(aws_sdk_eventbridge::error::DisplayErrorContext(e)))
+            .with_context(|| format!("rule {id}"))?;
+        let mut targets = events.put_targets().rule(&name).event_bus_name(&bus);
+        for t in props.get("Targets").and_then(Value::as_sequence).into_iter().flatten() {
+            targets = targets.targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id(r.resolve(t.get("Id").ok_or_else(|| anyhow!("{id}: target Id"))?)?)
+                    .arn(r.resolve(t.get("Arn").ok_or_else(|| anyhow!("{id}: target Arn"))?)?)
+                    .build()?,
+            );
+        }
+        targets.send().await.map_err(|e| anyhow!(aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
+        out.rules.push(name);
     }
     let s3 = aws.s3();
     for (id, _) in template.resources_of("AWS::S3::Bucket") {
@@ -145,4 +199,49 @@ async fn create_table(ddb: &aws_sdk_dynamodb::Client, name: &str, props: &Value)
         }
     }
     Ok(())
+}
+
+async fn create_queue(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    props: Option<&Value>,
+    r: &Resolver<'_>,
+    o: &Overrides,
+) -> Result<()> {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let mut req = sqs.create_queue().queue_name(name);
+    let prop = |k: &str| props.and_then(|p| p.get(k));
+    for (key, attr) in [
+        ("VisibilityTimeout", A::VisibilityTimeout),
+        ("MessageRetentionPeriod", A::MessageRetentionPeriod),
+        ("DelaySeconds", A::DelaySeconds),
+        ("ReceiveMessageWaitTimeSeconds", A::ReceiveMessageWaitTimeSeconds),
+    ] {
+        if let Some(v) = prop(key) {
+            req = req.attributes(attr, r.resolve(v)?);
+        }
+    }
+    if let Some(v) = o.visibility_timeout_seconds {
+        req = req.attributes(A::VisibilityTimeout, v.to_string());
+    }
+    if let Some(policy) = prop("RedrivePolicy") {
+        let target =
+            r.resolve(policy.get("deadLetterTargetArn").ok_or_else(|| anyhow!("deadLetterTargetArn"))?)?;
+        let max: u32 =
+            r.resolve(policy.get("maxReceiveCount").ok_or_else(|| anyhow!("maxReceiveCount"))?)?.parse()?;
+        let json = serde_json::json!({ "deadLetterTargetArn": target, "maxReceiveCount": max });
+        req = req.attributes(A::RedrivePolicy, json.to_string());
+    }
+    let attributes = req.get_attributes().clone();
+    match req.send().await {
+        Ok(_) => Ok(()),
+        // Re-provisioning with other attributes (an override): update them in place.
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_queue_name_exists()) => {
+            let url =
+                sqs.get_queue_url().queue_name(name).send().await?.queue_url().unwrap_or_default().to_owned();
+            sqs.set_queue_attributes().queue_url(url).set_attributes(attributes).send().await?;
+            Ok(())
+        }
+        Err(e) => Err(anyhow!(aws_sdk_sqs::error::DisplayErrorContext(e))),
+    }
 }

@@ -32,6 +32,33 @@ pub struct FunctionDef {
     pub logical_id: String,
     pub binary: String,
     pub routes: Vec<Route>,
+    /// The SQS event source, if the function is fed by a queue.
+    pub queue: Option<QueueTrigger>,
+    /// Schedule expressions (`rate(1 minute)`) of its Schedule events.
+    pub schedules: Vec<String>,
+}
+
+/// An SQS event source mapping as the template declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueTrigger {
+    pub queue_logical_id: String,
+    pub batch_size: usize,
+    pub window_seconds: u64,
+    pub report_batch_item_failures: bool,
+}
+
+/// The logical id in `!GetAtt X.Arn` or `{"Fn::GetAtt": [X, Arn]}`.
+fn get_att_target(v: &Value) -> Option<String> {
+    let arg = match v {
+        Value::Tagged(t) if t.tag == "!GetAtt" => &t.value,
+        Value::Mapping(m) => m.get("Fn::GetAtt")?,
+        _ => return None,
+    };
+    match arg {
+        Value::String(s) => s.split_once('.').map(|(id, _)| id.to_owned()),
+        Value::Sequence(p) => p.first()?.as_str().map(str::to_owned),
+        _ => None,
+    }
 }
 
 impl Template {
@@ -46,6 +73,28 @@ impl Template {
             bail!("template has no Resources");
         }
         Ok(Self { root })
+    }
+
+    /// Adds a fragment's resources (test-only consumers live in a fragment beside the tests, never
+    /// in the production template). A logical id defined twice is an error.
+    pub fn merge(&mut self, fragment: &str) -> Result<()> {
+        let frag: Value = serde_yaml::from_str(fragment)?;
+        let extra = frag
+            .get("Resources")
+            .and_then(Value::as_mapping)
+            .ok_or_else(|| anyhow!("fragment has no Resources"))?;
+        let resources = self
+            .root
+            .get_mut("Resources")
+            .and_then(Value::as_mapping_mut)
+            .ok_or_else(|| anyhow!("template has no Resources"))?;
+        for (k, v) in extra {
+            if resources.contains_key(k) {
+                bail!("fragment redefines {k:?}");
+            }
+            resources.insert(k.clone(), v.clone());
+        }
+        Ok(())
     }
 
     /// Resources of one CloudFormation type, by logical id.
@@ -78,12 +127,44 @@ impl Template {
                 .ok_or_else(|| anyhow!("{id}: no Metadata.BuildProperties.Binary"))?
                 .to_owned();
             let mut routes = Vec::new();
+            let mut queue = None;
+            let mut schedules = Vec::new();
             let events = res.get("Properties").and_then(|p| p.get("Events")).and_then(Value::as_mapping);
             for (_, ev) in events.into_iter().flat_map(|m| m.iter()) {
-                if ev.get("Type").and_then(Value::as_str) != Some("HttpApi") {
-                    continue;
-                }
                 let props = ev.get("Properties");
+                match ev.get("Type").and_then(Value::as_str) {
+                    Some("SQS") => {
+                        let p = props.ok_or_else(|| anyhow!("{id}: SQS event without Properties"))?;
+                        let queue_logical_id = p
+                            .get("Queue")
+                            .and_then(get_att_target)
+                            .ok_or_else(|| anyhow!("{id}: SQS Queue must be !GetAtt <Queue>.Arn"))?;
+                        let report = p
+                            .get("FunctionResponseTypes")
+                            .and_then(Value::as_sequence)
+                            .is_some_and(|t| t.iter().any(|v| v.as_str() == Some("ReportBatchItemFailures")));
+                        queue = Some(QueueTrigger {
+                            queue_logical_id,
+                            batch_size: p.get("BatchSize").and_then(Value::as_u64).unwrap_or(10) as usize,
+                            window_seconds: p
+                                .get("MaximumBatchingWindowInSeconds")
+                                .and_then(Value::as_u64)
+                                .unwrap_or(0),
+                            report_batch_item_failures: report,
+                        });
+                        continue;
+                    }
+                    Some("Schedule") | Some("ScheduleV2") => {
+                        let expr = props
+                            .and_then(|p| p.get("Schedule").or_else(|| p.get("ScheduleExpression")))
+                            .and_then(Value::as_str)
+                            .ok_or_else(|| anyhow!("{id}: Schedule event without an expression"))?;
+                        schedules.push(expr.to_owned());
+                        continue;
+                    }
+                    Some("HttpApi") => {}
+                    _ => continue,
+                }
                 let field = |name: &str| {
                     props
                         .and_then(|p| p.get(name))
@@ -93,7 +174,7 @@ impl Template {
                 };
                 routes.push(Route { method: field("Method")?.to_ascii_uppercase(), path: field("Path")? });
             }
-            out.push(FunctionDef { logical_id: id.to_owned(), binary, routes });
+            out.push(FunctionDef { logical_id: id.to_owned(), binary, routes, queue, schedules });
         }
         Ok(out)
     }

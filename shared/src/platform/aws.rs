@@ -44,6 +44,10 @@ impl Aws {
         aws_sdk_secretsmanager::Client::new(&self.sdk)
     }
 
+    pub fn sesv2(&self) -> aws_sdk_sesv2::Client {
+        aws_sdk_sesv2::Client::new(&self.sdk)
+    }
+
     /// S3 needs path-style addressing against an emulator (no per-bucket DNS on 127.0.0.1).
     pub fn s3(&self) -> aws_sdk_s3::Client {
         let conf = aws_sdk_s3::config::Builder::from(&self.sdk)

@@ -160,10 +160,12 @@ pub struct DbConfig {
 }
 
 /// Which database role a connection is for. The HTTP functions use `App` (owns nothing, cannot
-/// bypass row-level security); `Admin` owns the schema and is used only by migrations.
+/// bypass row-level security); `Ops` is the cross-tenant role of background work; `Admin` owns the
+/// schema and is used only by migrations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DbRole {
     App,
+    Ops,
     Admin,
 }
 
@@ -173,6 +175,7 @@ impl DbConfig {
     pub fn from_env(env: &Env, role: DbRole) -> Result<Self, ConfigError> {
         let (url_var, secret_var) = match role {
             DbRole::App => ("DATABASE_URL", "DB_SECRET_ARN"),
+            DbRole::Ops => ("DATABASE_OPS_URL", "DB_OPS_SECRET_ARN"),
             DbRole::Admin => ("DATABASE_ADMIN_URL", "DB_ADMIN_SECRET_ARN"),
         };
         let mut r = Reader::new(env);
@@ -245,6 +248,9 @@ pub struct Config {
     pub stage: String,
     pub function_name: Option<String>,
     pub body_limit_bytes: usize,
+    /// Deliveries of one SQS message before it goes to the dead-letter queue (the queues'
+    /// `maxReceiveCount`; the template sets both from one parameter).
+    pub max_receive_count: u32,
     pub env: Env,
     idempotency_table: Option<String>,
     circuit_breaker_table: Option<String>,
@@ -257,11 +263,13 @@ impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let mut r = Reader::new(env);
         let body_limit_bytes = r.or("HTTP_BODY_LIMIT_BYTES", 1024 * 1024usize);
+        let max_receive_count = r.or("MAX_RECEIVE_COUNT", 5u32);
         let get = |n: &str| env.get(n).map(str::to_owned);
         let cfg = Self {
             stage: get("STAGE").unwrap_or_else(|| "local".into()),
             function_name: get("AWS_LAMBDA_FUNCTION_NAME"),
             body_limit_bytes,
+            max_receive_count,
             env: env.clone(),
             idempotency_table: get("IDEMPOTENCY_TABLE"),
             circuit_breaker_table: get("CIRCUIT_BREAKER_TABLE"),

@@ -4,8 +4,10 @@
 pub mod aws;
 pub mod clock;
 pub mod config;
+pub mod consumer;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod health;
 pub mod http;
 pub mod openapi;

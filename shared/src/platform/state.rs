@@ -26,6 +26,8 @@ struct Inner {
     sqs: OnceCell<aws_sdk_sqs::Client>,
     eventbridge: OnceCell<aws_sdk_eventbridge::Client>,
     s3: OnceCell<aws_sdk_s3::Client>,
+    sesv2: OnceCell<aws_sdk_sesv2::Client>,
+    ops_db: OnceCell<Db>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -47,6 +49,8 @@ impl AppState {
                 sqs: OnceCell::new(),
                 eventbridge: OnceCell::new(),
                 s3: OnceCell::new(),
+                sesv2: OnceCell::new(),
+                ops_db: OnceCell::new(),
             }),
         }
     }
@@ -81,6 +85,12 @@ impl AppState {
         self.inner.db.get_or_try_init(|| self.connect_db(DbRole::App)).await
     }
 
+    /// The pool for the cross-tenant role (outbox relay, reconcilers, sweeps), built once. Only
+    /// the functions that do cross-tenant work are given its credentials.
+    pub async fn ops_db(&self) -> Result<&Db, DbError> {
+        self.inner.ops_db.get_or_try_init(|| self.connect_db(DbRole::Ops)).await
+    }
+
     /// A new pool for `role`, reading credentials from Secrets Manager when configured by host.
     pub async fn connect_db(&self, role: DbRole) -> Result<Db, DbError> {
         let cfg = self.config().db(role).map_err(|e| DbError::Settings(e.to_string()))?;
@@ -104,6 +114,11 @@ impl AppState {
     pub async fn eventbridge(&self) -> &aws_sdk_eventbridge::Client {
         let aws = self.aws().await;
         self.inner.eventbridge.get_or_init(|| async { aws.eventbridge() }).await
+    }
+
+    pub async fn sesv2(&self) -> &aws_sdk_sesv2::Client {
+        let aws = self.aws().await;
+        self.inner.sesv2.get_or_init(|| async { aws.sesv2() }).await
     }
 
     pub async fn s3(&self) -> &aws_sdk_s3::Client {

@@ -1,0 +1,5 @@
+//! Lambda function `notify-email`: see `gateway::registry::NOTIFY_EMAIL`.
+
+fn main() -> Result<(), lambda_runtime::Error> {
+    gateway_functions::run_queue(&gateway::registry::NOTIFY_EMAIL)
+}

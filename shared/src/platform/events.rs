@@ -1,0 +1,296 @@
+//! Domain events: the versioned envelope, the transactional outbox, publishing to the EventBridge
+//! bus, and the relay that publishes whatever the writers left behind.
+//!
+//! A service records events with [`record`] inside its own transaction; after commit it calls
+//! [`Publisher::publish_committed`], which puts them on the bus at once and marks them published.
+//! If that fails, or the function dies first, the `outbox-relay` function publishes them within a
+//! minute. Either path may publish an event twice; consumers deduplicate by event id.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tokio_postgres::GenericClient;
+use uuid::Uuid;
+
+use super::clock::Clock;
+use super::db::{Db, DbError, tenant_tx};
+use crate::tenancy::TenantId;
+
+/// `source` of every event the gateway puts on its bus; rules match on it and on `detail-type`.
+pub const EVENT_SOURCE: &str = "regen.gateway";
+/// EventBridge accepts at most 10 entries per PutEvents.
+pub const PUT_EVENTS_BATCH: usize = 10;
+/// Rows one relay run claims.
+pub const RELAY_CLAIM: i64 = 100;
+
+/// The versioned envelope every event travels in (the EventBridge `detail`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope<T = serde_json::Value> {
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub version: u32,
+    pub tenant_id: Option<TenantId>,
+    pub occurred_at: DateTime<Utc>,
+    pub data: T,
+}
+
+/// A kind of domain event: its type name and schema version, and its data.
+pub trait DomainEvent: Serialize + DeserializeOwned {
+    const TYPE: &'static str;
+    const VERSION: u32;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("event data: {0}")]
+    Data(#[from] serde_json::Error),
+    #[error("PutEvents: {0}")]
+    Publish(String),
+}
+
+impl From<tokio_postgres::Error> for EventError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Self::Db(DbError::Query(e))
+    }
+}
+
+/// Writes `event` to the outbox inside the caller's transaction. The row commits or rolls back with
+/// the change it describes. Returns the envelope to publish after commit.
+pub async fn record<E: DomainEvent, C: GenericClient>(
+    tx: &C,
+    tenant: Option<TenantId>,
+    clock: &dyn Clock,
+    event: &E,
+) -> Result<Envelope, EventError> {
+    let envelope = Envelope {
+        id: Uuid::now_v7(),
+        event_type: E::TYPE.to_owned(),
+        version: E::VERSION,
+        tenant_id: tenant,
+        occurred_at: clock.now(),
+        data: serde_json::to_value(event)?,
+    };
+    tx.execute(
+        "INSERT INTO outbox (id, tenant_id, event_type, event_version, occurred_at, data, next_attempt_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $5)",
+        &[
+            &envelope.id,
+            &envelope.tenant_id.map(|t| t.as_uuid()),
+            &envelope.event_type,
+            &(envelope.version as i32),
+            &envelope.occurred_at,
+            &envelope.data,
+        ],
+    )
+    .await?;
+    Ok(envelope)
+}
+
+/// Puts envelopes on the bus.
+#[derive(Debug, Clone)]
+pub struct Publisher {
+    client: aws_sdk_eventbridge::Client,
+    bus: String,
+}
+
+/// Outcome of one PutEvents call per envelope: published, or the provider's error for it.
+pub type PutOutcome = Vec<(Uuid, Result<(), String>)>;
+
+impl Publisher {
+    pub fn new(client: aws_sdk_eventbridge::Client, bus: impl Into<String>) -> Self {
+        Self { client, bus: bus.into() }
+    }
+
+    /// PutEvents in batches of 10. Each envelope gets its own outcome: EventBridge can refuse some
+    /// entries of a batch and accept the rest.
+    pub async fn put(&self, envelopes: &[Envelope]) -> Result<PutOutcome, EventError> {
+        let mut outcome = Vec::with_capacity(envelopes.len());
+        for chunk in envelopes.chunks(PUT_EVENTS_BATCH) {
+            let mut req = self.client.put_events();
+            for e in chunk {
+                let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                    .event_bus_name(&self.bus)
+                    .source(EVENT_SOURCE)
+                    .detail_type(&e.event_type)
+                    .detail(serde_json::to_string(e)?)
+                    .time(aws_sdk_eventbridge::primitives::DateTime::from_millis(
+                        e.occurred_at.timestamp_millis(),
+                    ))
+                    .build();
+                req = req.entries(entry);
+            }
+            match req.send().await {
+                Ok(out) => {
+                    for (i, e) in chunk.iter().enumerate() {
+                        let entry = out.entries().get(i);
+                        let result = match entry.and_then(|r| r.error_code()) {
+                            None if entry.is_some() => Ok(()),
+                            None => Err("no result for this entry".to_owned()),
+                            Some(code) => Err(format!(
+                                "{code}: {}",
+                                entry.and_then(|r| r.error_message()).unwrap_or("")
+                            )),
+                        };
+                        outcome.push((e.id, result));
+                    }
+                }
+                Err(err) => {
+                    let msg = aws_sdk_eventbridge::error::DisplayErrorContext(&err).to_string();
+                    outcome.extend(chunk.iter().map(|e| (e.id, Err(msg.clone()))));
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// After the writer's commit: publish at once and mark what was published, in a transaction
+    /// scoped to the events' tenant. Never fails the caller: whatever is not marked, the relay
+    /// publishes later.
+    pub async fn publish_committed(&self, db: &Db, tenant: TenantId, envelopes: &[Envelope]) {
+        if envelopes.is_empty() {
+            return;
+        }
+        let published = match self.put(envelopes).await {
+            Ok(outcome) => {
+                outcome.into_iter().filter(|(_, r)| r.is_ok()).map(|(id, _)| id).collect::<Vec<_>>()
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "publishing after commit failed; the relay will retry");
+                return;
+            }
+        };
+        let mark = async {
+            let mut conn = db.conn().await?;
+            let tx = tenant_tx(&mut conn, tenant).await?;
+            tx.execute(
+                "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1)",
+                &[&published],
+            )
+            .await
+            .map_err(DbError::from)?;
+            tx.commit().await.map_err(DbError::from)
+        };
+        if let Err(e) = mark.await {
+            tracing::warn!(error = %e, "marking events published failed; the relay will publish them again");
+        }
+    }
+}
+
+/// Backoff before retry `attempts` (1-based): 30 s doubling, at most an hour.
+pub fn backoff(attempts: i32) -> Duration {
+    let exp = attempts.clamp(1, 8) - 1;
+    Duration::seconds((30i64 << exp).min(3600))
+}
+
+/// What one relay run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct RelayReport {
+    pub published: usize,
+    pub failed: usize,
+}
+
+/// The unpublished events due now, claimed with `FOR UPDATE SKIP LOCKED` so concurrent relays
+/// never publish the same row in the same instant.
+const CLAIM_SQL: &str = "SELECT id, tenant_id, event_type, event_version, occurred_at, data, attempts
+     FROM outbox WHERE published_at IS NULL AND next_attempt_at <= $1
+     ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED";
+
+/// One relay run, as the cross-tenant role: claim due rows, publish them in batches of 10, mark the
+/// published ones and schedule the rest with backoff, all in one transaction.
+pub async fn relay(ops: &Db, publisher: &Publisher, clock: &dyn Clock) -> Result<RelayReport, EventError> {
+    let now = clock.now();
+    let mut conn = ops.conn().await?;
+    let tx = conn.transaction().await.map_err(DbError::from)?;
+    let rows = tx.query(CLAIM_SQL, &[&now, &RELAY_CLAIM]).await?;
+    let mut envelopes = Vec::with_capacity(rows.len());
+    let mut attempts = std::collections::HashMap::new();
+    for r in &rows {
+        let id: Uuid = r.get(0);
+        attempts.insert(id, r.get::<_, i32>(6));
+        envelopes.push(Envelope {
+            id,
+            tenant_id: r.get::<_, Option<Uuid>>(1).map(TenantId::from_uuid),
+            event_type: r.get(2),
+            version: r.get::<_, i32>(3).max(1) as u32,
+            occurred_at: r.get(4),
+            data: r.get(5),
+        });
+    }
+    let outcome = publisher.put(&envelopes).await?;
+    let mut report = RelayReport::default();
+    let mut published = Vec::new();
+    for (id, result) in outcome {
+        match result {
+            Ok(()) => published.push(id),
+            Err(error) => {
+                report.failed += 1;
+                let tries = attempts.get(&id).copied().unwrap_or(0) + 1;
+                tx.execute(
+                    "UPDATE outbox SET attempts = $2, last_error = $3, next_attempt_at = $4 WHERE id = $1",
+                    &[&id, &tries, &error, &(now + backoff(tries))],
+                )
+                .await?;
+                tracing::warn!(event_id = %id, attempts = tries, error, "relay could not publish an event");
+            }
+        }
+    }
+    tx.execute(
+        "UPDATE outbox SET published_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = ANY($1)",
+        &[&published, &now],
+    )
+    .await?;
+    tx.commit().await.map_err(DbError::from)?;
+    report.published = published.len();
+    if !rows.is_empty() {
+        tracing::info!(published = report.published, failed = report.failed, "outbox relay run");
+    }
+    Ok(report)
+}
+
+/// The publisher for the stack's bus.
+pub async fn publisher(state: &super::state::AppState) -> Result<Publisher, super::config::ConfigError> {
+    let bus = state.config().event_bus()?.to_owned();
+    Ok(Publisher::new(state.eventbridge().await.clone(), bus))
+}
+
+/// The `outbox-relay` function.
+pub async fn relay_task(
+    state: &super::state::AppState,
+) -> Result<serde_json::Value, crate::registry::TaskError> {
+    let publisher = publisher(state).await?;
+    let ops = state.ops_db().await?;
+    let report = relay(ops, &publisher, state.clock().as_ref()).await?;
+    Ok(serde_json::to_value(report).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_thirty_seconds_up_to_an_hour() {
+        let secs: Vec<i64> = (1..=9).map(|a| backoff(a).num_seconds()).collect();
+        assert_eq!(secs, vec![30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
+    }
+
+    #[test]
+    fn envelope_wire_shape_is_stable() {
+        let e = Envelope {
+            id: Uuid::nil(),
+            event_type: "order.accepted".into(),
+            version: 2,
+            tenant_id: None,
+            occurred_at: DateTime::from_timestamp(0, 0).unwrap_or_default(),
+            data: serde_json::json!({"order": 1}),
+        };
+        let v = serde_json::to_value(&e).unwrap_or_default();
+        assert_eq!(
+            v,
+            serde_json::json!({"id": Uuid::nil(), "type": "order.accepted", "version": 2, "tenant_id": null,
+                "occurred_at": "1970-01-01T00:00:00Z", "data": {"order": 1}})
+        );
+    }
+}
