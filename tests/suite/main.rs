@@ -14,5 +14,6 @@ mod openapi;
 mod outbox_and_queues;
 mod problem_json;
 mod runner;
+mod runtime_api;
 mod tenancy_rls;
 mod topology;

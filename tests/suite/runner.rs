@@ -1,5 +1,6 @@
 //! End to end through the real `local-runner` binary: it provisions a private stack in the
-//! emulator from template.yaml, migrates, loads demo data, writes demo.json and serves every route.
+//! emulator from template.yaml, migrates, loads demo data, writes demo.json, serves every route,
+//! and fires a scheduled function on demand through its control endpoint.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -20,6 +21,10 @@ async fn the_local_runner_serves_every_route_and_writes_demo_credentials() {
         .env("STACK_NAME", format!("t{}", support::unique()))
         .env("DATABASE_URL", db.app_url())
         .env("DATABASE_ADMIN_URL", db.admin_url())
+        .env("DATABASE_OPS_URL", db.ops_url())
+        .env("LOCAL_SCHEDULES", "off")
+        .env("CFN_PARAM_EmailSender", "mailbox")
+        .env("MAILBOX_DIR", dir.join("mailbox"))
         .env("DEMO_FILE", &demo)
         .stdout(Stdio::piped())
         .kill_on_drop(true)
@@ -45,6 +50,16 @@ async fn the_local_runner_serves_every_route_and_writes_demo_credentials() {
     let doc: serde_json::Value =
         http.get(format!("{api}/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(doc["paths"]["/api/v1/health/ready"]["get"].is_object());
+
+    // Scheduled functions are off here; the control endpoint fires one now.
+    let fired = http.post(format!("{api}/_local/functions/outbox-relay/invoke")).send().await.unwrap();
+    assert_eq!(fired.status(), 200);
+    assert_eq!(
+        fired.json::<serde_json::Value>().await.unwrap(),
+        serde_json::json!({"published": 0, "failed": 0})
+    );
+    let unknown = http.post(format!("{api}/_local/functions/no-such-fn/invoke")).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
 
     let demo: serde_json::Value = serde_json::from_slice(&std::fs::read(&demo).unwrap()).unwrap();
     assert_eq!(demo["api"], api);

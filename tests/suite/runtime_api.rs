@@ -1,0 +1,110 @@
+//! The real binaries under the Lambda Runtime API protocol (the emulator in
+//! `gateway_functions::local::lambda_rie`): what `scripts/invoke` runs.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use gateway::platform::db::tenant_tx;
+use gateway::platform::events;
+use gateway::tenancy::TenantId;
+use gateway::{AppState, Config};
+use gateway_functions::local::{self, lambda_rie};
+
+use crate::support::{self, TestDb};
+
+fn event(name: &str) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(local::repo_root().join(format!("events/{name}"))).unwrap())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_health_binary_answers_an_api_gateway_event_under_the_runtime_api() {
+    let env = BTreeMap::from([("STAGE".to_owned(), "local".to_owned())]);
+    let inv = lambda_rie::invoke(
+        Path::new(env!("CARGO_BIN_EXE_health")),
+        "health",
+        &event("health.json"),
+        &env,
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
+    let response = inv.result.unwrap();
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let body: serde_json::Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    // The Lambda request id becomes the request id the API reports.
+    let headers = &response["headers"];
+    assert!(headers["x-request-id"].as_str().is_some_and(|id| !id.is_empty()), "{response}");
+    assert!(inv.init <= inv.total);
+}
+
+#[tokio::test]
+async fn the_outbox_relay_binary_publishes_pending_events_when_its_schedule_fires() {
+    let db = TestDb::create().await;
+    let name = format!("t{}", support::unique());
+    support::provision_stack(&name).await;
+    let env =
+        support::stack_env(&name, &[("DATABASE_URL", db.app_url()), ("DATABASE_OPS_URL", db.ops_url())]);
+    // One committed, unpublished event.
+    let tenant = TenantId::new();
+    db.admin()
+        .await
+        .execute(
+            "INSERT INTO tenants (id, slug, name) VALUES ($1, 'relay-test', 'Relay Test')",
+            &[&tenant.as_uuid()],
+        )
+        .await
+        .unwrap();
+    let state = AppState::new(Config::from_env(&env).unwrap(), std::sync::Arc::new(gateway::SystemClock));
+    let mut conn = state.db().await.unwrap().conn().await.unwrap();
+    let tx = tenant_tx(&mut conn, tenant).await.unwrap();
+    let request = gateway::notifications::EmailRequested {
+        to: "relay@clinic.example".into(),
+        template: gateway::notifications::EmailTemplate::Notice,
+        params: serde_json::json!({"subject": "s", "text": "t"}).as_object().cloned().unwrap(),
+    };
+    let recorded = events::record(&*tx, Some(tenant), state.clock().as_ref(), &request).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let vars: BTreeMap<String, String> = env.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+    let bin = Path::new(env!("CARGO_BIN_EXE_outbox-relay"));
+    let inv =
+        lambda_rie::invoke(bin, "outbox-relay", &event("outbox-relay.json"), &vars, Duration::from_secs(30))
+            .await
+            .unwrap();
+    assert_eq!(inv.result.unwrap(), serde_json::json!({"published": 1, "failed": 0}));
+    let published: Option<chrono::DateTime<chrono::Utc>> = db
+        .admin()
+        .await
+        .query_one("SELECT published_at FROM outbox WHERE id = $1", &[&recorded.id])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(published.is_some());
+    // Nothing left: a second run publishes nothing.
+    let again =
+        lambda_rie::invoke(bin, "outbox-relay", &event("outbox-relay.json"), &vars, Duration::from_secs(30))
+            .await
+            .unwrap();
+    assert_eq!(again.result.unwrap()["published"], 0);
+}
+
+#[tokio::test]
+async fn a_function_that_cannot_start_reports_an_init_error_naming_the_variable() {
+    // No database settings: the relay's handler fails naming what is missing.
+    let env = BTreeMap::from([("EVENT_BUS_NAME".to_owned(), "nowhere".to_owned())]);
+    let inv = lambda_rie::invoke(
+        Path::new(env!("CARGO_BIN_EXE_outbox-relay")),
+        "outbox-relay",
+        &event("outbox-relay.json"),
+        &env,
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
+    let err = inv.result.unwrap_err();
+    assert!(err.to_string().contains("DATABASE_OPS_URL"), "{err}");
+}
