@@ -19,6 +19,10 @@ async fn openapi_is_3_1_and_lists_every_template_route() {
         }
     }
     assert!(routes >= 3);
+    // And nothing else: every documented operation is a route of the template.
+    let documented: usize =
+        doc["paths"].as_object().unwrap().values().map(|item| item.as_object().unwrap().len()).sum();
+    assert_eq!(documented, routes, "the document lists operations the template does not route");
     assert!(doc["components"]["schemas"]["Problem"].is_object());
     let ready_503 = &doc["paths"]["/api/v1/health/ready"]["get"]["responses"]["503"]["content"];
     assert!(ready_503["application/problem+json"].is_object(), "{ready_503}");

@@ -108,3 +108,44 @@ async fn a_function_that_cannot_start_reports_an_init_error_naming_the_variable(
     let err = inv.result.unwrap_err();
     assert!(err.to_string().contains("DATABASE_OPS_URL"), "{err}");
 }
+
+#[tokio::test]
+async fn two_relay_processes_at_once_publish_each_event_once() {
+    let db = TestDb::create().await;
+    let name = format!("t{}", support::unique());
+    support::provision_stack(&name).await;
+    let env =
+        support::stack_env(&name, &[("DATABASE_URL", db.app_url()), ("DATABASE_OPS_URL", db.ops_url())]);
+    let admin = db.admin().await;
+    let tenant = TenantId::new();
+    admin
+        .execute(
+            "INSERT INTO tenants (id, slug, name) VALUES ($1, 'two-relays', 'Two Relays')",
+            &[&tenant.as_uuid()],
+        )
+        .await
+        .unwrap();
+    // 60 committed, unpublished events.
+    admin
+        .execute(
+            "INSERT INTO outbox (id, tenant_id, event_type, event_version, occurred_at, data, next_attempt_at)
+             SELECT gen_random_uuid(), $1, 'test.counted', 1, now(), jsonb_build_object('n', g), now()
+             FROM generate_series(1, 60) g",
+            &[&tenant.as_uuid()],
+        )
+        .await
+        .unwrap();
+    let vars: BTreeMap<String, String> = env.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+    let bin = Path::new(env!("CARGO_BIN_EXE_outbox-relay"));
+    let ev = event("outbox-relay.json");
+    let (a, b) = tokio::join!(
+        lambda_rie::invoke(bin, "outbox-relay", &ev, &vars, Duration::from_secs(60)),
+        lambda_rie::invoke(bin, "outbox-relay", &ev, &vars, Duration::from_secs(60)),
+    );
+    let published =
+        |r: anyhow::Result<lambda_rie::Invocation>| r.unwrap().result.unwrap()["published"].as_u64().unwrap();
+    assert_eq!(published(a) + published(b), 60, "each event published by exactly one relay");
+    let left: i64 =
+        admin.query_one("SELECT count(*) FROM outbox WHERE published_at IS NULL", &[]).await.unwrap().get(0);
+    assert_eq!(left, 0);
+}

@@ -7,6 +7,7 @@
 //! local-runner migrate                 apply migrations to DATABASE_ADMIN_URL and exit
 //! local-runner check                   check template, binaries and registry agree, and exit
 //! local-runner openapi                 print the OpenAPI 3.1 document and exit
+//! local-runner provision               create the template's resources in the emulator and exit
 //! local-runner invoke FN [EVENT] [--runs N] [--binary PATH]
 //!                                      run FN's real binary under a Lambda Runtime API emulator
 //! ```
@@ -52,7 +53,27 @@ fn main() -> Result<()> {
                 Ok(())
             }
             "invoke" => invoke(&env, &args[1..]).await,
-            other => bail!("unknown command {other:?}: expected serve, migrate, check, openapi or invoke"),
+            "provision" => {
+                let stack = LocalStack::from_env(load_template(&env)?, &env);
+                let made = provision::provision(
+                    &Aws::load().await,
+                    &stack.template,
+                    &stack.resolver(),
+                    &Default::default(),
+                )
+                .await?;
+                println!(
+                    "stack {}: {} tables, {} queues, {} rules",
+                    stack.name,
+                    made.tables.len(),
+                    made.queues.len(),
+                    made.rules.len()
+                );
+                Ok(())
+            }
+            other => bail!(
+                "unknown command {other:?}: expected serve, migrate, check, openapi, provision or invoke"
+            ),
         }
     })
 }

@@ -67,7 +67,11 @@ impl Sender for Ses {
                 .content(EmailContent::builder().simple(message).build())
                 .send()
                 .await
-                .map_err(|e| Cause::from(aws_sdk_sesv2::error::DisplayErrorContext(e).to_string()))?;
+                // SES names the addresses it refuses; keep them out of logs and records.
+                .map_err(|e| {
+                    let msg = aws_sdk_sesv2::error::DisplayErrorContext(e).to_string();
+                    Cause::from(msg.replace(&email.to, "<recipient>"))
+                })?;
             Ok(())
         })
     }

@@ -126,7 +126,10 @@ where
     Fut: Future<Output = Result<(), Cause>>,
 {
     let body = m.body.as_deref().ok_or("message has no body")?;
-    let event: BusEvent<T> = serde_json::from_str(body).map_err(|e| format!("unreadable message: {e}"))?;
+    // serde's messages can quote values (an address, a name); say only where the body broke.
+    let event: BusEvent<T> = serde_json::from_str(body).map_err(|e| {
+        format!("unreadable message: {:?} error at line {} column {}", e.classify(), e.line(), e.column())
+    })?;
     let event_id = event.detail.id;
     tracing::Span::current().record("event_id", tracing::field::display(event_id));
     if event.detail_type != event.detail.event_type {
