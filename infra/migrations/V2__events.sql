@@ -25,13 +25,14 @@ CREATE POLICY tenant_isolation ON outbox TO gateway_app
 CREATE POLICY ops_all ON outbox TO gateway_ops USING (true) WITH CHECK (true);
 GRANT SELECT, INSERT, UPDATE ON outbox TO gateway_app, gateway_ops;
 
--- Something that needs a person: for now, a message that failed its final delivery attempt and
--- went to a dead-letter queue. Later issues surface, assign and resolve these.
+-- Something that needs a person: a message that failed its final delivery attempt and went to a
+-- dead-letter queue, or an outbox event the relay could not publish after MAX_RELAY_ATTEMPTS.
+-- Later issues surface, assign and resolve these.
 CREATE TABLE exception_records (
     id           uuid PRIMARY KEY,
     tenant_id    uuid,                   -- as the message claimed it: evidence, so no foreign key
-    kind         text NOT NULL CHECK (kind IN ('dead_letter')),
-    source       text NOT NULL,          -- the consumer (function) that gave up
+    kind         text NOT NULL CHECK (kind IN ('dead_letter', 'undeliverable_event')),
+    source       text NOT NULL,          -- the function that gave up
     message_id   text,
     event_id     uuid,
     event_type   text,

@@ -10,7 +10,9 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # ensure_venv DIR: a venv with the Python tools (moto, cfn-lint, sam, openapi-spec-validator),
 # installed once; later runs find the marker and skip pip.
 ensure_venv() {
-  local venv=$1 marker="$1/.gateway-tools-v1"
+  # The marker names the tool list, so adding a tool reinstalls even in a cached CI venv.
+  local venv=$1 marker
+  marker="$1/.gateway-tools-$(printf '%s\n' "${PY_TOOLS[@]}" | sha256sum | cut -c1-12)"
   [ -f "$marker" ] && return 0
   log "installing Python tools into $venv (once; about 2 minutes)"
   command -v python3 >/dev/null || die "python3 is required"
@@ -85,8 +87,10 @@ moto_up() {
 }
 
 moto_down() {
-  local pidf=$1
-  [ -f "$pidf" ] && kill "$(cat "$pidf")" 2>/dev/null || true
+  local pidf=$1 pid
+  pid=$(cat "$pidf" 2>/dev/null) || return 0
+  # Only ever stop our moto: after a crash the PID may belong to something else by now.
+  if [ -n "$pid" ] && grep -qa moto_server "/proc/$pid/cmdline" 2>/dev/null; then kill "$pid" 2>/dev/null || true; fi
   rm -f "$pidf"
 }
 

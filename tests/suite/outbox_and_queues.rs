@@ -213,7 +213,7 @@ async fn an_email_requested_in_a_committed_transaction_lands_in_the_mailbox() {
     events::publisher(&p.state)
         .await
         .unwrap()
-        .publish_committed(p.state.db().await.unwrap(), p.tenant, std::slice::from_ref(&env))
+        .publish_committed(p.state.db().await.unwrap(), std::slice::from_ref(&env))
         .await;
     p.until("the email", || p.mails().len() == 1).await;
     let mail = &p.mails()[0];
@@ -283,7 +283,7 @@ async fn a_message_that_always_fails_ends_in_the_dlq_and_is_recorded() {
     events::publisher(&p.state)
         .await
         .unwrap()
-        .publish_committed(p.state.db().await.unwrap(), p.tenant, std::slice::from_ref(&env))
+        .publish_committed(p.state.db().await.unwrap(), std::slice::from_ref(&env))
         .await;
     for _ in 0..200 {
         if p.queue_depth("TestAlwaysFailsDlq").await.0 == 1 {
@@ -365,4 +365,61 @@ async fn one_bad_message_does_not_fail_the_others_in_its_batch() {
     let mut seen = seen.into_inner().unwrap();
     seen.sort();
     assert_eq!(seen, vec![1, 2]);
+}
+
+#[tokio::test]
+async fn the_relay_backs_off_then_gives_up_on_an_event_it_cannot_publish() {
+    let p = plumbing(5).await;
+    let admin = p.db.admin().await;
+    // Over EventBridge's 256 KB limit: every attempt fails, on its own.
+    let huge = serde_json::json!({ "blob": "x".repeat(300 * 1024) });
+    let (fresh, last_try) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    for (id, attempts) in [(fresh, 0), (last_try, gateway::platform::events::MAX_RELAY_ATTEMPTS - 1)] {
+        admin
+            .execute(
+                "INSERT INTO outbox (id, tenant_id, event_type, event_version, occurred_at, data, attempts, next_attempt_at)
+                 VALUES ($1, $2, 'test.counted', 1, now(), $3, $4, now() - interval '1 second')",
+                &[&id, &p.tenant.as_uuid(), &huge, &attempts],
+            )
+            .await
+            .unwrap();
+    }
+    let small = p.record(&Counted { n: 5 }, true).await;
+    let report = p.runtime.invoke("outbox-relay", serde_json::json!({})).await.unwrap();
+    assert_eq!(report, serde_json::json!({"published": 1, "failed": 2}), "the small event is not held back");
+    assert!(p.published_at(small.id).await.unwrap().is_some());
+
+    let row = |id: uuid::Uuid| {
+        let admin = &admin;
+        async move {
+            admin
+                .query_one("SELECT attempts, next_attempt_at > now() + interval '20 seconds', next_attempt_at = 'infinity', last_error FROM outbox WHERE id = $1", &[&id])
+                .await
+                .unwrap()
+        }
+    };
+    let r = row(fresh).await;
+    assert_eq!(
+        (r.get::<_, i32>(0), r.get::<_, bool>(1), r.get::<_, bool>(2)),
+        (1, true, false),
+        "retried after a backoff"
+    );
+    assert!(r.get::<_, String>(3).contains("larger than"));
+    let r = row(last_try).await;
+    assert_eq!(
+        (r.get::<_, i32>(0), r.get::<_, bool>(2)),
+        (gateway::platform::events::MAX_RELAY_ATTEMPTS, true),
+        "parked"
+    );
+    let kinds: Vec<String> = admin
+        .query("SELECT kind FROM exception_records WHERE event_id = $1", &[&last_try])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(kinds, vec!["undeliverable_event"]);
+    // Nothing is due any more: the next run has nothing to do.
+    let again = p.runtime.invoke("outbox-relay", serde_json::json!({})).await.unwrap();
+    assert_eq!(again, serde_json::json!({"published": 0, "failed": 0}));
 }

@@ -125,12 +125,13 @@ async fn two_relay_processes_at_once_publish_each_event_once() {
         )
         .await
         .unwrap();
-    // 60 committed, unpublished events.
+    // 250 committed, unpublished events: more than one run claims (100), so two runs at once
+    // must split the rows between them.
     admin
         .execute(
             "INSERT INTO outbox (id, tenant_id, event_type, event_version, occurred_at, data, next_attempt_at)
              SELECT gen_random_uuid(), $1, 'test.counted', 1, now(), jsonb_build_object('n', g), now()
-             FROM generate_series(1, 60) g",
+             FROM generate_series(1, 250) g",
             &[&tenant.as_uuid()],
         )
         .await
@@ -144,8 +145,9 @@ async fn two_relay_processes_at_once_publish_each_event_once() {
     );
     let published =
         |r: anyhow::Result<lambda_rie::Invocation>| r.unwrap().result.unwrap()["published"].as_u64().unwrap();
-    assert_eq!(published(a) + published(b), 60, "each event published by exactly one relay");
+    assert_eq!(published(a) + published(b), 200, "each run published a full claim");
+    // Had both runs claimed the same rows, fewer than 200 distinct rows would be marked.
     let left: i64 =
         admin.query_one("SELECT count(*) FROM outbox WHERE published_at IS NULL", &[]).await.unwrap().get(0);
-    assert_eq!(left, 0);
+    assert_eq!(left, 50, "200 distinct events published, each by exactly one relay");
 }

@@ -143,10 +143,10 @@ async fn serve(process_env: Env) -> Result<()> {
                     } else {
                         gateway::platform::http::parse_json(&body)?
                     };
-                    rt.invoke(&name, event)
-                        .await
-                        .map(axum::Json)
-                        .map_err(|e| gateway::ApiError::NotFound(e.to_string()))
+                    rt.invoke(&name, event).await.map(axum::Json).map_err(|e| match e {
+                        runtime::InvokeError::Unknown(_) => gateway::ApiError::NotFound(e.to_string()),
+                        runtime::InvokeError::Failed(cause) => gateway::ApiError::internal(cause),
+                    })
                 },
             ),
         )

@@ -138,7 +138,13 @@ impl Runtime {
                         .tasks
                         .get(&f.binary)
                         .ok_or_else(|| anyhow!("{}: no task handler named {:?}", f.logical_id, f.binary))?;
-                    let period = parse_rate(expr).with_context(|| f.logical_id.clone())?;
+                    let period = match parse_rate(expr) {
+                        Ok(p) => p,
+                        Err(e) => {
+                            tracing::warn!(function = f.binary, error = %e, "schedule not fired locally; use the control endpoint");
+                            continue;
+                        }
+                    };
                     let (state, name, region) = (state.clone(), f.binary.clone(), resolver.region.clone());
                     tasks.push(tokio::spawn(async move {
                         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -159,11 +165,22 @@ impl Runtime {
     }
 
     /// Runs a task function now (a scheduled function fired on demand) and returns its result.
-    pub async fn invoke(&self, name: &str, event: serde_json::Value) -> Result<serde_json::Value> {
-        let handler =
-            self.handlers.tasks.get(name).ok_or_else(|| anyhow!("no task function named {name:?}"))?;
-        handler(&self.state, event).await.map_err(|e| anyhow!("{name}: {e}"))
+    pub async fn invoke(
+        &self,
+        name: &str,
+        event: serde_json::Value,
+    ) -> Result<serde_json::Value, InvokeError> {
+        let handler = self.handlers.tasks.get(name).ok_or_else(|| InvokeError::Unknown(name.to_owned()))?;
+        handler(&self.state, event).await.map_err(InvokeError::Failed)
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InvokeError {
+    #[error("no task function named {0:?}")]
+    Unknown(String),
+    #[error(transparent)]
+    Failed(gateway::registry::TaskError),
 }
 
 struct Poller {
@@ -226,9 +243,15 @@ impl Poller {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
+        // With a short visibility timeout a message can come back while the batching window is
+        // still open; Lambda never puts one message in a batch twice, so keep its newest copy.
+        let mut newest = BTreeMap::new();
+        for m in messages {
+            newest.insert(m.message_id.clone().unwrap_or_default(), m);
+        }
         let mut receipts = BTreeMap::new();
         let mut event = SqsEvent::default();
-        for m in messages {
+        for m in newest.into_values() {
             let mut record = SqsMessage::default();
             record.message_id = m.message_id.clone();
             record.receipt_handle = m.receipt_handle.clone();

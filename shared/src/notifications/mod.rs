@@ -53,6 +53,8 @@ pub struct Email {
 pub enum RenderError {
     #[error("recipient is not an email address")]
     BadRecipient,
+    #[error("subject has control characters or is over 200 characters")]
+    BadSubject,
     #[error("template {template:?} needs the parameter {param}")]
     MissingParam { template: EmailTemplate, param: &'static str },
 }
@@ -110,6 +112,10 @@ pub fn render(req: &EmailRequested, idempotency_key: &str) -> Result<Email, Rend
         ),
         EmailTemplate::Notice => (param(req, "subject")?, param(req, "text")?),
     };
+    // A line break in the subject would let a parameter write mail headers.
+    if subject.chars().any(char::is_control) || subject.len() > 200 {
+        return Err(RenderError::BadSubject);
+    }
     Ok(Email { to: req.to.clone(), subject, text, idempotency_key: idempotency_key.to_owned() })
 }
 
@@ -149,6 +155,15 @@ mod tests {
             missing,
             Err(RenderError::MissingParam { template: EmailTemplate::PasswordReset, param: "expires_at" })
         );
+    }
+
+    #[test]
+    fn a_subject_cannot_inject_headers() {
+        let r = req(
+            EmailTemplate::Notice,
+            serde_json::json!({"subject": "Hi\r\nBcc: all@evil.example", "text": "t"}),
+        );
+        assert_eq!(render(&r, "k"), Err(RenderError::BadSubject));
     }
 
     #[test]

@@ -20,6 +20,10 @@ use crate::tenancy::TenantId;
 pub const EVENT_SOURCE: &str = "regen.gateway";
 /// EventBridge accepts at most 10 entries per PutEvents.
 pub const PUT_EVENTS_BATCH: usize = 10;
+/// EventBridge's limit on one entry.
+pub const MAX_EVENT_BYTES: usize = 256 * 1024;
+/// Failed publishing attempts after which the relay gives up on an event and records an exception.
+pub const MAX_RELAY_ATTEMPTS: i32 = 10;
 /// Rows one relay run claims.
 pub const RELAY_CLAIM: i64 = 100;
 
@@ -108,14 +112,25 @@ impl Publisher {
     /// entries of a batch and accept the rest.
     pub async fn put(&self, envelopes: &[Envelope]) -> Result<PutOutcome, EventError> {
         let mut outcome = Vec::with_capacity(envelopes.len());
-        for chunk in envelopes.chunks(PUT_EVENTS_BATCH) {
+        // An entry over EventBridge's size limit would fail its whole request on every retry; it
+        // fails alone, here, instead.
+        let mut sendable = Vec::with_capacity(envelopes.len());
+        for e in envelopes {
+            let detail = serde_json::to_string(e)?;
+            if detail.len() + e.event_type.len() + EVENT_SOURCE.len() > MAX_EVENT_BYTES {
+                outcome.push((e.id, Err(format!("event is larger than {MAX_EVENT_BYTES} bytes"))));
+            } else {
+                sendable.push((e, detail));
+            }
+        }
+        for chunk in sendable.chunks(PUT_EVENTS_BATCH) {
             let mut req = self.client.put_events();
-            for e in chunk {
+            for (e, detail) in chunk {
                 let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
                     .event_bus_name(&self.bus)
                     .source(EVENT_SOURCE)
                     .detail_type(&e.event_type)
-                    .detail(serde_json::to_string(e)?)
+                    .detail(detail)
                     .time(aws_sdk_eventbridge::primitives::DateTime::from_millis(
                         e.occurred_at.timestamp_millis(),
                     ))
@@ -124,7 +139,7 @@ impl Publisher {
             }
             match req.send().await {
                 Ok(out) => {
-                    for (i, e) in chunk.iter().enumerate() {
+                    for (i, (e, _)) in chunk.iter().enumerate() {
                         let entry = out.entries().get(i);
                         let result = match entry.and_then(|r| r.error_code()) {
                             None if entry.is_some() => Ok(()),
@@ -139,42 +154,51 @@ impl Publisher {
                 }
                 Err(err) => {
                     let msg = aws_sdk_eventbridge::error::DisplayErrorContext(&err).to_string();
-                    outcome.extend(chunk.iter().map(|e| (e.id, Err(msg.clone()))));
+                    outcome.extend(chunk.iter().map(|(e, _)| (e.id, Err(msg.clone()))));
                 }
             }
         }
         Ok(outcome)
     }
 
-    /// After the writer's commit: publish at once and mark what was published, in a transaction
-    /// scoped to the events' tenant. Never fails the caller: whatever is not marked, the relay
-    /// publishes later.
-    pub async fn publish_committed(&self, db: &Db, tenant: TenantId, envelopes: &[Envelope]) {
+    /// After the writer's commit: publish at once and mark what was published, each in a
+    /// transaction scoped to the event's own tenant. Never fails the caller: whatever is not marked
+    /// (including platform events, which the application role cannot see) the relay publishes
+    /// again later, and consumers ignore the repeat.
+    pub async fn publish_committed(&self, db: &Db, envelopes: &[Envelope]) {
         if envelopes.is_empty() {
             return;
         }
-        let published = match self.put(envelopes).await {
-            Ok(outcome) => {
-                outcome.into_iter().filter(|(_, r)| r.is_ok()).map(|(id, _)| id).collect::<Vec<_>>()
-            }
+        let outcome = match self.put(envelopes).await {
+            Ok(outcome) => outcome,
             Err(e) => {
                 tracing::warn!(error = %e, "publishing after commit failed; the relay will retry");
                 return;
             }
         };
-        let mark = async {
-            let mut conn = db.conn().await?;
-            let tx = tenant_tx(&mut conn, tenant).await?;
-            tx.execute(
-                "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1)",
-                &[&published],
-            )
-            .await
-            .map_err(DbError::from)?;
-            tx.commit().await.map_err(DbError::from)
-        };
-        if let Err(e) = mark.await {
-            tracing::warn!(error = %e, "marking events published failed; the relay will publish them again");
+        let tenants: std::collections::HashMap<Uuid, TenantId> =
+            envelopes.iter().filter_map(|e| Some((e.id, e.tenant_id?))).collect();
+        let mut by_tenant: std::collections::BTreeMap<TenantId, Vec<Uuid>> = Default::default();
+        for (id, result) in outcome {
+            if let (Some(tenant), Ok(())) = (tenants.get(&id), result) {
+                by_tenant.entry(*tenant).or_default().push(id);
+            }
+        }
+        for (tenant, published) in by_tenant {
+            let mark = async {
+                let mut conn = db.conn().await?;
+                let tx = tenant_tx(&mut conn, tenant).await?;
+                tx.execute(
+                    "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1)",
+                    &[&published],
+                )
+                .await
+                .map_err(DbError::from)?;
+                tx.commit().await.map_err(DbError::from)
+            };
+            if let Err(e) = mark.await {
+                tracing::warn!(error = %e, "marking events published failed; the relay will publish them again");
+            }
         }
     }
 }
@@ -228,12 +252,29 @@ pub async fn relay(ops: &Db, publisher: &Publisher, clock: &dyn Clock) -> Result
             Err(error) => {
                 report.failed += 1;
                 let tries = attempts.get(&id).copied().unwrap_or(0) + 1;
-                tx.execute(
-                    "UPDATE outbox SET attempts = $2, last_error = $3, next_attempt_at = $4 WHERE id = $1",
-                    &[&id, &tries, &error, &(now + backoff(tries))],
-                )
-                .await?;
-                tracing::warn!(event_id = %id, attempts = tries, error, "relay could not publish an event");
+                if tries >= MAX_RELAY_ATTEMPTS {
+                    // Give up: park the row (never due again) and leave it for a person.
+                    tx.execute(
+                        "UPDATE outbox SET attempts = $2, last_error = $3, next_attempt_at = 'infinity' WHERE id = $1",
+                        &[&id, &tries, &error],
+                    )
+                    .await?;
+                    tx.execute(
+                        "INSERT INTO exception_records (id, tenant_id, kind, source, event_id, event_type, attempts, error, created_at)
+                         SELECT $1, tenant_id, 'undeliverable_event', 'outbox-relay', id, event_type, $3, $4, $5
+                         FROM outbox WHERE id = $2",
+                        &[&Uuid::now_v7(), &id, &tries, &error, &now],
+                    )
+                    .await?;
+                    tracing::error!(event_id = %id, attempts = tries, error, "relay gave up on an event");
+                } else {
+                    tx.execute(
+                        "UPDATE outbox SET attempts = $2, last_error = $3, next_attempt_at = $4 WHERE id = $1",
+                        &[&id, &tries, &error, &(now + backoff(tries))],
+                    )
+                    .await?;
+                    tracing::warn!(event_id = %id, attempts = tries, error, "relay could not publish an event");
+                }
             }
         }
     }

@@ -5,13 +5,15 @@
 //! A function's router holds only its own route; [`finish`] wraps it (or, in the local runner, all
 //! routes merged) with the same layers, so behaviour is identical on Lambda and locally.
 
+use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use futures::FutureExt;
 use http::{HeaderName, HeaderValue, Method, Uri, header};
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
@@ -58,7 +60,14 @@ async fn request_context(limit: usize, mut req: Request, next: Next) -> Response
         path = %req.uri().path(),
     );
     let started = Instant::now();
-    let mut response = REQUEST_ID.scope(id.clone(), next.run(req)).instrument(span.clone()).await;
+    // A panicking handler still answers problem+json, and the instance keeps serving.
+    let guarded = async {
+        AssertUnwindSafe(next.run(req))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| ApiError::internal("handler panicked").into_response())
+    };
+    let mut response = REQUEST_ID.scope(id.clone(), guarded).instrument(span.clone()).await;
     span.in_scope(|| {
         tracing::info!(
             status = response.status().as_u16(),

@@ -70,8 +70,10 @@ impl Secrets {
     /// The secret's value parsed as JSON (e.g. RDS credentials `{"username", "password"}`).
     pub async fn get_json<T: DeserializeOwned>(&self, id: &str) -> Result<T, SecretError> {
         let value = self.get(id).await?;
-        // serde_json's error names a position, never the content, so it is safe to report.
-        serde_json::from_str(value.expose_secret())
-            .map_err(|e| SecretError::Shape { id: id.to_owned(), reason: e.to_string() })
+        // serde's messages can quote values (a password); report only where the shape broke.
+        serde_json::from_str(value.expose_secret()).map_err(|e| SecretError::Shape {
+            id: id.to_owned(),
+            reason: format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column()),
+        })
     }
 }
