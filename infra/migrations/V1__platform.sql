@@ -1,6 +1,6 @@
 -- Platform foundation: database roles, the tenant setting row-level security reads, tenants and
--- tenant settings. Later migrations add each context's tables the same way: tenant_id, RLS
--- enabled and forced, a policy per role, explicit grants.
+-- tenant settings. Later migrations add each context's tables the same way: tenant_id,
+-- app_protect_tenant_table(...), explicit grants.
 
 -- gateway_app: the HTTP functions' role. Owns nothing, cannot bypass row-level security.
 -- gateway_ops: cross-tenant work (relay, reconcilers, sweeps, platform admins); every use audited.
@@ -25,6 +25,21 @@ GRANT USAGE ON SCHEMA public TO gateway_app, gateway_ops;
 CREATE FUNCTION app_current_tenant() RETURNS uuid
     LANGUAGE sql STABLE
     AS $$ SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid $$;
+
+-- The one way a tenant-scoped table is protected: RLS enabled and forced; gateway_app sees and
+-- writes only rows of the transaction's tenant; gateway_ops (cross-tenant work) sees all.
+-- Grants stay explicit per table, next to the table.
+CREATE FUNCTION app_protect_tenant_table(tbl regclass) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
+    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', tbl);
+    EXECUTE format('CREATE POLICY tenant_isolation ON %s TO gateway_app '
+                   'USING (tenant_id = app_current_tenant()) WITH CHECK (tenant_id = app_current_tenant())', tbl);
+    EXECUTE format('CREATE POLICY ops_all ON %s TO gateway_ops USING (true) WITH CHECK (true)', tbl);
+END
+$$;
 
 CREATE TABLE tenants (
     id          uuid PRIMARY KEY,
@@ -53,10 +68,5 @@ CREATE TABLE tenant_settings (
     PRIMARY KEY (tenant_id, key)
 );
 
-ALTER TABLE tenant_settings ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenant_settings FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON tenant_settings TO gateway_app
-    USING (tenant_id = app_current_tenant())
-    WITH CHECK (tenant_id = app_current_tenant());
-CREATE POLICY ops_all ON tenant_settings TO gateway_ops USING (true) WITH CHECK (true);
+SELECT app_protect_tenant_table('tenant_settings');
 GRANT SELECT, INSERT, UPDATE, DELETE ON tenant_settings TO gateway_app, gateway_ops;

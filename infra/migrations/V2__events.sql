@@ -17,12 +17,7 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_pending ON outbox (next_attempt_at) WHERE published_at IS NULL;
 
-ALTER TABLE outbox ENABLE ROW LEVEL SECURITY;
-ALTER TABLE outbox FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON outbox TO gateway_app
-    USING (tenant_id = app_current_tenant())
-    WITH CHECK (tenant_id = app_current_tenant());
-CREATE POLICY ops_all ON outbox TO gateway_ops USING (true) WITH CHECK (true);
+SELECT app_protect_tenant_table('outbox');
 GRANT SELECT, INSERT, UPDATE ON outbox TO gateway_app, gateway_ops;
 
 -- Something that needs a person: a message that failed its final delivery attempt and went to a
