@@ -247,17 +247,26 @@ async fn a_rolled_back_event_is_never_published() {
 async fn a_relay_crash_after_put_events_causes_a_duplicate_the_consumer_ignores() {
     let p = plumbing(5).await;
     let env = p.record(&email("dup@clinic.example", "222222"), true).await;
+    let counted = p.record(&Counted { n: 3 }, true).await;
     let publisher = events::publisher(&p.state).await.unwrap();
-    // The relay's PutEvents succeeded, then it died before marking the row published...
-    let put = publisher.put(std::slice::from_ref(&env)).await.unwrap();
-    assert!(put.iter().all(|(_, r)| r.is_ok()));
-    assert_eq!(p.published_at(env.id).await, Some(None));
+    // The relay's PutEvents succeeds, then the run dies before marking anything published...
+    let ops = p.state.ops_db().await.unwrap();
+    let crashed = events::relay_with_fault(ops, &publisher, p.state.clock().as_ref(), || {
+        Err(events::EventError::Publish("simulated crash after PutEvents".into()))
+    })
+    .await;
+    assert!(crashed.is_err());
+    assert_eq!(p.published_at(env.id).await, Some(None), "the crashed run marked nothing");
     // ...so the next run publishes the same event again.
     let report = p.runtime.invoke("outbox-relay", serde_json::json!({})).await.unwrap();
-    assert_eq!(report["published"], 1);
+    assert_eq!(report["published"], 2);
+    assert!(p.published_at(env.id).await.unwrap().is_some());
     p.until("the email", || !p.mails().is_empty()).await;
+    p.until("the counted event", || runs_of(counted.id) > 0).await;
     p.drained("NotifyEmailQueue").await;
+    p.drained("TestCountedQueue").await;
     assert_eq!(p.mails().len(), 1, "two deliveries of one event send one email");
+    assert_eq!(runs_of(counted.id), 1, "two deliveries of one event run its consumer once");
 }
 
 #[tokio::test]

@@ -225,6 +225,17 @@ const CLAIM_SQL: &str = "SELECT id, tenant_id, event_type, event_version, occurr
 /// One relay run, as the cross-tenant role: claim due rows, publish them in batches of 10, mark the
 /// published ones and schedule the rest with backoff, all in one transaction.
 pub async fn relay(ops: &Db, publisher: &Publisher, clock: &dyn Clock) -> Result<RelayReport, EventError> {
+    relay_with_fault(ops, publisher, clock, || Ok(())).await
+}
+
+/// [`relay`] with a fault point right after PutEvents, before anything is marked: tests make it
+/// fail to show that a relay dying there republishes (and consumers ignore the repeat).
+pub async fn relay_with_fault(
+    ops: &Db,
+    publisher: &Publisher,
+    clock: &dyn Clock,
+    after_put: impl FnOnce() -> Result<(), EventError>,
+) -> Result<RelayReport, EventError> {
     let now = clock.now();
     let mut conn = ops.conn().await?;
     let tx = conn.transaction().await.map_err(DbError::from)?;
@@ -244,6 +255,7 @@ pub async fn relay(ops: &Db, publisher: &Publisher, clock: &dyn Clock) -> Result
         });
     }
     let outcome = publisher.put(&envelopes).await?;
+    after_put()?;
     let mut report = RelayReport::default();
     let mut published = Vec::new();
     for (id, result) in outcome {
