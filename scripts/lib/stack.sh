@@ -7,17 +7,19 @@ PY_TOOLS=("moto[server]==5.*" "cfn-lint" "aws-sam-cli" "openapi-spec-validator")
 log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# ensure_venv DIR: a venv with the Python tools (moto, cfn-lint, sam, openapi-spec-validator),
-# installed once; later runs find the marker and skip pip.
+# ensure_venv DIR [TOOL...]: a venv with the given Python tools (default: all of PY_TOOLS),
+# installed once; a marker named after the tool list lets later runs skip pip. scripts/dev asks
+# only for moto, so its first run does not wait for the SAM CLI.
 ensure_venv() {
-  # The marker names the tool list, so adding a tool reinstalls even in a cached CI venv.
-  local venv=$1 marker
-  marker="$1/.gateway-tools-$(printf '%s\n' "${PY_TOOLS[@]}" | sha256sum | cut -c1-12)"
+  local venv=$1; shift
+  local tools=("$@"); [ ${#tools[@]} -gt 0 ] || tools=("${PY_TOOLS[@]}")
+  local marker
+  marker="$venv/.gateway-tools-$(printf '%s\n' "${tools[@]}" | sha256sum | cut -c1-12)"
   [ -f "$marker" ] && return 0
-  log "installing Python tools into $venv (once; about 2 minutes)"
+  log "installing Python tools into $venv: ${tools[*]} (once)"
   command -v python3 >/dev/null || die "python3 is required"
-  python3 -m venv "$venv" || die "python3 -m venv failed"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "${PY_TOOLS[@]}" || die "pip install failed"
+  [ -x "$venv/bin/pip" ] || python3 -m venv "$venv" || die "python3 -m venv failed"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "${tools[@]}" || die "pip install failed"
   touch "$marker"
 }
 
