@@ -8,28 +8,54 @@ use std::time::Duration;
 use gateway::platform::db::tenant_tx;
 use gateway::platform::events;
 use gateway::tenancy::TenantId;
-use gateway::{AppState, Config};
+use gateway::{AppState, Config, Env};
 use gateway_functions::local::{self, lambda_rie};
 
 use crate::support::{self, TestDb};
 
-fn event(name: &str) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(local::repo_root().join(format!("events/{name}"))).unwrap())
-        .unwrap()
+const RELAY: &str = env!("CARGO_BIN_EXE_outbox-relay");
+
+/// Runs `binary` once with `events/<event_file>` and the given environment.
+async fn invoke(
+    binary: &str,
+    function: &str,
+    event_file: &str,
+    env: &BTreeMap<String, String>,
+) -> lambda_rie::Invocation {
+    let event: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(local::repo_root().join(format!("events/{event_file}"))).unwrap(),
+    )
+    .unwrap();
+    lambda_rie::invoke(Path::new(binary), function, &event, env, Duration::from_secs(60)).await.unwrap()
+}
+
+/// A fresh database with one tenant and a provisioned private stack, as the relay sees it.
+async fn relay_stack() -> (TestDb, Env, TenantId) {
+    let db = TestDb::create().await;
+    let name = format!("t{}", support::unique());
+    support::provision_stack(&name).await;
+    let env =
+        support::stack_env(&name, &[("DATABASE_URL", db.app_url()), ("DATABASE_OPS_URL", db.ops_url())]);
+    let tenant = TenantId::new();
+    db.admin()
+        .await
+        .execute(
+            "INSERT INTO tenants (id, slug, name) VALUES ($1, 'relay-test', 'Relay Test')",
+            &[&tenant.as_uuid()],
+        )
+        .await
+        .unwrap();
+    (db, env, tenant)
+}
+
+fn vars(env: &Env) -> BTreeMap<String, String> {
+    env.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
 }
 
 #[tokio::test]
 async fn the_health_binary_answers_an_api_gateway_event_under_the_runtime_api() {
     let env = BTreeMap::from([("STAGE".to_owned(), "local".to_owned())]);
-    let inv = lambda_rie::invoke(
-        Path::new(env!("CARGO_BIN_EXE_health")),
-        "health",
-        &event("health.json"),
-        &env,
-        Duration::from_secs(30),
-    )
-    .await
-    .unwrap();
+    let inv = invoke(env!("CARGO_BIN_EXE_health"), "health", "health.json", &env).await;
     let response = inv.result.unwrap();
     assert_eq!(response["statusCode"], 200, "{response}");
     let body: serde_json::Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
@@ -43,21 +69,8 @@ async fn the_health_binary_answers_an_api_gateway_event_under_the_runtime_api() 
 
 #[tokio::test]
 async fn the_outbox_relay_binary_publishes_pending_events_when_its_schedule_fires() {
-    let db = TestDb::create().await;
-    let name = format!("t{}", support::unique());
-    support::provision_stack(&name).await;
-    let env =
-        support::stack_env(&name, &[("DATABASE_URL", db.app_url()), ("DATABASE_OPS_URL", db.ops_url())]);
+    let (db, env, tenant) = relay_stack().await;
     // One committed, unpublished event.
-    let tenant = TenantId::new();
-    db.admin()
-        .await
-        .execute(
-            "INSERT INTO tenants (id, slug, name) VALUES ($1, 'relay-test', 'Relay Test')",
-            &[&tenant.as_uuid()],
-        )
-        .await
-        .unwrap();
     let state = AppState::new(Config::from_env(&env).unwrap(), std::sync::Arc::new(gateway::SystemClock));
     let mut conn = state.db().await.unwrap().conn().await.unwrap();
     let tx = tenant_tx(&mut conn, tenant).await.unwrap();
@@ -69,12 +82,7 @@ async fn the_outbox_relay_binary_publishes_pending_events_when_its_schedule_fire
     let recorded = events::record(&*tx, Some(tenant), state.clock().as_ref(), &request).await.unwrap();
     tx.commit().await.unwrap();
 
-    let vars: BTreeMap<String, String> = env.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-    let bin = Path::new(env!("CARGO_BIN_EXE_outbox-relay"));
-    let inv =
-        lambda_rie::invoke(bin, "outbox-relay", &event("outbox-relay.json"), &vars, Duration::from_secs(30))
-            .await
-            .unwrap();
+    let inv = invoke(RELAY, "outbox-relay", "outbox-relay.json", &vars(&env)).await;
     assert_eq!(inv.result.unwrap(), serde_json::json!({"published": 1, "failed": 0}));
     let published: Option<chrono::DateTime<chrono::Utc>> = db
         .admin()
@@ -85,46 +93,21 @@ async fn the_outbox_relay_binary_publishes_pending_events_when_its_schedule_fire
         .get(0);
     assert!(published.is_some());
     // Nothing left: a second run publishes nothing.
-    let again =
-        lambda_rie::invoke(bin, "outbox-relay", &event("outbox-relay.json"), &vars, Duration::from_secs(30))
-            .await
-            .unwrap();
+    let again = invoke(RELAY, "outbox-relay", "outbox-relay.json", &vars(&env)).await;
     assert_eq!(again.result.unwrap()["published"], 0);
 }
 
 #[tokio::test]
-async fn a_function_that_cannot_start_reports_an_init_error_naming_the_variable() {
-    // No database settings: the relay's handler fails naming what is missing.
+async fn the_relay_without_database_settings_answers_an_error_naming_the_variable() {
     let env = BTreeMap::from([("EVENT_BUS_NAME".to_owned(), "nowhere".to_owned())]);
-    let inv = lambda_rie::invoke(
-        Path::new(env!("CARGO_BIN_EXE_outbox-relay")),
-        "outbox-relay",
-        &event("outbox-relay.json"),
-        &env,
-        Duration::from_secs(30),
-    )
-    .await
-    .unwrap();
-    let err = inv.result.unwrap_err();
+    let err = invoke(RELAY, "outbox-relay", "outbox-relay.json", &env).await.result.unwrap_err();
     assert!(err.to_string().contains("DATABASE_OPS_URL"), "{err}");
 }
 
 #[tokio::test]
 async fn two_relay_processes_at_once_publish_each_event_once() {
-    let db = TestDb::create().await;
-    let name = format!("t{}", support::unique());
-    support::provision_stack(&name).await;
-    let env =
-        support::stack_env(&name, &[("DATABASE_URL", db.app_url()), ("DATABASE_OPS_URL", db.ops_url())]);
+    let (db, env, tenant) = relay_stack().await;
     let admin = db.admin().await;
-    let tenant = TenantId::new();
-    admin
-        .execute(
-            "INSERT INTO tenants (id, slug, name) VALUES ($1, 'two-relays', 'Two Relays')",
-            &[&tenant.as_uuid()],
-        )
-        .await
-        .unwrap();
     // 250 committed, unpublished events: more than one run claims (100), so two runs at once
     // must split the rows between them.
     admin
@@ -136,15 +119,12 @@ async fn two_relay_processes_at_once_publish_each_event_once() {
         )
         .await
         .unwrap();
-    let vars: BTreeMap<String, String> = env.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-    let bin = Path::new(env!("CARGO_BIN_EXE_outbox-relay"));
-    let ev = event("outbox-relay.json");
+    let vars = vars(&env);
     let (a, b) = tokio::join!(
-        lambda_rie::invoke(bin, "outbox-relay", &ev, &vars, Duration::from_secs(60)),
-        lambda_rie::invoke(bin, "outbox-relay", &ev, &vars, Duration::from_secs(60)),
+        invoke(RELAY, "outbox-relay", "outbox-relay.json", &vars),
+        invoke(RELAY, "outbox-relay", "outbox-relay.json", &vars),
     );
-    let published =
-        |r: anyhow::Result<lambda_rie::Invocation>| r.unwrap().result.unwrap()["published"].as_u64().unwrap();
+    let published = |r: lambda_rie::Invocation| r.result.unwrap()["published"].as_u64().unwrap();
     assert_eq!(published(a) + published(b), 200, "each run published a full claim");
     // Had both runs claimed the same rows, fewer than 200 distinct rows would be marked.
     let left: i64 =
