@@ -40,3 +40,5 @@ impl std::str::FromStr for TenantId {
         Uuid::parse_str(s).map(Self)
     }
 }
+
+pub mod roles;

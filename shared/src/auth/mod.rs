@@ -1,0 +1,3 @@
+//! Authentication: passwords (and, with the identity issues, tokens, MFA and SSO).
+
+pub mod passwords;
