@@ -1,0 +1,286 @@
+//! Access tokens: ES256 JWTs with a key id, from a key ring kept in Secrets Manager so keys rotate.
+//!
+//! The ring's secret is JSON: `{"active_kid": "k2", "keys": [{"kid": "k1", "private_key": "<base64
+//! PKCS#8 DER>"}, ...]}`. Tokens are signed with the active key and verified with any key still in
+//! the ring, so a rotation adds the new key, switches `active_kid`, and drops the old key after the
+//! longest token lifetime. Verification refuses every algorithm but ES256 (so `alg: none` and
+//! HS256-with-the-public-key confusion fail), unknown key ids, other issuers and audiences, and
+//! checks `exp` and `nbf` against the injected clock.
+
+use std::collections::HashMap;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::tenancy::TenantId;
+
+pub const ISSUER: &str = "regen-gateway";
+pub const AUDIENCE: &str = "regen-gateway-api";
+pub const ACCESS_TOKEN_TTL: Duration = Duration::minutes(15);
+
+/// What an access token says: who (user), for which tenant, with which roles, in which session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// The user.
+    pub sub: Uuid,
+    /// The tenant the token acts for.
+    pub tid: TenantId,
+    pub roles: Vec<String>,
+    /// The session; revoking it stops the token at the next session check.
+    pub sid: Uuid,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub jti: Uuid,
+}
+
+impl AccessClaims {
+    /// Claims for a token issued `now`, valid for [`ACCESS_TOKEN_TTL`].
+    pub fn new(user: Uuid, tenant: TenantId, roles: Vec<String>, session: Uuid, now: DateTime<Utc>) -> Self {
+        Self {
+            sub: user,
+            tid: tenant,
+            roles,
+            sid: session,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now.timestamp(),
+            nbf: now.timestamp(),
+            exp: (now + ACCESS_TOKEN_TTL).timestamp(),
+            jti: Uuid::now_v7(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("malformed token")]
+    Malformed,
+    #[error("token algorithm not accepted")]
+    Algorithm,
+    #[error("unknown signing key")]
+    UnknownKey,
+    #[error("bad signature or claims")]
+    Invalid,
+    #[error("token expired")]
+    Expired,
+    #[error("token not valid yet")]
+    NotYetValid,
+    #[error("key ring: {0}")]
+    Ring(String),
+}
+
+#[derive(Deserialize)]
+struct RingJson {
+    active_kid: String,
+    keys: Vec<KeyJson>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct KeyJson {
+    kid: String,
+    private_key: String,
+}
+
+/// Signing and verifying keys by id.
+pub struct KeyRing {
+    active_kid: String,
+    signing: EncodingKey,
+    verifying: HashMap<String, DecodingKey>,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut kids: Vec<_> = self.verifying.keys().collect();
+        kids.sort();
+        f.debug_struct("KeyRing").field("active_kid", &self.active_kid).field("kids", &kids).finish()
+    }
+}
+
+/// A new P-256 key as the ring stores it (base64 PKCS#8 DER).
+pub fn generate_private_key() -> Result<SecretString, TokenError> {
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+        .map_err(|_| TokenError::Ring("key generation failed".into()))?;
+    Ok(SecretString::from(STANDARD.encode(pkcs8.as_ref())))
+}
+
+/// The ring secret's JSON for `keys` (kid, base64 PKCS#8), the first or named one active.
+pub fn ring_json(active_kid: &str, keys: &[(&str, &SecretString)]) -> SecretString {
+    let keys: Vec<KeyJson> = keys
+        .iter()
+        .map(|(kid, k)| KeyJson { kid: (*kid).to_owned(), private_key: k.expose_secret().to_owned() })
+        .collect();
+    SecretString::from(serde_json::json!({ "active_kid": active_kid, "keys": keys }).to_string())
+}
+
+impl KeyRing {
+    /// Parses the ring secret. Fails on a malformed key or a missing active key.
+    pub fn from_json(secret: &SecretString) -> Result<Self, TokenError> {
+        let ring: RingJson = serde_json::from_str(secret.expose_secret())
+            .map_err(|e| TokenError::Ring(format!("{:?} error at line {}", e.classify(), e.line())))?;
+        let mut verifying = HashMap::new();
+        let mut signing = None;
+        for k in &ring.keys {
+            let der = STANDARD
+                .decode(&k.private_key)
+                .map_err(|_| TokenError::Ring(format!("{}: not base64", k.kid)))?;
+            let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der)
+                .map_err(|_| TokenError::Ring(format!("{}: not a P-256 PKCS#8 key", k.kid)))?;
+            verifying.insert(k.kid.clone(), DecodingKey::from_ec_der(pair.public_key().as_ref()));
+            if k.kid == ring.active_kid {
+                signing = Some(EncodingKey::from_ec_der(&der));
+            }
+        }
+        let signing = signing
+            .ok_or_else(|| TokenError::Ring(format!("active key {} is not in the ring", ring.active_kid)))?;
+        Ok(Self { active_kid: ring.active_kid, signing, verifying })
+    }
+
+    pub fn active_kid(&self) -> &str {
+        &self.active_kid
+    }
+
+    /// Signs `claims` with the active key.
+    pub fn issue(&self, claims: &AccessClaims) -> Result<String, TokenError> {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(self.active_kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.signing).map_err(|e| TokenError::Ring(e.to_string()))
+    }
+
+    /// Verifies signature, algorithm, key id, issuer and audience, then `exp`/`nbf` against `now`.
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        if header.alg != Algorithm::ES256 {
+            return Err(TokenError::Algorithm);
+        }
+        let kid = header.kid.ok_or(TokenError::UnknownKey)?;
+        let key = self.verifying.get(&kid).ok_or(TokenError::UnknownKey)?;
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        // Time is checked below against the injected clock, not the system's.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.required_spec_claims =
+            ["exp", "nbf", "iss", "aud", "sub"].iter().map(|s| s.to_string()).collect();
+        let claims = jsonwebtoken::decode::<AccessClaims>(token, key, &validation)
+            .map_err(|_| TokenError::Invalid)?
+            .claims;
+        let now = now.timestamp();
+        if now >= claims.exp {
+            return Err(TokenError::Expired);
+        }
+        if now < claims.nbf {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring(active: &str, keys: &[(&str, &SecretString)]) -> KeyRing {
+        KeyRing::from_json(&ring_json(active, keys)).unwrap_or_else(|e| unreachable!("{e}"))
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default()
+    }
+
+    fn claims(at: DateTime<Utc>) -> AccessClaims {
+        AccessClaims::new(Uuid::now_v7(), TenantId::new(), vec!["TENANT_USER".into()], Uuid::now_v7(), at)
+    }
+
+    fn b64url(v: &serde_json::Value) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    }
+
+    #[test]
+    fn a_token_verifies_until_it_expires_on_the_injected_clock() {
+        let k1 = generate_private_key().unwrap_or_else(|e| unreachable!("{e}"));
+        let ring = ring("k1", &[("k1", &k1)]);
+        let c = claims(now());
+        let token = ring.issue(&c).unwrap_or_default();
+        assert_eq!(ring.verify(&token, now()), Ok(c));
+        assert_eq!(ring.verify(&token, now() + ACCESS_TOKEN_TTL - Duration::seconds(1)).map(|_| ()), Ok(()));
+        assert_eq!(ring.verify(&token, now() + ACCESS_TOKEN_TTL), Err(TokenError::Expired));
+        assert_eq!(ring.verify(&token, now() - Duration::seconds(1)), Err(TokenError::NotYetValid));
+    }
+
+    #[test]
+    fn alg_none_confusion_tampering_and_foreign_keys_are_refused() {
+        let k1 = generate_private_key().unwrap_or_else(|e| unreachable!("{e}"));
+        let ring = ring("k1", &[("k1", &k1)]);
+        let c = claims(now());
+        let token = ring.issue(&c).unwrap_or_default();
+        let parts: Vec<&str> = token.split('.').collect();
+        let payload = serde_json::to_value(&c).unwrap_or_default();
+
+        // alg: none, no signature.
+        let none = format!(
+            "{}.{}.",
+            b64url(&serde_json::json!({"alg": "none", "typ": "JWT", "kid": "k1"})),
+            parts[1]
+        );
+        // jsonwebtoken does not even parse a header naming `none`.
+        assert_eq!(ring.verify(&none, now()), Err(TokenError::Malformed));
+        // HS256 keyed with something public (the classic confusion attack).
+        let mut hs = Header::new(Algorithm::HS256);
+        hs.kid = Some("k1".into());
+        let forged = jsonwebtoken::encode(&hs, &payload, &EncodingKey::from_secret(b"public key bytes"))
+            .unwrap_or_default();
+        assert_eq!(ring.verify(&forged, now()), Err(TokenError::Algorithm));
+        // A payload edited after signing (roles raised).
+        let mut raised = payload.clone();
+        raised["roles"] = serde_json::json!(["SUPER_ADMIN"]);
+        let tampered = format!("{}.{}.{}", parts[0], b64url(&raised), parts[2]);
+        assert_eq!(ring.verify(&tampered, now()), Err(TokenError::Invalid));
+        // Signed by a key the ring does not hold, under a kid it does.
+        let other =
+            ring_json("k1", &[("k1", &generate_private_key().unwrap_or_else(|e| unreachable!("{e}")))]);
+        let stranger =
+            KeyRing::from_json(&other).unwrap_or_else(|e| unreachable!("{e}")).issue(&c).unwrap_or_default();
+        assert_eq!(ring.verify(&stranger, now()), Err(TokenError::Invalid));
+        // Wrong audience.
+        let mut aud = c.clone();
+        aud.aud = "someone-else".into();
+        assert_eq!(ring.verify(&ring.issue(&aud).unwrap_or_default(), now()), Err(TokenError::Invalid));
+        assert_eq!(ring.verify("not.a.token", now()), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn rotation_keeps_old_tokens_valid_until_the_old_key_leaves_the_ring() {
+        let (k1, k2) = (
+            generate_private_key().unwrap_or_else(|e| unreachable!("{e}")),
+            generate_private_key().unwrap_or_else(|e| unreachable!("{e}")),
+        );
+        let old = ring("k1", &[("k1", &k1)]).issue(&claims(now())).unwrap_or_default();
+        let both = ring("k2", &[("k1", &k1), ("k2", &k2)]);
+        assert!(both.verify(&old, now()).is_ok());
+        let new = both.issue(&claims(now())).unwrap_or_default();
+        assert!(
+            new.starts_with(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(r#"{"typ":"JWT","alg":"ES256","kid":"k2"}"#)[..10]
+            )
+        );
+        let only_new = ring("k2", &[("k2", &k2)]);
+        assert_eq!(only_new.verify(&old, now()), Err(TokenError::UnknownKey));
+        assert!(only_new.verify(&new, now()).is_ok());
+        assert!(
+            KeyRing::from_json(&ring_json("k3", &[("k1", &k1)])).is_err(),
+            "the active key must be in the ring"
+        );
+    }
+}
