@@ -71,6 +71,7 @@ pub fn run_task(f: &'static TaskFunction) -> Result<(), lambda_runtime::Error> {
 pub fn run_queue(f: &'static QueueFunction) -> Result<(), lambda_runtime::Error> {
     runtime()?.block_on(async {
         let state = cold_start()?;
+        (f.warm)(&state).await?;
         tracing::info!(function = f.name, "cold start complete");
         lambda_runtime::run(lambda_runtime::service_fn(
             |event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| {

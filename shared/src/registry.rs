@@ -62,6 +62,7 @@ pub type QueueHandler = for<'a> fn(&'a AppState, SqsEvent) -> BoxFuture<'a, SqsB
 pub struct QueueFunction {
     pub name: &'static str,
     pub handler: QueueHandler,
+    pub warm: Warm,
 }
 
 fn nothing(_: &AppState) -> BoxFuture<'_, Result<(), StartupError>> {
@@ -105,6 +106,12 @@ pub static NOTIFY_EMAIL: QueueFunction = QueueFunction {
         Box::pin(crate::platform::consumer::handle_batch(s, "notify-email", batch, move |d| {
             crate::notifications::deliver(s, d)
         }))
+    },
+    warm: |s| {
+        Box::pin(async move {
+            crate::notifications::sender::SenderConfig::from_env(&s.config().env)?;
+            Ok(())
+        })
     },
 };
 

@@ -131,3 +131,20 @@ async fn two_relay_processes_at_once_publish_each_event_once() {
         admin.query_one("SELECT count(*) FROM outbox WHERE published_at IS NULL", &[]).await.unwrap().get(0);
     assert_eq!(left, 50, "200 distinct events published, each by exactly one relay");
 }
+
+#[tokio::test]
+async fn a_misconfigured_consumer_fails_at_cold_start_instead_of_dead_lettering_mail() {
+    // Mailbox sender without its folder: the binary must not start taking messages.
+    let env = BTreeMap::from([("EMAIL_SENDER".to_owned(), "mailbox".to_owned())]);
+    let event: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(local::repo_root().join("events/notify-email.json")).unwrap())
+            .unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_notify-email"));
+    let err =
+        lambda_rie::invoke(bin, "notify-email", &event, &env, Duration::from_secs(30)).await.unwrap_err();
+    assert!(err.to_string().contains("exited"), "{err}");
+    // The check names the variable.
+    let cfg =
+        gateway::notifications::sender::SenderConfig::from_env(&Env::from_map([("EMAIL_SENDER", "mailbox")]));
+    assert!(cfg.unwrap_err().to_string().contains("MAILBOX_DIR"));
+}

@@ -101,6 +101,10 @@ impl Runtime {
                     .queues
                     .get(&f.binary)
                     .ok_or_else(|| anyhow!("{}: no queue handler named {:?}", f.logical_id, f.binary))?;
+                // The registry's consumers do their cold-start checks, as under Lambda.
+                if let Some(q) = QUEUE_FUNCTIONS.iter().find(|q| q.name == f.binary) {
+                    (q.warm)(&state).await.map_err(|e| anyhow!("{}: {e}", f.binary))?;
+                }
                 if !trigger.report_batch_item_failures {
                     bail!(
                         "{}: SQS events must set FunctionResponseTypes: [ReportBatchItemFailures]",

@@ -7,6 +7,7 @@ use futures::future::BoxFuture;
 
 use super::Email;
 use crate::platform::clock::SharedClock;
+use crate::platform::config::{ConfigError, Env};
 use crate::platform::error::Cause;
 use crate::platform::state::AppState;
 
@@ -16,34 +17,43 @@ pub trait Sender: Send + Sync {
     fn send<'a>(&'a self, email: &'a Email) -> BoxFuture<'a, Result<(), Cause>>;
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum SenderError {
-    #[error("EMAIL_SENDER={0:?} is not ses or mailbox")]
-    Unknown(String),
-    #[error("{0} is required for EMAIL_SENDER={1}")]
-    Missing(&'static str, &'static str),
+/// Which sender the configuration names: `EMAIL_SENDER` = `ses` (default; needs `EMAIL_FROM`) or
+/// `mailbox` (needs `MAILBOX_DIR`). Read at cold start, so a misconfigured function fails to start
+/// instead of dead-lettering every email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SenderConfig {
+    Ses { from: String },
+    Mailbox { dir: PathBuf, from: String },
 }
 
-/// The sender the configuration names: `EMAIL_SENDER` = `ses` (default; needs `EMAIL_FROM`) or
-/// `mailbox` (needs `MAILBOX_DIR`).
-pub async fn from_state(state: &AppState) -> Result<Box<dyn Sender>, SenderError> {
-    let env = &state.config().env;
-    match env.get("EMAIL_SENDER").unwrap_or("ses") {
-        "ses" => {
-            let from = env.get("EMAIL_FROM").ok_or(SenderError::Missing("EMAIL_FROM", "ses"))?.to_owned();
-            Ok(Box::new(Ses { client: state.sesv2().await.clone(), from }))
+impl SenderConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let missing = |name: &str| ConfigError::Missing(vec![name.to_owned()]);
+        match env.get("EMAIL_SENDER").unwrap_or("ses") {
+            "ses" => {
+                Ok(Self::Ses { from: env.get("EMAIL_FROM").ok_or_else(|| missing("EMAIL_FROM"))?.to_owned() })
+            }
+            "mailbox" => Ok(Self::Mailbox {
+                dir: PathBuf::from(env.get("MAILBOX_DIR").ok_or_else(|| missing("MAILBOX_DIR"))?),
+                from: env
+                    .get("EMAIL_FROM")
+                    .unwrap_or("Regen Therapy Gateway <no-reply@gateway.local>")
+                    .to_owned(),
+            }),
+            other => Err(ConfigError::Invalid {
+                name: "EMAIL_SENDER".into(),
+                reason: format!("{other:?} is not ses or mailbox"),
+            }),
         }
-        "mailbox" => {
-            let dir = env.get("MAILBOX_DIR").ok_or(SenderError::Missing("MAILBOX_DIR", "mailbox"))?;
-            let from = env.get("EMAIL_FROM").unwrap_or("Regen Therapy Gateway <no-reply@gateway.local>");
-            Ok(Box::new(Mailbox {
-                dir: PathBuf::from(dir),
-                from: from.to_owned(),
-                clock: state.clock().clone(),
-            }))
-        }
-        other => Err(SenderError::Unknown(other.to_owned())),
     }
+}
+
+/// The sender the configuration names.
+pub async fn from_state(state: &AppState) -> Result<Box<dyn Sender>, ConfigError> {
+    Ok(match SenderConfig::from_env(&state.config().env)? {
+        SenderConfig::Ses { from } => Box::new(Ses { client: state.sesv2().await.clone(), from }),
+        SenderConfig::Mailbox { dir, from } => Box::new(Mailbox { dir, from, clock: state.clock().clone() }),
+    })
 }
 
 pub struct Ses {
