@@ -5,7 +5,7 @@
 pub mod local;
 
 use axum::Router;
-use gateway::platform::http::{RequestId, finish};
+use gateway::platform::http::{ClientIp, RequestId, finish};
 use gateway::platform::telemetry;
 use gateway::registry::{HttpFunction, QueueFunction, StartupError, TaskFunction};
 use gateway::{AppState, Env};
@@ -40,6 +40,11 @@ pub fn run_http(f: &'static HttpFunction) -> Result<(), lambda_http::Error> {
             if let Some(ctx) = req.lambda_context_ref() {
                 let id = RequestId(ctx.request_id.clone());
                 req.extensions_mut().insert(id);
+            }
+            if let Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() {
+                if let Some(ip) = ctx.http.source_ip.clone() {
+                    req.extensions_mut().insert(ClientIp(ip));
+                }
             }
             router.clone().oneshot(req)
         }))

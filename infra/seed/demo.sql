@@ -1,6 +1,7 @@
 -- Demo data for the local stack (scripts/dev). Idempotent: safe to load on every start.
--- Users, API keys and channels arrive with the identity and channel issues and extend this file.
+-- The demo people (with argon2id hashes, made at seed time) are added by functions/src/local/demo.rs.
 INSERT INTO tenants (id, slug, name, kind) VALUES
+    ('0193a0c0-0000-7000-8000-000000000000', 'regen-platform', 'Regen Therapy Platform', 'platform'),
     ('0193a0c0-0000-7000-8000-000000000001', 'apex-regen-clinic', 'Apex Regenerative Clinic', 'clinic'),
     ('0193a0c0-0000-7000-8000-000000000002', 'northwind-wellness', 'Northwind Wellness', 'partner_brand')
 ON CONFLICT (id) DO NOTHING;

@@ -1,6 +1,7 @@
 //! The Regen Therapy Gateway domain crate. Every bounded context lives here, over the `platform`
 //! layer; the binaries in `functions/` are thin wrappers that pick one entry of [`registry`].
 
+pub mod audit;
 pub mod auth;
 pub mod notifications;
 pub mod platform;

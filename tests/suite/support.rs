@@ -135,7 +135,7 @@ pub async fn stack_state_with(clock: SharedClock, provision: bool) -> AppState {
     if provision {
         provision_stack(&name).await;
     }
-    let env = stack_env(&name, &[("DATABASE_URL", db.app_url())]);
+    let env = stack_env(&name, &[("DATABASE_URL", db.app_url()), ("DATABASE_OPS_URL", db.ops_url())]);
     AppState::new(Config::from_env(&env).expect("config"), clock)
 }
 

@@ -29,9 +29,8 @@ use gateway::platform::config::DbRole;
 use gateway::platform::db::Db;
 use gateway::platform::telemetry;
 use gateway::{AppState, Env};
-use gateway_functions::local::{self, LocalStack, lambda_rie, provision, runtime, template};
+use gateway_functions::local::{self, LocalStack, demo, lambda_rie, provision, runtime, template};
 
-const DEMO_SQL: &str = include_str!("../../../infra/seed/demo.sql");
 
 fn main() -> Result<()> {
     let env = Env::from_process();
@@ -91,21 +90,6 @@ async fn migrate(env: &Env) -> Result<Db> {
     Ok(db)
 }
 
-async fn seed(db: &Db) -> Result<Vec<serde_json::Value>> {
-    let conn = db.conn().await?;
-    conn.batch_execute(DEMO_SQL).await.context("loading demo data")?;
-    let rows = conn.query("SELECT id, slug FROM tenants ORDER BY slug", &[]).await?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            let id: uuid::Uuid = r.get(0);
-            let slug: String = r.get(1);
-            // api_key and channels are filled in by the identity and channel issues.
-            serde_json::json!({ "id": id, "slug": slug, "api_key": null, "channels": {} })
-        })
-        .collect())
-}
-
 async fn serve(process_env: Env) -> Result<()> {
     let stack = LocalStack::from_env(load_template(&process_env)?, &process_env);
     local::check_topology(&stack.template, &local::repo_root().join("functions/src/bin"))?;
@@ -117,7 +101,8 @@ async fn serve(process_env: Env) -> Result<()> {
         .await
         .context("provisioning the AWS emulator")?;
     let admin = migrate(&env).await?;
-    let tenants = if env.get("SEED").unwrap_or("1") == "1" { seed(&admin).await? } else { Vec::new() };
+    let (tenants, users) =
+        if env.get("SEED").unwrap_or("1") == "1" { demo::seed(&admin).await? } else { Default::default() };
 
     let state = AppState::from_env(&env)?;
     let options = runtime::Options { schedules: env.get("LOCAL_SCHEDULES").unwrap_or("on") != "off" };
@@ -159,7 +144,7 @@ async fn serve(process_env: Env) -> Result<()> {
         .with_context(|| format!("binding {host}:{port}"))?;
     let api = format!("http://{}", listener.local_addr()?);
 
-    let demo = serde_json::json!({ "api": api, "users": [], "tenants": tenants });
+    let demo = serde_json::json!({ "api": api, "users": users, "tenants": tenants });
     let path = env
         .get("DEMO_FILE")
         .map(PathBuf::from)

@@ -2,6 +2,7 @@
 //! describe the same functions and routes, provisions the emulator, and builds one router serving
 //! every API function through the same handlers the Lambda binaries run.
 
+pub mod demo;
 pub mod lambda_rie;
 pub mod provision;
 pub mod runtime;

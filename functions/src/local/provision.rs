@@ -141,8 +141,19 @@ pub async fn provision(
         }
         out.secrets.push(name);
     }
+    // The access-token key ring starts empty ("{}"); in AWS the first rotate-signing-keys run gives
+    // it a key, here provisioning does.
+    if template.resource(SIGNING_KEYS).is_some() {
+        let name = r.physical_name(SIGNING_KEYS)?;
+        gateway::auth::keys::ensure_initialized(&sm, &name, chrono::Utc::now())
+            .await
+            .map_err(|e| anyhow!("{SIGNING_KEYS}: {e}"))?;
+    }
     Ok(out)
 }
+
+/// The template's signing-key secret (logical id).
+pub const SIGNING_KEYS: &str = "SigningKeysSecret";
 
 async fn create_table(ddb: &aws_sdk_dynamodb::Client, name: &str, props: &Value) -> Result<()> {
     let attrs = props

@@ -111,7 +111,7 @@ impl Template {
             .filter_map(|(k, v)| Some((k.as_str()?, v)))
     }
 
-    fn resource(&self, logical_id: &str) -> Option<&Value> {
+    pub fn resource(&self, logical_id: &str) -> Option<&Value> {
         self.root.get("Resources")?.get(logical_id)
     }
 

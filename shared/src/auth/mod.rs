@@ -1,4 +1,12 @@
-//! Authentication: passwords (and, with the identity issues, tokens, MFA and SSO).
+//! Authentication: passwords, access tokens and their rotating key ring, sessions and refresh
+//! tokens, login with lockout, password reset and invitation links, and the guard
+//! ([`principal::Principal`]) that every non-public route runs against its declared [`policy`].
 
+pub mod keys;
+pub mod login;
 pub mod passwords;
+pub mod policy;
+pub mod principal;
+pub mod recovery;
+pub mod sessions;
 pub mod tokens;

@@ -79,9 +79,11 @@ pub enum TokenError {
     Ring(String),
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize, Default)]
 struct RingJson {
+    #[serde(default)]
     active_kid: String,
+    #[serde(default)]
     keys: Vec<KeyJson>,
 }
 
@@ -89,6 +91,34 @@ struct RingJson {
 struct KeyJson {
     kid: String,
     private_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    created_at: Option<DateTime<Utc>>,
+}
+
+/// One rotation of the ring secret: a new key, made active; the previous active key stays so the
+/// tokens it signed verify until they expire (rotations are far more than [`ACCESS_TOKEN_TTL`]
+/// apart); older keys leave. An empty ring (`{}` or `{"keys": []}`) gets its first key. Returns
+/// the new secret value and the new key id.
+pub fn rotated(current: &SecretString, now: DateTime<Utc>) -> Result<(SecretString, String), TokenError> {
+    let ring: RingJson = if current.expose_secret().trim().is_empty() {
+        RingJson::default()
+    } else {
+        serde_json::from_str(current.expose_secret())
+            .map_err(|e| TokenError::Ring(format!("{:?} error at line {}", e.classify(), e.line())))?
+    };
+    let mut kid = format!("k{}", now.format("%Y%m%dT%H%M%S"));
+    while ring.keys.iter().any(|k| k.kid == kid) {
+        kid.push('x');
+    }
+    let mut keys: Vec<KeyJson> = ring.keys.into_iter().filter(|k| k.kid == ring.active_kid).collect();
+    keys.push(KeyJson {
+        kid: kid.clone(),
+        private_key: generate_private_key()?.expose_secret().to_owned(),
+        created_at: Some(now),
+    });
+    let json = serde_json::to_string(&RingJson { active_kid: kid.clone(), keys })
+        .map_err(|e| TokenError::Ring(e.to_string()))?;
+    Ok((SecretString::from(json), kid))
 }
 
 /// Signing and verifying keys by id.
@@ -117,7 +147,11 @@ pub fn generate_private_key() -> Result<SecretString, TokenError> {
 pub fn ring_json(active_kid: &str, keys: &[(&str, &SecretString)]) -> SecretString {
     let keys: Vec<KeyJson> = keys
         .iter()
-        .map(|(kid, k)| KeyJson { kid: (*kid).to_owned(), private_key: k.expose_secret().to_owned() })
+        .map(|(kid, k)| KeyJson {
+            kid: (*kid).to_owned(),
+            private_key: k.expose_secret().to_owned(),
+            created_at: None,
+        })
         .collect();
     SecretString::from(serde_json::json!({ "active_kid": active_kid, "keys": keys }).to_string())
 }
@@ -140,8 +174,13 @@ impl KeyRing {
                 signing = Some(EncodingKey::from_ec_der(&der));
             }
         }
-        let signing = signing
-            .ok_or_else(|| TokenError::Ring(format!("active key {} is not in the ring", ring.active_kid)))?;
+        let signing = signing.ok_or_else(|| {
+            TokenError::Ring(format!(
+                "active key {:?} is not in the ring (an empty ring gets its first key from the \
+                 rotate-signing-keys function)",
+                ring.active_kid
+            ))
+        })?;
         Ok(Self { active_kid: ring.active_kid, signing, verifying })
     }
 
@@ -257,6 +296,24 @@ mod tests {
         aud.aud = "someone-else".into();
         assert_eq!(ring.verify(&ring.issue(&aud).unwrap_or_default(), now()), Err(TokenError::Invalid));
         assert_eq!(ring.verify("not.a.token", now()), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn rotating_adds_an_active_key_keeps_the_previous_one_and_drops_older_ones() {
+        let t0 = now();
+        let (first, k1) = rotated(&SecretString::from("{}".to_owned()), t0).unwrap_or_else(|e| unreachable!("{e}"));
+        let r1 = KeyRing::from_json(&first).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(r1.active_kid(), k1);
+        let old = r1.issue(&claims(t0)).unwrap_or_default();
+        let (second, k2) = rotated(&first, t0 + Duration::days(30)).unwrap_or_else(|e| unreachable!("{e}"));
+        let r2 = KeyRing::from_json(&second).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_ne!(k1, k2);
+        assert_eq!(r2.active_kid(), k2);
+        assert!(r2.verify(&old, t0).is_ok(), "the previous key still verifies");
+        let (third, _) = rotated(&second, t0 + Duration::days(60)).unwrap_or_else(|e| unreachable!("{e}"));
+        let r3 = KeyRing::from_json(&third).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(r3.verify(&old, t0), Err(TokenError::UnknownKey), "two rotations later it is gone");
+        assert!(KeyRing::from_json(&SecretString::from("{}".to_owned())).is_err());
     }
 
     #[test]

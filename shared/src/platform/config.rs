@@ -257,6 +257,9 @@ pub struct Config {
     rate_limit_table: Option<String>,
     event_bus: Option<String>,
     bucket: Option<String>,
+    signing_keys_secret: Option<String>,
+    /// Where the people-facing web app lives: invitation and password-reset links point there.
+    pub app_base_url: String,
 }
 
 impl Config {
@@ -276,6 +279,11 @@ impl Config {
             rate_limit_table: get("RATE_LIMIT_TABLE"),
             event_bus: get("EVENT_BUS_NAME"),
             bucket: get("FILES_BUCKET"),
+            signing_keys_secret: get("SIGNING_KEYS_SECRET"),
+            app_base_url: get("APP_BASE_URL")
+                .unwrap_or_else(|| "http://localhost:3000".into())
+                .trim_end_matches('/')
+                .to_owned(),
         };
         r.finish(cfg)
     }
@@ -298,6 +306,10 @@ impl Config {
     }
     pub fn bucket(&self) -> Result<&str, ConfigError> {
         Self::need(&self.bucket, "FILES_BUCKET")
+    }
+    /// The Secrets Manager name or ARN of the access-token signing key ring.
+    pub fn signing_keys_secret(&self) -> Result<&str, ConfigError> {
+        Self::need(&self.signing_keys_secret, "SIGNING_KEYS_SECRET")
     }
     pub fn db(&self, role: DbRole) -> Result<DbConfig, ConfigError> {
         DbConfig::from_env(&self.env, role)

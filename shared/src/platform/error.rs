@@ -64,8 +64,14 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("request body exceeds {limit} bytes")]
     PayloadTooLarge { limit: usize },
-    #[error("authentication required")]
-    Unauthenticated,
+    #[error("authentication required: {0}")]
+    Unauthenticated(String),
+    #[error("the email or the password is wrong")]
+    InvalidCredentials,
+    #[error("too many failed attempts; try again in {retry_after_seconds} s")]
+    TooManyAttempts { retry_after_seconds: u64 },
+    #[error("the token is invalid, used or expired")]
+    InvalidToken,
     #[error("forbidden: {0}")]
     Forbidden(String),
     #[error("not found: {0}")]
@@ -101,7 +107,10 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => {
                 (S::PAYLOAD_TOO_LARGE, "payload_too_large", "Request body too large")
             }
-            Self::Unauthenticated => (S::UNAUTHORIZED, "unauthenticated", "Authentication required"),
+            Self::Unauthenticated(_) => (S::UNAUTHORIZED, "unauthenticated", "Authentication required"),
+            Self::InvalidCredentials => (S::UNAUTHORIZED, "invalid_credentials", "Invalid credentials"),
+            Self::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, "too_many_attempts", "Too many attempts"),
+            Self::InvalidToken => (S::BAD_REQUEST, "invalid_token", "Invalid token"),
             Self::Forbidden(_) => (S::FORBIDDEN, "forbidden", "Forbidden"),
             Self::NotFound(_) => (S::NOT_FOUND, "not_found", "Resource not found"),
             Self::RouteNotFound { .. } => (S::NOT_FOUND, "route_not_found", "No such route"),
@@ -131,9 +140,15 @@ impl ApiError {
                 extensions.insert("limit_bytes".into(), (*limit).into());
                 (Some(self.to_string()), Vec::new())
             }
+            Self::TooManyAttempts { retry_after_seconds } => {
+                extensions.insert("retry_after_seconds".into(), (*retry_after_seconds).into());
+                (Some(self.to_string()), Vec::new())
+            }
             Self::MalformedBody(_)
             | Self::UnsupportedMediaType(_)
-            | Self::Unauthenticated
+            | Self::Unauthenticated(_)
+            | Self::InvalidCredentials
+            | Self::InvalidToken
             | Self::Forbidden(_)
             | Self::NotFound(_)
             | Self::RouteNotFound { .. }
@@ -170,7 +185,14 @@ impl IntoResponse for ApiError {
             Self::DependenciesUnavailable { .. } => tracing::warn!(error = %self, "request failed"),
             _ => tracing::info!(code = problem.code, "request refused"),
         }
-        problem_response(&problem)
+        let mut response = problem_response(&problem);
+        if let Self::TooManyAttempts { retry_after_seconds } = &self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+        }
+        if let Self::Unauthenticated(_) = &self {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
     }
 }
 
@@ -185,6 +207,12 @@ pub fn problem_response(problem: &Problem) -> Response {
 
 impl From<super::config::ConfigError> for ApiError {
     fn from(e: super::config::ConfigError) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl From<super::events::EventError> for ApiError {
+    fn from(e: super::events::EventError) -> Self {
         Self::internal(e)
     }
 }

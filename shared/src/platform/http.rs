@@ -27,6 +27,11 @@ pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id"
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// The caller's IP address as the platform saw it (API Gateway's `sourceIp`; the local runner's
+/// peer address). Never taken from a client header.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
 tokio::task_local! {
     static REQUEST_ID: String;
 }

@@ -11,6 +11,7 @@ pub mod events;
 pub mod health;
 pub mod http;
 pub mod openapi;
+pub mod pagination;
 pub mod secrets;
 pub mod state;
 pub mod telemetry;

@@ -20,11 +20,32 @@ use super::health;
         description = "Commerce operations for the Regen Therapy tenant network. Every error is \
             RFC 9457 problem+json with a stable `code` and the `request_id`.",
     ),
-    paths(health::health, health::ready, openapi_json),
+    paths(health::health, health::ready, openapi_json, crate::auth::login::login, crate::auth::sessions::refresh, crate::auth::sessions::logout, crate::auth::login::me, crate::auth::sessions::switch_tenant, crate::auth::recovery::request_reset, crate::auth::recovery::confirm_reset, crate::auth::recovery::accept_invitation, crate::auth::sessions::list_sessions, crate::auth::sessions::revoke_session, crate::tenancy::roles::list_roles, crate::tenancy::tenants::create, crate::tenancy::tenants::list, crate::tenancy::tenants::get, crate::tenancy::tenants::update, crate::tenancy::tenants::suspend, crate::tenancy::tenants::reactivate, crate::tenancy::users::invite, crate::tenancy::users::list, crate::tenancy::users::get, crate::tenancy::users::update, crate::tenancy::users::assign_roles, crate::tenancy::users::deactivate, crate::audit::list),
     components(schemas(Problem, FieldError)),
-    tags((name = "platform", description = "Health, readiness and this description")),
+    tags(
+        (name = "platform", description = "Health, readiness and this description"),
+        (name = "identity", description = "Sign-in, sessions, tokens, roles and the audit log"),
+        (name = "tenants", description = "Tenant management (platform staff)"),
+        (name = "users", description = "The users of the acting tenant"),
+    ),
+    modifiers(&BearerAuth),
 )]
 struct ApiDoc;
+
+/// The `bearer` security scheme the protected routes name: an access token from
+/// `POST /api/v1/auth/login`.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut Document) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
 
 /// The whole API description (built once per instance).
 pub fn document() -> &'static Document {

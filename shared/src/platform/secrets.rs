@@ -47,10 +47,19 @@ impl Secrets {
 
     /// The secret's string value. `id` is a name or an ARN.
     pub async fn get(&self, id: &str) -> Result<SecretString, SecretError> {
+        self.read(id, false).await
+    }
+
+    /// The secret's current value, bypassing the cache (after a rotation was noticed).
+    pub async fn get_fresh(&self, id: &str) -> Result<SecretString, SecretError> {
+        self.read(id, true).await
+    }
+
+    async fn read(&self, id: &str, fresh: bool) -> Result<SecretString, SecretError> {
         let now = self.clock.now();
         let mut cache = self.cache.lock().await;
         if let Some((value, fetched)) = cache.get(id) {
-            if now - *fetched < CACHE_TTL {
+            if !fresh && now - *fetched < CACHE_TTL {
                 return Ok(value.clone());
             }
         }

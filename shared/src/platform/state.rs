@@ -28,6 +28,7 @@ struct Inner {
     s3: OnceCell<aws_sdk_s3::Client>,
     sesv2: OnceCell<aws_sdk_sesv2::Client>,
     ops_db: OnceCell<Db>,
+    signing_keys: OnceCell<crate::auth::keys::SigningKeys>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -51,6 +52,7 @@ impl AppState {
                 s3: OnceCell::new(),
                 sesv2: OnceCell::new(),
                 ops_db: OnceCell::new(),
+                signing_keys: OnceCell::new(),
             }),
         }
     }
@@ -99,6 +101,17 @@ impl AppState {
             DbSource::Url(_) => None,
         };
         Db::connect(&cfg, secrets).await
+    }
+
+    /// The access-token key ring (Secrets Manager `SIGNING_KEYS_SECRET`), cached per instance.
+    pub async fn signing_keys(&self) -> Result<&crate::auth::keys::SigningKeys, ConfigError> {
+        let id = self.config().signing_keys_secret()?.to_owned();
+        let secrets = self.secrets().await.clone();
+        Ok(self
+            .inner
+            .signing_keys
+            .get_or_init(|| async { crate::auth::keys::SigningKeys::new(secrets, id, self.inner.clock.clone()) })
+            .await)
     }
 
     pub async fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {

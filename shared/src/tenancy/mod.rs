@@ -1,5 +1,5 @@
-//! Tenancy: tenant identity. Tenants, users, roles and sessions arrive with the identity issues;
-//! the foundation needs the id that scopes every row.
+//! Tenancy: the tenant id that scopes every row, the role matrix, and the management APIs for
+//! tenants (platform staff) and for the users of a tenant (its admins).
 
 use std::fmt;
 
@@ -42,3 +42,5 @@ impl std::str::FromStr for TenantId {
 }
 
 pub mod roles;
+pub mod tenants;
+pub mod users;

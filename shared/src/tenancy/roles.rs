@@ -75,6 +75,11 @@ impl Permission {
         self.scope
     }
 
+    /// The same resource and action at another scope.
+    pub fn with_scope(&self, scope: Scope) -> Permission {
+        Self { scope, ..self.clone() }
+    }
+
     pub fn is_read(&self) -> bool {
         self.action == "read"
     }
@@ -175,11 +180,17 @@ pub static ROLES: &[Role] = &[
             "users:*",
             "roles:read",
             "catalog:*",
+            "sku_mappings:*",
             "pricing:*",
             "promotions:*",
             "orders:*",
             "returns:*",
-            "inventory:read",
+            "inventory:*",
+            "fulfillment:*",
+            "warehouses:read",
+            "payments:read",
+            "refunds:read",
+            "gdpr:*",
             "api_keys:*",
             "webhooks:*",
             "settings:*",
@@ -319,6 +330,16 @@ impl Role {
 /// Whether any of `roles` grants `wanted`. Unknown role codes grant nothing.
 pub fn granted(roles: &[String], wanted: &Permission) -> bool {
     roles.iter().filter_map(|r| role(r)).any(|r| r.grants(wanted))
+}
+
+/// The role matrix: every role with its permissions.
+#[utoipa::path(get, path = "/api/v1/roles", tag = "identity", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The 18 roles", body = Vec<Role>),
+        (status = 401, description = "Not signed in", body = crate::Problem),
+    ))]
+pub async fn list_roles(_principal: crate::auth::principal::Principal) -> axum::Json<&'static [Role]> {
+    axum::Json(ROLES)
 }
 
 #[cfg(test)]

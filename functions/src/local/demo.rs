@@ -1,0 +1,93 @@
+//! Demo data for the local stack: `infra/seed/demo.sql` (tenants), then people who can sign in — a
+//! platform super admin, and an admin and a user for each demo tenant — with argon2id hashes made
+//! here (a hash is salted, so it cannot live in the SQL). Idempotent. What it made goes to
+//! `.local/demo.json`.
+
+use anyhow::{Context, Result};
+use gateway::auth::passwords;
+use gateway::platform::db::Db;
+use secrecy::SecretString;
+use serde::Serialize;
+use uuid::Uuid;
+
+pub const DEMO_SQL: &str = include_str!("../../../infra/seed/demo.sql");
+
+/// One demo person.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoUser {
+    pub id: Uuid,
+    pub email: &'static str,
+    pub password: &'static str,
+    pub tenant_id: Uuid,
+    pub tenant_slug: &'static str,
+    pub roles: Vec<&'static str>,
+}
+
+pub const PLATFORM_TENANT: Uuid = Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000000);
+pub const APEX: Uuid = Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000001);
+pub const NORTHWIND: Uuid = Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000002);
+
+pub fn users() -> Vec<DemoUser> {
+    let u = |n: u128, email, password, tenant_id, tenant_slug, roles: &[&'static str]| DemoUser {
+        id: Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000100 + n),
+        email,
+        password,
+        tenant_id,
+        tenant_slug,
+        roles: roles.to_vec(),
+    };
+    vec![
+        u(0, "superadmin@regen-gateway.example", "demo super admin passphrase", PLATFORM_TENANT, "regen-platform", &["SUPER_ADMIN"]),
+        u(1, "admin@apex-regen.example", "demo apex admin passphrase", APEX, "apex-regen-clinic", &["TENANT_ADMIN"]),
+        u(2, "user@apex-regen.example", "demo apex user passphrase", APEX, "apex-regen-clinic", &["TENANT_USER"]),
+        u(3, "admin@northwind.example", "demo northwind admin passphrase", NORTHWIND, "northwind-wellness", &["TENANT_ADMIN"]),
+        u(4, "user@northwind.example", "demo northwind user passphrase", NORTHWIND, "northwind-wellness", &["TENANT_USER"]),
+    ]
+}
+
+/// Loads the demo tenants and people (as the schema owner). Existing people keep their passwords.
+pub async fn seed(admin: &Db) -> Result<(Vec<serde_json::Value>, Vec<DemoUser>)> {
+    let mut conn = admin.conn().await?;
+    conn.batch_execute(DEMO_SQL).await.context("loading demo data")?;
+    let people = users();
+    let tx = conn.transaction().await?;
+    for p in &people {
+        let exists = tx.query_opt("SELECT 1 FROM users WHERE id = $1", &[&p.id]).await?.is_some();
+        if !exists {
+            let hash = passwords::hash(&SecretString::from(p.password.to_owned()))?;
+            tx.execute(
+                "INSERT INTO users (id, email, display_name, password_hash, password_changed_at, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, now(), now(), now())",
+                &[&p.id, &p.email, &p.email.split('@').next().unwrap_or_default(), &hash],
+            )
+            .await?;
+        }
+        tx.execute(
+            "INSERT INTO tenant_users (tenant_id, user_id, status, created_at, updated_at)
+             VALUES ($1, $2, 'active', now(), now()) ON CONFLICT DO NOTHING",
+            &[&p.tenant_id, &p.id],
+        )
+        .await?;
+        for role in &p.roles {
+            tx.execute(
+                "INSERT INTO role_grants (tenant_id, user_id, role_code, granted_at) VALUES ($1, $2, $3, now())
+                 ON CONFLICT DO NOTHING",
+                &[&p.tenant_id, &p.id, role],
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    let rows = conn.query("SELECT id, slug, kind FROM tenants ORDER BY slug", &[]).await?;
+    let tenants = rows
+        .iter()
+        .map(|r| {
+            let id: Uuid = r.get(0);
+            let slug: String = r.get(1);
+            let kind: String = r.get(2);
+            // api_key and channels are filled in by the API-key and channel issues.
+            serde_json::json!({ "id": id, "slug": slug, "kind": kind, "api_key": null, "channels": {} })
+        })
+        .collect();
+    Ok((tenants, people))
+}

@@ -1,0 +1,201 @@
+//! The audit trail: who did what to which object, for which tenant, from where, with the state
+//! before and after. Written in the same transaction as the change, append-only (no role may
+//! update or delete a row), and readable by a tenant's auditors at `GET /api/v1/audit-log`.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio_postgres::Transaction;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::principal::{Caller, Principal};
+use crate::platform::error::ApiError;
+use crate::platform::pagination::{Page, PageQuery};
+use crate::platform::state::AppState;
+use crate::tenancy::TenantId;
+
+/// One audited action.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub action: &'static str,
+    pub target_type: &'static str,
+    pub target_id: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+impl Entry {
+    pub fn new(action: &'static str, target_type: &'static str, target_id: impl ToString) -> Self {
+        Self { action, target_type, target_id: target_id.to_string(), before: None, after: None }
+    }
+    pub fn before(mut self, v: impl Serialize) -> Self {
+        self.before = serde_json::to_value(v).ok();
+        self
+    }
+    pub fn after(mut self, v: impl Serialize) -> Self {
+        self.after = serde_json::to_value(v).ok();
+        self
+    }
+}
+
+/// Who acted, when it is not a [`Principal`] (a login, an invitation link, a background job).
+#[derive(Debug, Clone)]
+pub struct Actor<'a> {
+    pub kind: &'static str,
+    pub user_id: Option<Uuid>,
+    pub tenant_id: Option<TenantId>,
+    pub caller: &'a Caller,
+    pub cross_tenant: bool,
+}
+
+impl<'a> Actor<'a> {
+    /// An authenticated principal as the actor.
+    pub fn of(p: &'a Principal) -> Self {
+        Self {
+            kind: "user",
+            user_id: Some(p.user_id),
+            tenant_id: Some(p.home_tenant),
+            caller: &p.caller,
+            cross_tenant: p.cross_tenant,
+        }
+    }
+}
+
+/// Records `entry` by an authenticated principal, in the acting tenant.
+pub async fn record(tx: &Transaction<'_>, p: &Principal, entry: Entry) -> Result<(), ApiError> {
+    record_as(tx, Some(p.tenant), &Actor::of(p), p.now, entry).await
+}
+
+/// Records `entry` for `tenant` (None: a platform-level action, visible to the operations role).
+pub async fn record_as(
+    tx: &Transaction<'_>,
+    tenant: Option<TenantId>,
+    actor: &Actor<'_>,
+    at: DateTime<Utc>,
+    entry: Entry,
+) -> Result<(), ApiError> {
+    tx.execute(
+        "INSERT INTO audit_log (id, tenant_id, actor_kind, actor_user_id, actor_tenant_id, action,
+                                target_type, target_id, cross_tenant, ip, user_agent, request_id,
+                                before, after, occurred_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        &[
+            &Uuid::now_v7(),
+            &tenant.map(|t| t.as_uuid()),
+            &actor.kind,
+            &actor.user_id,
+            &actor.tenant_id.map(|t| t.as_uuid()),
+            &entry.action,
+            &entry.target_type,
+            &entry.target_id,
+            &actor.cross_tenant,
+            &actor.caller.ip,
+            &actor.caller.user_agent,
+            &actor.caller.request_id,
+            &entry.before,
+            &entry.after,
+            &at,
+        ],
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(())
+}
+
+/// One audit log row.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditRecord {
+    pub id: Uuid,
+    pub tenant_id: Option<Uuid>,
+    pub actor_kind: String,
+    pub actor_user_id: Option<Uuid>,
+    pub actor_tenant_id: Option<Uuid>,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: Option<String>,
+    pub cross_tenant: bool,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<serde_json::Value>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditFilter {
+    /// Exact action, e.g. `user.roles_assigned`.
+    pub action: Option<String>,
+    pub actor_user_id: Option<Uuid>,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    /// Entries at or after this instant (RFC 3339).
+    pub since: Option<DateTime<Utc>>,
+    /// Entries before this instant (RFC 3339).
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// The acting tenant's audit trail, newest first.
+#[utoipa::path(get, path = "/api/v1/audit-log", tag = "identity",
+    params(AuditFilter, PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of entries", body = inline(Page<AuditRecord>)),
+        (status = 401, description = "Not signed in", body = crate::Problem),
+        (status = 403, description = "Needs audit:read", body = crate::Problem),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(f): Query<AuditFilter>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<AuditRecord>>, ApiError> {
+    let (limit, cursor) = page.parse()?;
+    let mut conn = state.db().await?.conn().await?;
+    let tx = principal.tx(&mut conn).await?;
+    let rows = tx
+        .query(
+            "SELECT id, tenant_id, actor_kind, actor_user_id, actor_tenant_id, action, target_type,
+                    target_id, cross_tenant, ip, user_agent, request_id, before, after, occurred_at
+               FROM audit_log
+              WHERE ($1::text IS NULL OR action = $1)
+                AND ($2::uuid IS NULL OR actor_user_id = $2)
+                AND ($3::text IS NULL OR target_type = $3)
+                AND ($4::text IS NULL OR target_id = $4)
+                AND ($5::timestamptz IS NULL OR occurred_at >= $5)
+                AND ($6::timestamptz IS NULL OR occurred_at < $6)
+                AND ($7::uuid IS NULL OR id < $7)
+              ORDER BY id DESC
+              LIMIT $8",
+            &[&f.action, &f.actor_user_id, &f.target_type, &f.target_id, &f.since, &f.until, &cursor, &(limit + 1)],
+        )
+        .await
+        .map_err(ApiError::internal)?;
+    let items = rows
+        .iter()
+        .map(|r| AuditRecord {
+            id: r.get(0),
+            tenant_id: r.get(1),
+            actor_kind: r.get(2),
+            actor_user_id: r.get(3),
+            actor_tenant_id: r.get(4),
+            action: r.get(5),
+            target_type: r.get(6),
+            target_id: r.get(7),
+            cross_tenant: r.get(8),
+            ip: r.get(9),
+            user_agent: r.get(10),
+            request_id: r.get(11),
+            before: r.get(12),
+            after: r.get(13),
+            occurred_at: r.get(14),
+        })
+        .collect();
+    tx.commit().await.map_err(ApiError::internal)?;
+    Ok(Json(Page::of(items, limit, |r: &AuditRecord| r.id)))
+}

@@ -1,0 +1,110 @@
+//! Who may call each route: the one table the guard reads and the tests enumerate. A route absent
+//! from it cannot authenticate anyone (the guard answers 500), and a test holds this table equal to
+//! the routes of `template.yaml`, so a new route must declare its access here.
+
+use super::super::tenancy::roles::Permission;
+
+/// What a route needs from its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (health, login, the links in emails).
+    Public,
+    /// Any signed-in principal, acting only on itself (its session, its profile, the role matrix).
+    Session,
+    /// A principal whose roles grant this `resource:action[:scope]` permission.
+    Permission(&'static str),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RoutePolicy {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+const fn r(method: &'static str, path: &'static str, access: Access) -> RoutePolicy {
+    RoutePolicy { method, path, access }
+}
+
+use Access::{Permission as P, Public, Session};
+
+pub static ROUTES: &[RoutePolicy] = &[
+    r("GET", "/api/v1/health", Public),
+    r("GET", "/api/v1/health/ready", Public),
+    r("GET", "/api/v1/openapi.json", Public),
+    // Authentication.
+    r("POST", "/api/v1/auth/login", Public),
+    r("POST", "/api/v1/auth/refresh", Public),
+    r("POST", "/api/v1/auth/password-reset", Public),
+    r("POST", "/api/v1/auth/password-reset/confirm", Public),
+    r("POST", "/api/v1/auth/invitations/accept", Public),
+    r("POST", "/api/v1/auth/logout", Session),
+    r("GET", "/api/v1/auth/me", Session),
+    r("POST", "/api/v1/auth/switch-tenant", Session),
+    r("GET", "/api/v1/auth/sessions", Session),
+    r("DELETE", "/api/v1/auth/sessions/{id}", Session),
+    r("GET", "/api/v1/roles", Session),
+    // Tenants: platform staff only.
+    r("POST", "/api/v1/tenants", P("tenants:create:all")),
+    r("GET", "/api/v1/tenants", P("tenants:read:all")),
+    r("GET", "/api/v1/tenants/{id}", P("tenants:read:all")),
+    r("PATCH", "/api/v1/tenants/{id}", P("tenants:update:all")),
+    r("POST", "/api/v1/tenants/{id}/suspend", P("tenants:suspend:all")),
+    r("POST", "/api/v1/tenants/{id}/reactivate", P("tenants:update:all")),
+    // Users of the acting tenant.
+    r("POST", "/api/v1/users/invitations", P("users:create")),
+    r("GET", "/api/v1/users", P("users:read:own")),
+    r("GET", "/api/v1/users/{id}", P("users:read:own")),
+    r("PATCH", "/api/v1/users/{id}", P("users:update")),
+    r("PUT", "/api/v1/users/{id}/roles", P("users:assign")),
+    r("POST", "/api/v1/users/{id}/deactivate", P("users:deactivate")),
+    r("GET", "/api/v1/audit-log", P("audit:read")),
+];
+
+/// The policy of the route matched as `method path` (path as declared, e.g. `/api/v1/users/{id}`).
+pub fn policy(method: &str, path: &str) -> Option<&'static RoutePolicy> {
+    ROUTES.iter().find(|p| p.method.eq_ignore_ascii_case(method) && p.path == path)
+}
+
+impl RoutePolicy {
+    /// True for routes that change state.
+    pub fn mutates(&self) -> bool {
+        !matches!(self.method, "GET" | "HEAD" | "OPTIONS")
+    }
+
+    pub fn permission(&self) -> Option<Permission> {
+        match self.access {
+            Access::Permission(p) => p.parse().ok(),
+            Access::Public | Access::Session => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenancy::roles::ROLES;
+
+    #[test]
+    fn every_declared_permission_parses_and_no_route_is_declared_twice() {
+        let mut seen = std::collections::BTreeSet::new();
+        for p in ROUTES {
+            if let Access::Permission(perm) = p.access {
+                assert!(perm.parse::<Permission>().is_ok(), "{} {}: {perm}", p.method, p.path);
+            }
+            assert!(seen.insert((p.method, p.path)), "{} {} twice", p.method, p.path);
+        }
+    }
+
+    #[test]
+    fn read_only_roles_are_granted_no_mutating_route() {
+        for route in ROUTES.iter().filter(|r| r.mutates()) {
+            let Some(wanted) = route.permission() else { continue };
+            for role in ROLES.iter().filter(|r| r.read_only) {
+                // At any scope: not even their own objects.
+                let own = wanted.with_scope(crate::tenancy::roles::Scope::Own);
+                assert!(!role.grants(&own), "{} may {} {}", role.code, route.method, route.path);
+            }
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! The guard every non-public route runs: who is calling (a verified access token whose session is
+//! still live), which tenant they act for, and whether the route's declared permission
+//! ([`super::policy`]) is granted. Handlers receive a [`Principal`] and open their transactions
+//! through it, so the database sees the same tenant the guard checked.
+//!
+//! Revocation: every request checks the session row (one indexed query, no cache), so logout,
+//! session revocation, idling past the tenant's timeout, deactivating the membership and suspending
+//! the tenant stop a token on its next request. Roles are read from the grants at the same time,
+//! so a role change applies at once too; the token's `roles` claim is informational.
+
+use axum::extract::{FromRequestParts, MatchedPath};
+use chrono::{DateTime, Duration, Utc};
+use deadpool_postgres::{Object, Transaction};
+use http::request::Parts;
+use http::{HeaderName, header};
+use uuid::Uuid;
+
+use super::policy::{Access, policy};
+use crate::platform::error::{ApiError, FieldError};
+use crate::platform::http::{ClientIp, current_request_id};
+use crate::platform::state::AppState;
+use crate::tenancy::TenantId;
+use crate::tenancy::roles::{Permission, Scope, granted};
+
+pub const TENANT_HEADER: HeaderName = HeaderName::from_static("x-tenant-id");
+pub const DEVICE_HEADER: HeaderName = HeaderName::from_static("x-device-fingerprint");
+/// A session's last activity is written at most this often (so idle expiry is exact to this).
+pub const TOUCH_INTERVAL: Duration = Duration::seconds(30);
+
+/// Where a request came from, for sessions, login attempts and the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub device_fingerprint: Option<String>,
+    pub request_id: Option<String>,
+}
+
+fn header_text(parts: &Parts, name: impl header::AsHeaderName, max: usize) -> Option<String> {
+    let v = parts.headers.get(name)?.to_str().ok()?.trim();
+    (!v.is_empty()).then(|| v.chars().take(max).collect())
+}
+
+impl Caller {
+    pub fn of(parts: &Parts) -> Self {
+        Self {
+            ip: parts.extensions.get::<ClientIp>().map(|c| c.0.clone()),
+            user_agent: header_text(parts, header::USER_AGENT, 512),
+            device_fingerprint: header_text(parts, DEVICE_HEADER, 200),
+            request_id: current_request_id(),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(parts))
+    }
+}
+
+/// An authenticated caller, allowed on the route it called.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: Uuid,
+    /// The tenant of the session (the user's own membership).
+    pub home_tenant: TenantId,
+    /// The tenant this request acts for: the home tenant, or the `X-Tenant-Id` a cross-tenant
+    /// principal named.
+    pub tenant: TenantId,
+    pub session_id: Uuid,
+    /// Roles granted in the home tenant, read at this request.
+    pub roles: Vec<String>,
+    /// How far the route's permission reaches for this caller (`own`: only their own objects).
+    pub scope: Scope,
+    pub cross_tenant: bool,
+    pub caller: Caller,
+    pub now: DateTime<Utc>,
+}
+
+impl Principal {
+    /// A transaction in the acting tenant, with the user set for the self-service policies.
+    pub async fn tx<'a>(&self, conn: &'a mut Object) -> Result<Transaction<'a>, ApiError> {
+        scoped_tx(conn, Some(self.tenant), Some(self.user_id)).await
+    }
+
+    pub fn may(&self, permission: &str) -> bool {
+        permission.parse::<Permission>().is_ok_and(|p| granted(&self.roles, &p))
+    }
+}
+
+/// A transaction with `app.tenant_id` and `app.user_id` set (either may be absent).
+pub async fn scoped_tx(
+    conn: &mut Object,
+    tenant: Option<TenantId>,
+    user: Option<Uuid>,
+) -> Result<Transaction<'_>, ApiError> {
+    let tx = conn.transaction().await.map_err(ApiError::internal)?;
+    tx.execute(
+        "SELECT set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true)",
+        &[&tenant.map(|t| t.to_string()).unwrap_or_default(), &user.map(|u| u.to_string()).unwrap_or_default()],
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(tx)
+}
+
+/// The live session's facts, or why it is not live.
+pub(crate) struct LiveSession {
+    pub roles: Vec<String>,
+}
+
+/// Checks the session in its own tenant: not revoked, not expired, not idle, membership active,
+/// tenant active. Records activity at most every [`TOUCH_INTERVAL`].
+pub(crate) async fn check_session(
+    tx: &Transaction<'_>,
+    session: Uuid,
+    user: Uuid,
+    tenant: TenantId,
+    now: DateTime<Utc>,
+) -> Result<LiveSession, ApiError> {
+    let row = tx
+        .query_opt(
+            "SELECT t.status, m.status, s.last_activity_at,
+                    s.last_activity_at + make_interval(secs => s.idle_timeout_seconds) <= $4 AS idle,
+                    s.revoked_at IS NOT NULL OR s.expires_at <= $4 AS ended,
+                    ARRAY(SELECT g.role_code FROM role_grants g
+                          WHERE g.tenant_id = s.tenant_id AND g.user_id = s.user_id ORDER BY 1)
+               FROM sessions s
+               JOIN tenants t ON t.id = s.tenant_id
+               JOIN tenant_users m ON m.tenant_id = s.tenant_id AND m.user_id = s.user_id
+              WHERE s.id = $1 AND s.user_id = $2 AND s.tenant_id = $3",
+            &[&session, &user, &tenant.as_uuid(), &now],
+        )
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::Unauthenticated("the session does not exist".into()))?;
+    let (tenant_status, member_status): (String, String) = (row.get(0), row.get(1));
+    let last: DateTime<Utc> = row.get(2);
+    if row.get::<_, bool>(4) {
+        return Err(ApiError::Unauthenticated("the session has ended".into()));
+    }
+    if row.get::<_, bool>(3) {
+        tx.execute(
+            "UPDATE sessions SET revoked_at = $2, revoked_reason = 'idle' WHERE id = $1 AND revoked_at IS NULL",
+            &[&session, &now],
+        )
+        .await
+        .map_err(ApiError::internal)?;
+        return Err(ApiError::Unauthenticated("the session expired after inactivity".into()));
+    }
+    if tenant_status != "active" {
+        return Err(ApiError::Unauthenticated(format!("the tenant is {tenant_status}")));
+    }
+    if member_status != "active" {
+        return Err(ApiError::Unauthenticated("the membership is not active".into()));
+    }
+    if now - last >= TOUCH_INTERVAL {
+        tx.execute("UPDATE sessions SET last_activity_at = $2 WHERE id = $1", &[&session, &now])
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    Ok(LiveSession { roles: row.get(5) })
+}
+
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthenticated("no Authorization header".into()))?
+        .to_str()
+        .map_err(|_| ApiError::Unauthenticated("malformed Authorization header".into()))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(token.trim())
+        }
+        _ => Err(ApiError::Unauthenticated("expected Authorization: Bearer <token>".into())),
+    }
+}
+
+fn acting_tenant(parts: &Parts) -> Result<Option<TenantId>, ApiError> {
+    let Some(v) = parts.headers.get(TENANT_HEADER) else { return Ok(None) };
+    v.to_str().ok().and_then(|s| s.trim().parse().ok()).map(Some).ok_or_else(|| {
+        ApiError::Validation(vec![FieldError::new("header:X-Tenant-Id", "invalid", "not a tenant id (UUID)")])
+    })
+}
+
+/// What the route's permission grants this caller: the widest scope held, `all` required when
+/// acting for another tenant.
+fn authorize(access: Access, roles: &[String], cross: bool) -> Result<Scope, ApiError> {
+    let wanted = match access {
+        Access::Public => return Err(ApiError::internal("a public route asked for a principal")),
+        Access::Session if cross => {
+            return Err(ApiError::Forbidden("self-service routes act for your own tenant only".into()));
+        }
+        Access::Session => return Ok(Scope::Tenant),
+        Access::Permission(p) => p.parse::<Permission>().map_err(ApiError::internal)?,
+    };
+    let at = |scope: Scope| granted(roles, &wanted.with_scope(scope));
+    let needed = if cross { Scope::All } else { wanted.scope() };
+    let held = [Scope::All, Scope::Tenant, Scope::Own].into_iter().find(|s| *s >= needed && at(*s));
+    match held {
+        Some(s) => Ok(s),
+        None if cross => Err(ApiError::Forbidden(format!(
+            "acting for another tenant needs {}",
+            wanted.with_scope(Scope::All)
+        ))),
+        None => Err(ApiError::Forbidden(format!("needs {wanted}"))),
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let path = parts.extensions.get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_default();
+        let route = policy(parts.method.as_str(), &path)
+            .ok_or_else(|| ApiError::internal(format!("{} {path} declares no access policy", parts.method)))?;
+        let token = bearer(parts)?;
+        let keys = state.signing_keys().await?;
+        let claims = keys.verify(token).await.map_err(|e| match e {
+            super::tokens::TokenError::Ring(reason) => ApiError::internal(reason),
+            other => ApiError::Unauthenticated(other.to_string()),
+        })?;
+        let requested = acting_tenant(parts)?;
+        let cross = requested.is_some_and(|t| t != claims.tid);
+        let now = state.clock().now();
+        let caller = Caller::of(parts);
+
+        let mut conn = state.db().await?.conn().await?;
+        let tx = scoped_tx(&mut conn, Some(claims.tid), Some(claims.sub)).await?;
+        let live = check_session(&tx, claims.sid, claims.sub, claims.tid, now).await;
+        // Idle sessions are marked ended even though the request fails.
+        tx.commit().await.map_err(ApiError::internal)?;
+        let live = live?;
+        let scope = authorize(route.access, &live.roles, cross)?;
+        let tenant = requested.unwrap_or(claims.tid);
+        let principal = Principal {
+            user_id: claims.sub,
+            home_tenant: claims.tid,
+            tenant,
+            session_id: claims.sid,
+            roles: live.roles,
+            scope,
+            cross_tenant: cross,
+            caller,
+            now,
+        };
+        if cross {
+            // The tenant must exist; the access is audited in it before the handler runs.
+            let tx = principal.tx(&mut conn).await?;
+            let status: Option<String> = tx
+                .query_opt("SELECT status FROM tenants WHERE id = $1", &[&tenant.as_uuid()])
+                .await
+                .map_err(ApiError::internal)?
+                .map(|r| r.get(0));
+            if status.is_none() {
+                return Err(ApiError::NotFound(format!("tenant {tenant}")));
+            }
+            crate::audit::record(
+                &tx,
+                &principal,
+                crate::audit::Entry::new("tenant.cross_access", "route", format!("{} {path}", parts.method)),
+            )
+            .await?;
+            tx.commit().await.map_err(ApiError::internal)?;
+        }
+        Ok(principal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roles(r: &[&str]) -> Vec<String> {
+        r.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn scope_is_the_widest_held_and_cross_tenant_needs_all() {
+        let p = Access::Permission("users:read:own");
+        assert_eq!(authorize(p, &roles(&["TENANT_USER"]), false).ok(), Some(Scope::Own));
+        assert_eq!(authorize(p, &roles(&["TENANT_ADMIN"]), false).ok(), Some(Scope::Tenant));
+        assert_eq!(authorize(p, &roles(&["SUPPORT"]), true).ok(), Some(Scope::All));
+        assert!(authorize(p, &roles(&["TENANT_ADMIN"]), true).is_err(), "a tenant admin cannot cross");
+        let write = Access::Permission("users:update");
+        assert!(authorize(write, &roles(&["TENANT_USER"]), false).is_err());
+        assert!(authorize(write, &roles(&["AUDITOR"]), true).is_err());
+        assert_eq!(authorize(write, &roles(&["PLATFORM_ADMIN"]), true).ok(), Some(Scope::All));
+        assert!(authorize(Access::Session, &roles(&["SUPER_ADMIN"]), true).is_err());
+    }
+}

@@ -1,0 +1,402 @@
+//! The users of the acting tenant, for its admins: invite, list, get, update, assign roles,
+//! deactivate. Everything runs in the acting tenant's transaction (row-level security), and every
+//! change is audited with the state before and after.
+//!
+//! Who may grant a role: a principal holding every permission of that role (at its scope), or a
+//! platform principal (`users:assign:all`) granting a tenant-level role (one without `:all`
+//! permissions). So a vendor admin cannot make a tenant admin, and no tenant can mint platform staff.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use tokio_postgres::Row;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::roles::{Permission, Scope, granted, role};
+use crate::audit::{self, Entry};
+use crate::auth::login::normalize_email;
+use crate::auth::principal::Principal;
+use crate::auth::sessions::new_secret;
+use crate::notifications::{EmailRequested, EmailTemplate};
+use crate::platform::error::{ApiError, FieldError};
+use crate::platform::events;
+use crate::platform::http::ApiJson;
+use crate::platform::pagination::{Page, PageQuery};
+use crate::platform::state::AppState;
+
+pub const INVITATION_TTL: Duration = Duration::days(7);
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    /// The membership in the acting tenant: invited, active or deactivated.
+    pub status: String,
+    pub roles: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+const SELECT: &str = "SELECT u.id, u.email, u.display_name, m.status,
+        ARRAY(SELECT g.role_code FROM role_grants g WHERE g.tenant_id = m.tenant_id AND g.user_id = m.user_id ORDER BY 1),
+        m.created_at
+   FROM tenant_users m JOIN users u ON u.id = m.user_id";
+
+fn user(r: &Row) -> User {
+    User { id: r.get(0), email: r.get(1), display_name: r.get(2), status: r.get(3), roles: r.get(4), created_at: r.get(5) }
+}
+
+/// Whether `p` may grant (or take away) `code`.
+pub fn may_assign(p: &Principal, code: &str) -> bool {
+    let Some(r) = role(code) else { return false };
+    let subset = r.parsed().all(|perm| granted(&p.roles, &perm));
+    let tenant_level = r.parsed().all(|perm| perm.scope() != Scope::All);
+    let platform = "users:assign:all".parse::<Permission>().is_ok_and(|perm| granted(&p.roles, &perm));
+    subset || (platform && tenant_level)
+}
+
+fn check_roles(p: &Principal, roles: &[String], field: &str) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    if roles.is_empty() {
+        errors.push(FieldError::new(field, "required", "at least one role"));
+    }
+    for (i, code) in roles.iter().enumerate() {
+        if role(code).is_none() {
+            errors.push(FieldError::new(format!("{field}[{i}]"), "unknown_role", format!("no role {code}")));
+        } else if !may_assign(p, code) {
+            errors.push(FieldError::new(format!("{field}[{i}]"), "not_assignable", format!("you cannot grant {code}")));
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }
+}
+
+fn user_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::Validation(vec![FieldError::new("path:id", "invalid", "not a user id")]))
+}
+
+/// The member `id` of the acting tenant (404 if there is none, or if the caller may see only
+/// themself and it is someone else).
+async fn load(tx: &tokio_postgres::Transaction<'_>, p: &Principal, id: Uuid) -> Result<User, ApiError> {
+    let not_found = || ApiError::NotFound(format!("user {id}"));
+    if p.scope == Scope::Own && id != p.user_id {
+        return Err(not_found());
+    }
+    tx.query_opt(&format!("{SELECT} WHERE m.tenant_id = $1 AND m.user_id = $2"), &[&p.tenant.as_uuid(), &id])
+        .await
+        .map_err(ApiError::internal)?
+        .map(|r| user(&r))
+        .ok_or_else(not_found)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Invite {
+    pub email: String,
+    pub display_name: Option<String>,
+    /// Role codes granted when the invitation is accepted.
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Invitation {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub email: String,
+    pub roles: Vec<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Invites a person (new or already a user elsewhere) to the acting tenant; they get an email
+/// with a link to accept. Inviting again replaces the pending invitation.
+#[utoipa::path(post, path = "/api/v1/users/invitations", tag = "users", security(("bearer" = [])),
+    request_body = Invite,
+    responses(
+        (status = 201, description = "Invited; the email is on its way", body = Invitation),
+        (status = 409, description = "Already an active member", body = crate::Problem),
+        (status = 422, description = "Invalid email, unknown role, or a role you cannot grant", body = crate::Problem),
+    ))]
+pub async fn invite(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(req): ApiJson<Invite>,
+) -> Result<(StatusCode, Json<Invitation>), ApiError> {
+    let email = normalize_email(&req.email, "email")?;
+    check_roles(&principal, &req.roles, "roles")?;
+    let name = req.display_name.as_deref().map(str::trim).unwrap_or("").to_owned();
+    if name.chars().count() > 200 {
+        return Err(ApiError::Validation(vec![FieldError::new("display_name", "too_long", "at most 200 characters")]));
+    }
+    let now = principal.now;
+    let db = state.db().await?;
+    let mut conn = db.conn().await?;
+    let tx = principal.tx(&mut conn).await?;
+    let uid: Uuid = tx
+        .query_one("SELECT identity_ensure_user($1, $2, $3, $4)", &[&Uuid::now_v7(), &email, &name, &now])
+        .await
+        .map_err(ApiError::internal)?
+        .get(0);
+    let tenant = principal.tenant.as_uuid();
+    let status: String = tx
+        .query_one(
+            "INSERT INTO tenant_users (tenant_id, user_id, status, created_at, updated_at)
+             VALUES ($1, $2, 'invited', $3, $3)
+             ON CONFLICT (tenant_id, user_id) DO UPDATE
+               SET status = CASE WHEN tenant_users.status = 'active' THEN 'active' ELSE 'invited' END,
+                   updated_at = EXCLUDED.updated_at
+             RETURNING status",
+            &[&tenant, &uid, &now],
+        )
+        .await
+        .map_err(ApiError::internal)?
+        .get(0);
+    if status == "active" {
+        return Err(ApiError::Conflict { code: "already_member", detail: format!("{email} is already a member") });
+    }
+    tx.execute(
+        "UPDATE invitations SET revoked_at = $3 WHERE tenant_id = $1 AND user_id = $2
+            AND accepted_at IS NULL AND revoked_at IS NULL",
+        &[&tenant, &uid, &now],
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    let (token, hash) = new_secret(tenant)?;
+    let id = Uuid::now_v7();
+    let expires_at = now + INVITATION_TTL;
+    tx.execute(
+        "INSERT INTO invitations (id, tenant_id, user_id, roles, token_hash, invited_by, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[&id, &tenant, &uid, &req.roles, &hash, &principal.user_id, &now, &expires_at],
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    let tenant_name: String = tx
+        .query_one("SELECT name FROM tenants WHERE id = $1", &[&tenant])
+        .await
+        .map_err(ApiError::internal)?
+        .get(0);
+    let mut params = serde_json::Map::new();
+    params.insert("tenant_name".into(), tenant_name.into());
+    params.insert("accept_url".into(), format!("{}/accept-invitation?token={token}", state.config().app_base_url).into());
+    params.insert("expires_at".into(), expires_at.to_rfc3339().into());
+    let mail = EmailRequested { to: email.clone(), template: EmailTemplate::Invitation, params };
+    let envelope = events::record(&*tx, Some(principal.tenant), state.clock().as_ref(), &mail).await?;
+    let invitation = Invitation { id, user_id: uid, email, roles: req.roles, expires_at };
+    audit::record(&tx, &principal, Entry::new("user.invited", "user", uid).after(&invitation)).await?;
+    tx.commit().await.map_err(ApiError::internal)?;
+    events::publisher(&state).await?.publish_committed(db, &[envelope]).await;
+    Ok((StatusCode::CREATED, Json(invitation)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserFilter {
+    /// invited, active or deactivated.
+    pub status: Option<String>,
+    /// Members holding this role.
+    pub role: Option<String>,
+    /// Part of the email, any case.
+    pub email: Option<String>,
+}
+
+/// The acting tenant's users (only yourself, if your role reads only your own).
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
+    params(UserFilter, PageQuery),
+    responses((status = 200, description = "One page", body = inline(Page<User>))))]
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(f): Query<UserFilter>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<User>>, ApiError> {
+    let (limit, cursor) = page.parse()?;
+    let only: Option<Uuid> = (principal.scope == Scope::Own).then_some(principal.user_id);
+    let like = f.email.as_deref().map(|q| format!("%{}%", q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let mut conn = state.db().await?.conn().await?;
+    let tx = principal.tx(&mut conn).await?;
+    let rows = tx
+        .query(
+            &format!(
+                "{SELECT} WHERE m.tenant_id = $1 AND ($2::uuid IS NULL OR m.user_id = $2)
+                    AND ($3::text IS NULL OR m.status = $3) AND ($4::text IS NULL OR u.email LIKE $4)
+                    AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM role_grants g WHERE g.tenant_id = m.tenant_id
+                                                     AND g.user_id = m.user_id AND g.role_code = $5))
+                    AND ($6::uuid IS NULL OR m.user_id < $6)
+                  ORDER BY m.user_id DESC LIMIT $7"
+            ),
+            &[&principal.tenant.as_uuid(), &only, &f.status, &like, &f.role, &cursor, &(limit + 1)],
+        )
+        .await
+        .map_err(ApiError::internal)?;
+    tx.commit().await.map_err(ApiError::internal)?;
+    Ok(Json(Page::of(rows.iter().map(user).collect(), limit, |u: &User| u.id)))
+}
+
+/// One user of the acting tenant.
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 404, description = "Not a member of the acting tenant", body = crate::Problem),
+    ))]
+pub async fn get(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> Result<Json<User>, ApiError> {
+    let id = user_id(&id)?;
+    let mut conn = state.db().await?.conn().await?;
+    let tx = principal.tx(&mut conn).await?;
+    let found = load(&tx, &principal, id).await?;
+    tx.commit().await.map_err(ApiError::internal)?;
+    Ok(Json(found))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    pub display_name: Option<String>,
+}
+
+/// Changes a user's display name.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    request_body = UserPatch,
+    responses(
+        (status = 200, description = "Updated", body = User),
+        (status = 404, description = "Not a member of the acting tenant", body = crate::Problem),
+    ))]
+pub async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UserPatch>,
+) -> Result<Json<User>, ApiError> {
+    let id = user_id(&id)?;
+    if req.display_name.as_deref().is_some_and(|n| n.chars().count() > 200) {
+        return Err(ApiError::Validation(vec![FieldError::new("display_name", "too_long", "at most 200 characters")]));
+    }
+    let mut conn = state.db().await?.conn().await?;
+    let tx = principal.tx(&mut conn).await?;
+    let before = load(&tx, &principal, id).await?;
+    if let Some(name) = &req.display_name {
+        tx.execute("UPDATE users SET display_name = $2, updated_at = $3 WHERE id = $1", &[&id, &name.trim(), &principal.now])
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    let after = load(&tx, &principal, id).await?;
+    audit::record(&tx, &principal, Entry::new("user.updated", "user", id).before(&before).after(&after)).await?;
+    tx.commit().await.map_err(ApiError::internal)?;
+    Ok(Json(after))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleAssignment {
+    /// The complete set of roles the user holds in the acting tenant afterwards.
+    pub roles: Vec<String>,
+}
+
+/// Replaces a user's roles in the acting tenant. You cannot change your own roles, nor grant or
+/// remove a role you could not grant.
+#[utoipa::path(put, path = "/api/v1/users/{id}/roles", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    request_body = RoleAssignment,
+    responses(
+        (status = 200, description = "Assigned", body = User),
+        (status = 403, description = "Your own roles", body = crate::Problem),
+        (status = 404, description = "Not a member of the acting tenant", body = crate::Problem),
+        (status = 422, description = "Unknown role, or one you cannot grant or remove", body = crate::Problem),
+    ))]
+pub async fn assign_roles(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(mut req): ApiJson<RoleAssignment>,
+) -> Result<Json<User>, ApiError> {
+    let id = user_id(&id)?;
+    if id == principal.user_id {
+        return Err(ApiError::Forbidden("you cannot change your own roles".into()));
+    }
+    req.roles.sort();
+    req.roles.dedup();
+    check_roles(&principal, &req.roles, "roles")?;
+    let mut conn = state.db().await?.conn().await?;
+    let tx = principal.tx(&mut conn).await?;
+    let before = load(&tx, &principal, id).await?;
+    let removed: Vec<String> = before.roles.iter().filter(|r| !req.roles.contains(r)).cloned().collect();
+    if let Some(r) = removed.iter().find(|r| !may_assign(&principal, r)) {
+        return Err(ApiError::Validation(vec![FieldError::new("roles", "not_assignable", format!("you cannot remove {r}"))]));
+    }
+    let tenant = principal.tenant.as_uuid();
+    tx.execute(
+        "DELETE FROM role_grants WHERE tenant_id = $1 AND user_id = $2 AND NOT (role_code = ANY($3))",
+        &[&tenant, &id, &req.roles],
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    tx.execute(
+        "INSERT INTO role_grants (tenant_id, user_id, role_code, granted_by, granted_at)
+         SELECT $1, $2, r, $4, $5 FROM unnest($3::text[]) AS r ON CONFLICT DO NOTHING",
+        &[&tenant, &id, &req.roles, &principal.user_id, &principal.now],
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    let after = load(&tx, &principal, id).await?;
+    let entry = Entry::new("user.roles_assigned", "user", id)
+        .before(serde_json::json!({ "roles": before.roles }))
+        .after(serde_json::json!({ "roles": after.roles }));
+    audit::record(&tx, &principal, entry).await?;
+    tx.commit().await.map_err(ApiError::internal)?;
+    Ok(Json(after))
+}
+
+/// Deactivates a user's membership in the acting tenant: their sessions there end at once and
+/// pending invitations are withdrawn. Their memberships elsewhere are untouched.
+#[utoipa::path(post, path = "/api/v1/users/{id}/deactivate", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "Deactivated", body = User),
+        (status = 403, description = "Yourself", body = crate::Problem),
+        (status = 404, description = "Not a member of the acting tenant", body = crate::Problem),
+    ))]
+pub async fn deactivate(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<User>, ApiError> {
+    let id = user_id(&id)?;
+    if id == principal.user_id {
+        return Err(ApiError::Forbidden("you cannot deactivate yourself".into()));
+    }
+    let mut conn = state.db().await?.conn().await?;
+    let tx = principal.tx(&mut conn).await?;
+    let before = load(&tx, &principal, id).await?;
+    let (tenant, now) = (principal.tenant.as_uuid(), principal.now);
+    tx.execute(
+        "UPDATE tenant_users SET status = 'deactivated', deactivated_at = $3, updated_at = $3
+          WHERE tenant_id = $1 AND user_id = $2",
+        &[&tenant, &id, &now],
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    tx.execute(
+        "UPDATE sessions SET revoked_at = $3, revoked_reason = 'deactivated'
+          WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL",
+        &[&tenant, &id, &now],
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    tx.execute(
+        "UPDATE invitations SET revoked_at = $3 WHERE tenant_id = $1 AND user_id = $2
+            AND accepted_at IS NULL AND revoked_at IS NULL",
+        &[&tenant, &id, &now],
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    let after = load(&tx, &principal, id).await?;
+    let entry = Entry::new("user.deactivated", "user", id)
+        .before(serde_json::json!({ "status": before.status }))
+        .after(serde_json::json!({ "status": after.status }));
+    audit::record(&tx, &principal, entry).await?;
+    tx.commit().await.map_err(ApiError::internal)?;
+    Ok(Json(after))
+}
