@@ -45,16 +45,16 @@ INSERT INTO roles (code, description, read_only) VALUES
     ('AUDITOR', 'Read-only, system-wide, including the audit log.', true),
     ('TENANT_ADMIN', 'Runs one tenant: its users, catalog, pricing, orders, keys, webhooks, settings.', false),
     ('TENANT_USER', 'Day-to-day staff of a tenant: places and follows orders.', false),
-    ('WAREHOUSE_STAFF', 'Picks, packs and ships for a tenant's warehouses.', false),
+    ('WAREHOUSE_STAFF', 'Picks, packs and ships for a tenant''s warehouses.', false),
     ('SALES_REP', 'Sells for a tenant; sees own orders and own commissions.', false),
     ('SUPPORT', 'Read-only help desk across tenants: orders, shipments, users.', true),
     ('VENDOR_ADMIN', 'Runs a marketplace vendor: its products (pending approval), orders, payouts, users.', false),
-    ('VENDOR_USER', 'Vendor staff: keeps products and fulfils the vendor's orders.', false),
+    ('VENDOR_USER', 'Vendor staff: keeps products and fulfils the vendor''s orders.', false),
     ('TENANT_FINANCE', 'Read-only money view of one tenant: invoices, commissions, payouts.', true),
     ('THREE_PL_PARTNER', 'A third-party logistics partner: the orders routed to it, labels, tracking.', false),
     ('INTEGRATION_CLIENT', 'A machine client (API key) of one tenant: submits and follows orders.', false),
-    ('COMPLIANCE_OFFICER', 'A tenant's data protection: audit trail, GDPR export and erasure.', false),
-    ('CATALOG_MANAGER', 'Keeps a tenant's catalog, SKU mappings, prices and promotions.', false);
+    ('COMPLIANCE_OFFICER', 'A tenant''s data protection: audit trail, GDPR export and erasure.', false),
+    ('CATALOG_MANAGER', 'Keeps a tenant''s catalog, SKU mappings, prices and promotions.', false);
 
 INSERT INTO role_permissions (role_code, permission) VALUES
     ('SUPER_ADMIN', '*:*:all'),

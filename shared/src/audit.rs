@@ -141,7 +141,7 @@ pub struct AuditFilter {
 }
 
 /// The acting tenant's audit trail, newest first.
-#[utoipa::path(get, path = "/api/v1/audit-log", tag = "identity",
+#[utoipa::path(get, path = "/api/v1/audit-log", operation_id = "audit_list", tag = "identity",
     params(AuditFilter, PageQuery),
     security(("bearer" = [])),
     responses(
@@ -172,7 +172,16 @@ pub async fn list(
                 AND ($7::uuid IS NULL OR id < $7)
               ORDER BY id DESC
               LIMIT $8",
-            &[&f.action, &f.actor_user_id, &f.target_type, &f.target_id, &f.since, &f.until, &cursor, &(limit + 1)],
+            &[
+                &f.action,
+                &f.actor_user_id,
+                &f.target_type,
+                &f.target_id,
+                &f.since,
+                &f.until,
+                &cursor,
+                &(limit + 1),
+            ],
         )
         .await
         .map_err(ApiError::internal)?;

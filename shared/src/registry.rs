@@ -94,77 +94,149 @@ pub static OPENAPI: HttpFunction = HttpFunction {
     },
 };
 
-pub static AUTH_LOGIN: HttpFunction =
-    HttpFunction { name: "auth-login", routes: || OpenApiRouter::new().routes(routes!(crate::auth::login::login)), warm: nothing };
+pub static AUTH_LOGIN: HttpFunction = HttpFunction {
+    name: "auth-login",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::login::login)),
+    warm: nothing,
+};
 
-pub static AUTH_REFRESH: HttpFunction =
-    HttpFunction { name: "auth-refresh", routes: || OpenApiRouter::new().routes(routes!(crate::auth::sessions::refresh)), warm: nothing };
+pub static AUTH_REFRESH: HttpFunction = HttpFunction {
+    name: "auth-refresh",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::sessions::refresh)),
+    warm: nothing,
+};
 
-pub static AUTH_LOGOUT: HttpFunction =
-    HttpFunction { name: "auth-logout", routes: || OpenApiRouter::new().routes(routes!(crate::auth::sessions::logout)), warm: nothing };
+pub static AUTH_LOGOUT: HttpFunction = HttpFunction {
+    name: "auth-logout",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::sessions::logout)),
+    warm: nothing,
+};
 
-pub static AUTH_ME: HttpFunction =
-    HttpFunction { name: "auth-me", routes: || OpenApiRouter::new().routes(routes!(crate::auth::login::me)), warm: nothing };
+pub static AUTH_ME: HttpFunction = HttpFunction {
+    name: "auth-me",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::login::me)),
+    warm: nothing,
+};
 
-pub static AUTH_SWITCH_TENANT: HttpFunction =
-    HttpFunction { name: "auth-switch-tenant", routes: || OpenApiRouter::new().routes(routes!(crate::auth::sessions::switch_tenant)), warm: nothing };
+pub static AUTH_SWITCH_TENANT: HttpFunction = HttpFunction {
+    name: "auth-switch-tenant",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::sessions::switch_tenant)),
+    warm: nothing,
+};
 
-pub static AUTH_PASSWORD_RESET: HttpFunction =
-    HttpFunction { name: "auth-password-reset", routes: || OpenApiRouter::new().routes(routes!(crate::auth::recovery::request_reset)), warm: nothing };
+pub static AUTH_PASSWORD_RESET: HttpFunction = HttpFunction {
+    name: "auth-password-reset",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::recovery::request_reset)),
+    warm: nothing,
+};
 
-pub static AUTH_PASSWORD_RESET_CONFIRM: HttpFunction =
-    HttpFunction { name: "auth-password-reset-confirm", routes: || OpenApiRouter::new().routes(routes!(crate::auth::recovery::confirm_reset)), warm: nothing };
+pub static AUTH_PASSWORD_RESET_CONFIRM: HttpFunction = HttpFunction {
+    name: "auth-password-reset-confirm",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::recovery::confirm_reset)),
+    warm: nothing,
+};
 
-pub static AUTH_INVITATION_ACCEPT: HttpFunction =
-    HttpFunction { name: "auth-invitation-accept", routes: || OpenApiRouter::new().routes(routes!(crate::auth::recovery::accept_invitation)), warm: nothing };
+pub static AUTH_INVITATION_ACCEPT: HttpFunction = HttpFunction {
+    name: "auth-invitation-accept",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::recovery::accept_invitation)),
+    warm: nothing,
+};
 
-pub static AUTH_SESSIONS_LIST: HttpFunction =
-    HttpFunction { name: "auth-sessions-list", routes: || OpenApiRouter::new().routes(routes!(crate::auth::sessions::list_sessions)), warm: nothing };
+pub static AUTH_SESSIONS_LIST: HttpFunction = HttpFunction {
+    name: "auth-sessions-list",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::sessions::list_sessions)),
+    warm: nothing,
+};
 
-pub static AUTH_SESSIONS_REVOKE: HttpFunction =
-    HttpFunction { name: "auth-sessions-revoke", routes: || OpenApiRouter::new().routes(routes!(crate::auth::sessions::revoke_session)), warm: nothing };
+pub static AUTH_SESSIONS_REVOKE: HttpFunction = HttpFunction {
+    name: "auth-sessions-revoke",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::sessions::revoke_session)),
+    warm: nothing,
+};
 
-pub static ROLES_LIST: HttpFunction =
-    HttpFunction { name: "roles-list", routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::roles::list_roles)), warm: nothing };
+pub static ROLES_LIST: HttpFunction = HttpFunction {
+    name: "roles-list",
+    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::roles::list_roles)),
+    warm: nothing,
+};
 
-pub static TENANTS_CREATE: HttpFunction =
-    HttpFunction { name: "tenants-create", routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::tenants::create)), warm: nothing };
+pub static TENANTS_CREATE: HttpFunction = HttpFunction {
+    name: "tenants-create",
+    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::tenants::create)),
+    warm: nothing,
+};
 
-pub static TENANTS_LIST: HttpFunction =
-    HttpFunction { name: "tenants-list", routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::tenants::list)), warm: nothing };
+pub static TENANTS_LIST: HttpFunction = HttpFunction {
+    name: "tenants-list",
+    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::tenants::list)),
+    warm: nothing,
+};
 
-pub static TENANTS_GET: HttpFunction =
-    HttpFunction { name: "tenants-get", routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::tenants::get)), warm: nothing };
+pub static TENANTS_GET: HttpFunction = HttpFunction {
+    name: "tenants-get",
+    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::tenants::get)),
+    warm: nothing,
+};
 
-pub static TENANTS_UPDATE: HttpFunction =
-    HttpFunction { name: "tenants-update", routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::tenants::update)), warm: nothing };
+pub static TENANTS_UPDATE: HttpFunction = HttpFunction {
+    name: "tenants-update",
+    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::tenants::update)),
+    warm: nothing,
+};
 
-pub static TENANTS_SUSPEND: HttpFunction =
-    HttpFunction { name: "tenants-suspend", routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::tenants::suspend)), warm: nothing };
+pub static TENANTS_SUSPEND: HttpFunction = HttpFunction {
+    name: "tenants-suspend",
+    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::tenants::suspend)),
+    warm: nothing,
+};
 
-pub static TENANTS_REACTIVATE: HttpFunction =
-    HttpFunction { name: "tenants-reactivate", routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::tenants::reactivate)), warm: nothing };
+pub static TENANTS_REACTIVATE: HttpFunction = HttpFunction {
+    name: "tenants-reactivate",
+    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::tenants::reactivate)),
+    warm: nothing,
+};
 
-pub static USERS_INVITE: HttpFunction =
-    HttpFunction { name: "users-invite", routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::users::invite)), warm: nothing };
+pub static USERS_INVITE: HttpFunction = HttpFunction {
+    name: "users-invite",
+    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::users::invite)),
+    warm: nothing,
+};
 
-pub static USERS_LIST: HttpFunction =
-    HttpFunction { name: "users-list", routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::users::list)), warm: nothing };
+pub static USERS_LIST: HttpFunction = HttpFunction {
+    name: "users-list",
+    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::users::list)),
+    warm: nothing,
+};
 
-pub static USERS_GET: HttpFunction =
-    HttpFunction { name: "users-get", routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::users::get)), warm: nothing };
+pub static USERS_GET: HttpFunction = HttpFunction {
+    name: "users-get",
+    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::users::get)),
+    warm: nothing,
+};
 
-pub static USERS_UPDATE: HttpFunction =
-    HttpFunction { name: "users-update", routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::users::update)), warm: nothing };
+pub static USERS_UPDATE: HttpFunction = HttpFunction {
+    name: "users-update",
+    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::users::update)),
+    warm: nothing,
+};
 
-pub static USERS_ASSIGN_ROLES: HttpFunction =
-    HttpFunction { name: "users-assign-roles", routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::users::assign_roles)), warm: nothing };
+pub static USERS_ASSIGN_ROLES: HttpFunction = HttpFunction {
+    name: "users-assign-roles",
+    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::users::assign_roles)),
+    warm: nothing,
+};
 
-pub static USERS_DEACTIVATE: HttpFunction =
-    HttpFunction { name: "users-deactivate", routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::users::deactivate)), warm: nothing };
+pub static USERS_DEACTIVATE: HttpFunction = HttpFunction {
+    name: "users-deactivate",
+    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::users::deactivate)),
+    warm: nothing,
+};
 
-pub static AUDIT_LIST: HttpFunction =
-    HttpFunction { name: "audit-list", routes: || OpenApiRouter::new().routes(routes!(crate::audit::list)), warm: nothing };
+pub static AUDIT_LIST: HttpFunction = HttpFunction {
+    name: "audit-list",
+    routes: || OpenApiRouter::new().routes(routes!(crate::audit::list)),
+    warm: nothing,
+};
 
 pub static ROTATE_SIGNING_KEYS: TaskFunction = TaskFunction {
     name: "rotate-signing-keys",
@@ -194,6 +266,34 @@ pub static NOTIFY_EMAIL: QueueFunction = QueueFunction {
     },
 };
 
-pub static HTTP_FUNCTIONS: &[&HttpFunction] = &[&HEALTH, &HEALTH_READY, &OPENAPI, &AUTH_LOGIN, &AUTH_REFRESH, &AUTH_LOGOUT, &AUTH_ME, &AUTH_SWITCH_TENANT, &AUTH_PASSWORD_RESET, &AUTH_PASSWORD_RESET_CONFIRM, &AUTH_INVITATION_ACCEPT, &AUTH_SESSIONS_LIST, &AUTH_SESSIONS_REVOKE, &ROLES_LIST, &TENANTS_CREATE, &TENANTS_LIST, &TENANTS_GET, &TENANTS_UPDATE, &TENANTS_SUSPEND, &TENANTS_REACTIVATE, &USERS_INVITE, &USERS_LIST, &USERS_GET, &USERS_UPDATE, &USERS_ASSIGN_ROLES, &USERS_DEACTIVATE, &AUDIT_LIST];
+pub static HTTP_FUNCTIONS: &[&HttpFunction] = &[
+    &HEALTH,
+    &HEALTH_READY,
+    &OPENAPI,
+    &AUTH_LOGIN,
+    &AUTH_REFRESH,
+    &AUTH_LOGOUT,
+    &AUTH_ME,
+    &AUTH_SWITCH_TENANT,
+    &AUTH_PASSWORD_RESET,
+    &AUTH_PASSWORD_RESET_CONFIRM,
+    &AUTH_INVITATION_ACCEPT,
+    &AUTH_SESSIONS_LIST,
+    &AUTH_SESSIONS_REVOKE,
+    &ROLES_LIST,
+    &TENANTS_CREATE,
+    &TENANTS_LIST,
+    &TENANTS_GET,
+    &TENANTS_UPDATE,
+    &TENANTS_SUSPEND,
+    &TENANTS_REACTIVATE,
+    &USERS_INVITE,
+    &USERS_LIST,
+    &USERS_GET,
+    &USERS_UPDATE,
+    &USERS_ASSIGN_ROLES,
+    &USERS_DEACTIVATE,
+    &AUDIT_LIST,
+];
 pub static TASK_FUNCTIONS: &[&TaskFunction] = &[&MIGRATE, &OUTBOX_RELAY, &ROTATE_SIGNING_KEYS];
 pub static QUEUE_FUNCTIONS: &[&QueueFunction] = &[&NOTIFY_EMAIL];

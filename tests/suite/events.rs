@@ -27,7 +27,19 @@ async fn each_api_event_reaches_its_own_function_and_no_other() {
         let req = lambda_http::request::from_str(&text).unwrap();
         let router = http_router(f, s.clone());
         let reply = support::send(&router, req.map(|b| axum::body::Body::from(b.to_vec()))).await;
-        assert_eq!(reply.status, 200, "{}: {}", f.name, reply.body);
+        // It reached the handler: not a routing miss, not a crash. (Protected routes answer 401 to
+        // the sample's placeholder token; public ones succeed or refuse the sample's values.)
+        let code = reply.body.get("code").and_then(|c| c.as_str()).unwrap_or("");
+        assert!(
+            code != "route_not_found" && code != "method_not_allowed" && reply.status.as_u16() < 500,
+            "{}: {} {}",
+            f.name,
+            reply.status,
+            reply.body
+        );
+        if ["health", "health-ready", "openapi", "auth-password-reset"].contains(&f.name) {
+            assert!(reply.status.is_success(), "{}: {}", f.name, reply.body);
+        }
         // Another function's router does not serve this route: one route per function.
         let other = HTTP_FUNCTIONS.iter().find(|o| o.name != f.name).unwrap();
         let req = lambda_http::request::from_str(&text).unwrap();

@@ -5,10 +5,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
+mod world;
 
+mod auth;
 mod config_and_secrets;
 mod events;
 mod health;
+mod identity_db;
+mod isolation;
 mod migrations;
 mod openapi;
 mod outbox_and_queues;

@@ -63,9 +63,23 @@ async fn the_local_runner_serves_every_route_and_writes_demo_credentials() {
 
     let demo: serde_json::Value = serde_json::from_slice(&std::fs::read(&demo).unwrap()).unwrap();
     assert_eq!(demo["api"], api);
-    assert!(demo["users"].is_array());
     let tenants = demo["tenants"].as_array().unwrap();
-    assert_eq!(tenants.len(), 2);
+    assert_eq!(tenants.len(), 3, "the platform tenant and two demo tenants");
+    // The demo people sign in with what demo.json says.
+    let users = demo["users"].as_array().unwrap();
+    assert_eq!(users.len(), 5, "{users:?}");
+    for u in users {
+        let login = http
+            .post(format!("{api}/api/v1/auth/login"))
+            .json(&serde_json::json!({ "email": u["email"], "password": u["password"] }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 200, "{u}");
+        let tokens: serde_json::Value = login.json().await.unwrap();
+        assert_eq!(tokens["tenant_id"], u["tenant_id"]);
+        assert_eq!(tokens["roles"], u["roles"]);
+    }
     for t in tenants {
         assert!(t["id"].as_str().unwrap().parse::<uuid::Uuid>().is_ok());
         assert!(t["slug"].is_string() && t["channels"].is_object() && t.get("api_key").is_some(), "{t}");

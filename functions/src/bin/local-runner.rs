@@ -31,7 +31,6 @@ use gateway::platform::telemetry;
 use gateway::{AppState, Env};
 use gateway_functions::local::{self, LocalStack, demo, lambda_rie, provision, runtime, template};
 
-
 fn main() -> Result<()> {
     let env = Env::from_process();
     telemetry::init(&env);

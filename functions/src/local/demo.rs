@@ -37,11 +37,46 @@ pub fn users() -> Vec<DemoUser> {
         roles: roles.to_vec(),
     };
     vec![
-        u(0, "superadmin@regen-gateway.example", "demo super admin passphrase", PLATFORM_TENANT, "regen-platform", &["SUPER_ADMIN"]),
-        u(1, "admin@apex-regen.example", "demo apex admin passphrase", APEX, "apex-regen-clinic", &["TENANT_ADMIN"]),
-        u(2, "user@apex-regen.example", "demo apex user passphrase", APEX, "apex-regen-clinic", &["TENANT_USER"]),
-        u(3, "admin@northwind.example", "demo northwind admin passphrase", NORTHWIND, "northwind-wellness", &["TENANT_ADMIN"]),
-        u(4, "user@northwind.example", "demo northwind user passphrase", NORTHWIND, "northwind-wellness", &["TENANT_USER"]),
+        u(
+            0,
+            "superadmin@regen-gateway.example",
+            "demo super admin passphrase",
+            PLATFORM_TENANT,
+            "regen-platform",
+            &["SUPER_ADMIN"],
+        ),
+        u(
+            1,
+            "admin@apex-regen.example",
+            "demo apex admin passphrase",
+            APEX,
+            "apex-regen-clinic",
+            &["TENANT_ADMIN"],
+        ),
+        u(
+            2,
+            "user@apex-regen.example",
+            "demo apex user passphrase",
+            APEX,
+            "apex-regen-clinic",
+            &["TENANT_USER"],
+        ),
+        u(
+            3,
+            "admin@northwind.example",
+            "demo northwind admin passphrase",
+            NORTHWIND,
+            "northwind-wellness",
+            &["TENANT_ADMIN"],
+        ),
+        u(
+            4,
+            "user@northwind.example",
+            "demo northwind user passphrase",
+            NORTHWIND,
+            "northwind-wellness",
+            &["TENANT_USER"],
+        ),
     ]
 }
 

@@ -131,12 +131,10 @@ pub async fn ensure_initialized(
     secret_id: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, TokenError> {
-    let current = client
-        .get_secret_value()
-        .secret_id(secret_id)
-        .send()
-        .await
-        .map_err(|e| TokenError::Ring(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
+    let current =
+        client.get_secret_value().secret_id(secret_id).send().await.map_err(|e| {
+            TokenError::Ring(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
+        })?;
     let value = secrecy::SecretString::from(current.secret_string().unwrap_or_default().to_owned());
     if KeyRing::from_json(&value).is_ok() {
         return Ok(false);

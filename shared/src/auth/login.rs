@@ -45,7 +45,9 @@ pub fn locked_for(failures: i32, last: Option<DateTime<Utc>>, now: DateTime<Utc>
 pub fn normalize_email(raw: &str, field: &str) -> Result<String, ApiError> {
     let email = raw.trim().to_lowercase();
     let plausible = email.len() <= 254
-        && email.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
+        && email
+            .split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
         && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     if plausible {
         Ok(email)
@@ -92,7 +94,7 @@ async fn record_attempt(
 }
 
 /// Signs in with email and password.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "identity",
+#[utoipa::path(post, path = "/api/v1/auth/login", operation_id = "auth_login", tag = "identity",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenPair),
@@ -118,7 +120,9 @@ pub async fn login(
 
     if let Some(wait) = locked_for(failures, last_failure, now) {
         record_attempt(&**conn, &email, user, &caller, false, "locked", now).await?;
-        return Err(ApiError::TooManyAttempts { retry_after_seconds: wait.num_seconds().max(1) as u64 });
+        // Rounded up: a client that waits exactly this long is let in.
+        let seconds = (wait.num_milliseconds() + 999) / 1000;
+        return Err(ApiError::TooManyAttempts { retry_after_seconds: seconds.max(1) as u64 });
     }
     let matched = verify_password(req.password, stored).await?;
     let user = match (matched, user) {
@@ -149,16 +153,30 @@ pub async fn login(
     let Some(tenant) = chosen.map(TenantId::from_uuid) else {
         record_attempt(&*tx, &email, Some(user), &caller, false, "no_active_membership", now).await?;
         tx.commit().await.map_err(ApiError::internal)?;
-        return Err(ApiError::Forbidden("no active membership in an active tenant (or the one named)".into()));
+        return Err(ApiError::Forbidden(
+            "no active membership in an active tenant (or the one named)".into(),
+        ));
     };
     tx.execute("SELECT set_config('app.tenant_id', $1, true)", &[&tenant.to_string()])
         .await
         .map_err(ApiError::internal)?;
     record_attempt(&*tx, &email, Some(user), &caller, true, "ok", now).await?;
     let tokens = start(&tx, keys, user, tenant, &caller, now).await?;
-    let actor = Actor { kind: "user", user_id: Some(user), tenant_id: Some(tenant), caller: &caller, cross_tenant: false };
-    audit::record_as(&tx, Some(tenant), &actor, now, Entry::new("session.login", "session", tokens.session_id))
-        .await?;
+    let actor = Actor {
+        kind: "user",
+        user_id: Some(user),
+        tenant_id: Some(tenant),
+        caller: &caller,
+        cross_tenant: false,
+    };
+    audit::record_as(
+        &tx,
+        Some(tenant),
+        &actor,
+        now,
+        Entry::new("session.login", "session", tokens.session_id),
+    )
+    .await?;
     tx.commit().await.map_err(ApiError::internal)?;
     Ok(Json(tokens))
 }
@@ -188,7 +206,7 @@ pub struct Me {
 }
 
 /// Who the caller is: user, acting tenant, roles, permissions, memberships.
-#[utoipa::path(get, path = "/api/v1/auth/me", tag = "identity", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/auth/me", operation_id = "auth_me", tag = "identity", security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller", body = Me),
         (status = 401, description = "Not signed in, or the session ended", body = crate::Problem),

@@ -64,9 +64,18 @@ fn dummy_hash() -> &'static str {
     })
 }
 
+static VERIFICATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many argon2 verifications this process has run: lets a test check, by structure rather
+/// than with a timer, that every login path runs one.
+pub fn verifications() -> u64 {
+    VERIFICATIONS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Whether `password` matches `stored`. With `stored = None` (no such user) the same verification
 /// runs against a dummy hash and the answer is `false`.
 pub fn verify(password: &SecretString, stored: Option<&str>) -> bool {
+    VERIFICATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let target = stored.unwrap_or_else(|| dummy_hash());
     // An oversized input is compared as an empty one: same work, never a match.
     let candidate = password.expose_secret();

@@ -98,7 +98,10 @@ pub async fn scoped_tx(
     let tx = conn.transaction().await.map_err(ApiError::internal)?;
     tx.execute(
         "SELECT set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true)",
-        &[&tenant.map(|t| t.to_string()).unwrap_or_default(), &user.map(|u| u.to_string()).unwrap_or_default()],
+        &[
+            &tenant.map(|t| t.to_string()).unwrap_or_default(),
+            &user.map(|u| u.to_string()).unwrap_or_default(),
+        ],
     )
     .await
     .map_err(ApiError::internal)?;
@@ -214,8 +217,9 @@ impl FromRequestParts<AppState> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let path = parts.extensions.get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_default();
-        let route = policy(parts.method.as_str(), &path)
-            .ok_or_else(|| ApiError::internal(format!("{} {path} declares no access policy", parts.method)))?;
+        let route = policy(parts.method.as_str(), &path).ok_or_else(|| {
+            ApiError::internal(format!("{} {path} declares no access policy", parts.method))
+        })?;
         let token = bearer(parts)?;
         let keys = state.signing_keys().await?;
         let claims = keys.verify(token).await.map_err(|e| match e {

@@ -52,7 +52,7 @@ pub struct Accepted {
 }
 
 /// Emails a password-reset link if the address belongs to a user with an active membership.
-#[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "identity",
+#[utoipa::path(post, path = "/api/v1/auth/password-reset", operation_id = "auth_password_reset", tag = "identity",
     request_body = ResetRequest,
     responses((status = 202, description = "Accepted, whether or not the email is known", body = Accepted)))]
 pub async fn request_reset(
@@ -97,13 +97,28 @@ pub async fn request_reset(
             .await
             .map_err(ApiError::internal)?;
             let mut params = serde_json::Map::new();
-            params.insert("reset_url".into(), format!("{}/reset-password?token={token}", state.config().app_base_url).into());
+            params.insert(
+                "reset_url".into(),
+                format!("{}/reset-password?token={token}", state.config().app_base_url).into(),
+            );
             params.insert("expires_at".into(), expires.to_rfc3339().into());
             let mail = EmailRequested { to: email.clone(), template: EmailTemplate::PasswordReset, params };
             published.push(events::record(&*tx, Some(tenant), state.clock().as_ref(), &mail).await?);
-            let actor = Actor { kind: "anonymous", user_id: Some(user), tenant_id: None, caller: &caller, cross_tenant: false };
-            audit::record_as(&tx, Some(tenant), &actor, now, Entry::new("user.password_reset_requested", "user", user))
-                .await?;
+            let actor = Actor {
+                kind: "anonymous",
+                user_id: Some(user),
+                tenant_id: None,
+                caller: &caller,
+                cross_tenant: false,
+            };
+            audit::record_as(
+                &tx,
+                Some(tenant),
+                &actor,
+                now,
+                Entry::new("user.password_reset_requested", "user", user),
+            )
+            .await?;
             tx.commit().await.map_err(ApiError::internal)?;
         }
     }
@@ -122,7 +137,7 @@ pub struct ResetConfirm {
 }
 
 /// Sets a new password with a reset token; every session of the user ends.
-#[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "identity",
+#[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", operation_id = "auth_password_reset_confirm", tag = "identity",
     request_body = ResetConfirm,
     responses(
         (status = 204, description = "Password changed; all sessions revoked"),
@@ -180,12 +195,14 @@ pub async fn confirm_reset(
         .iter()
         .map(|r| r.get(0))
         .collect();
-    let actor = Actor { kind: "user", user_id: Some(user), tenant_id: None, caller: &caller, cross_tenant: false };
+    let actor =
+        Actor { kind: "user", user_id: Some(user), tenant_id: None, caller: &caller, cross_tenant: false };
     for tenant in tenants.into_iter().map(TenantId::from_uuid) {
         tx.execute("SELECT set_config('app.tenant_id', $1, true)", &[&tenant.to_string()])
             .await
             .map_err(ApiError::internal)?;
-        audit::record_as(&tx, Some(tenant), &actor, now, Entry::new("user.password_reset", "user", user)).await?;
+        audit::record_as(&tx, Some(tenant), &actor, now, Entry::new("user.password_reset", "user", user))
+            .await?;
     }
     tx.commit().await.map_err(ApiError::internal)?;
     Ok(StatusCode::NO_CONTENT)
@@ -211,7 +228,7 @@ pub struct InvitationAccepted {
 
 /// Accepts an invitation: the membership becomes active with the invited roles; a new user sets
 /// their password here. Then sign in with `POST /api/v1/auth/login`.
-#[utoipa::path(post, path = "/api/v1/auth/invitations/accept", tag = "identity",
+#[utoipa::path(post, path = "/api/v1/auth/invitations/accept", operation_id = "auth_invitation_accept", tag = "identity",
     request_body = AcceptInvitation,
     responses(
         (status = 200, description = "Accepted", body = InvitationAccepted),
@@ -227,7 +244,11 @@ pub async fn accept_invitation(
     let tenant = TenantId::from_uuid(tenant);
     if let Some(name) = &req.display_name {
         if name.chars().count() > 200 {
-            return Err(ApiError::Validation(vec![FieldError::new("display_name", "too_long", "at most 200 characters")]));
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "display_name",
+                "too_long",
+                "at most 200 characters",
+            )]));
         }
     }
     let now = state.clock().now();
@@ -265,9 +286,12 @@ pub async fn accept_invitation(
         .map_err(ApiError::internal)?;
     }
     if let Some(name) = req.display_name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-        tx.execute("UPDATE users SET display_name = $2, updated_at = $3 WHERE id = $1", &[&user, &name, &now])
-            .await
-            .map_err(ApiError::internal)?;
+        tx.execute(
+            "UPDATE users SET display_name = $2, updated_at = $3 WHERE id = $1",
+            &[&user, &name, &now],
+        )
+        .await
+        .map_err(ApiError::internal)?;
     }
     tx.execute(
         "UPDATE tenant_users SET status = 'active', updated_at = $3, deactivated_at = NULL
@@ -284,7 +308,13 @@ pub async fn accept_invitation(
     )
     .await
     .map_err(ApiError::internal)?;
-    let actor = Actor { kind: "user", user_id: Some(user), tenant_id: Some(tenant), caller: &caller, cross_tenant: false };
+    let actor = Actor {
+        kind: "user",
+        user_id: Some(user),
+        tenant_id: Some(tenant),
+        caller: &caller,
+        cross_tenant: false,
+    };
     let entry = Entry::new("user.invitation_accepted", "user", user)
         .after(serde_json::json!({ "status": "active", "roles": roles }));
     audit::record_as(&tx, Some(tenant), &actor, now, entry).await?;

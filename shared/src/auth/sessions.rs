@@ -6,9 +6,9 @@
 //! the way the test suites mint tokens without running argon2 for every test user.
 
 use aws_lc_rs::digest::{SHA256, digest};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
@@ -131,7 +131,8 @@ pub async fn start(
         .await
         .map_err(ApiError::internal)?;
     let roles: Vec<String> = row.get(0);
-    let idle_minutes = row.get::<_, Option<i32>>(1).map(i64::from).unwrap_or(DEFAULT_IDLE_MINUTES).clamp(1, 1440);
+    let idle_minutes =
+        row.get::<_, Option<i32>>(1).map(i64::from).unwrap_or(DEFAULT_IDLE_MINUTES).clamp(1, 1440);
     let session = Uuid::now_v7();
     tx.execute(
         "INSERT INTO sessions (id, tenant_id, user_id, device_fingerprint, ip, user_agent,
@@ -156,7 +157,12 @@ pub async fn start(
 }
 
 /// Ends a session; its access tokens stop at their next request, its refresh tokens at once.
-pub async fn revoke(tx: &Transaction<'_>, session: Uuid, reason: &str, now: DateTime<Utc>) -> Result<bool, ApiError> {
+pub async fn revoke(
+    tx: &Transaction<'_>,
+    session: Uuid,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
     let n = tx
         .execute(
             "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL",
@@ -174,7 +180,7 @@ pub struct RefreshRequest {
 }
 
 /// Spends a refresh token for a new pair. A spent token presented again revokes its session.
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "identity",
+#[utoipa::path(post, path = "/api/v1/auth/refresh", operation_id = "auth_refresh", tag = "identity",
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "New tokens; the presented refresh token is spent", body = TokenPair),
@@ -210,11 +216,25 @@ pub async fn refresh(
     if used_at.is_some() {
         // Replay of a spent token: whoever holds the family is not to be trusted.
         revoke(&tx, session, "refresh_token_reuse", now).await?;
-        let actor = Actor { kind: "anonymous", user_id: Some(user), tenant_id: Some(tenant), caller: &caller, cross_tenant: false };
-        audit::record_as(&tx, Some(tenant), &actor, now, Entry::new("session.refresh_reuse_revoked", "session", session))
-            .await?;
+        let actor = Actor {
+            kind: "anonymous",
+            user_id: Some(user),
+            tenant_id: Some(tenant),
+            caller: &caller,
+            cross_tenant: false,
+        };
+        audit::record_as(
+            &tx,
+            Some(tenant),
+            &actor,
+            now,
+            Entry::new("session.refresh_reuse_revoked", "session", session),
+        )
+        .await?;
         tx.commit().await.map_err(ApiError::internal)?;
-        return Err(ApiError::Unauthenticated("the refresh token was already used; the session is revoked".into()));
+        return Err(ApiError::Unauthenticated(
+            "the refresh token was already used; the session is revoked".into(),
+        ));
     }
     if expires_at <= now {
         return Err(refused());
@@ -228,16 +248,19 @@ pub async fn refresh(
         }
     };
     let (next_id, next) = issue_refresh(&tx, tenant, session, now).await?;
-    tx.execute("UPDATE refresh_tokens SET used_at = $2, replaced_by = $3 WHERE id = $1", &[&token_id, &now, &next_id])
-        .await
-        .map_err(ApiError::internal)?;
+    tx.execute(
+        "UPDATE refresh_tokens SET used_at = $2, replaced_by = $3 WHERE id = $1",
+        &[&token_id, &now, &next_id],
+    )
+    .await
+    .map_err(ApiError::internal)?;
     let tokens = pair(keys, user, tenant, session, live.roles, next, now).await?;
     tx.commit().await.map_err(ApiError::internal)?;
     Ok(Json(tokens))
 }
 
 /// Ends the caller's session.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "identity", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/auth/logout", operation_id = "auth_logout", tag = "identity", security(("bearer" = [])),
     responses(
         (status = 204, description = "The session is revoked"),
         (status = 401, description = "Not signed in", body = crate::Problem),
@@ -258,7 +281,7 @@ pub struct SwitchTenantRequest {
 }
 
 /// Moves the caller to another tenant they belong to: a new session there, the current one ends.
-#[utoipa::path(post, path = "/api/v1/auth/switch-tenant", tag = "identity", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/auth/switch-tenant", operation_id = "auth_switch_tenant", tag = "identity", security(("bearer" = [])),
     request_body = SwitchTenantRequest,
     responses(
         (status = 200, description = "Tokens for the chosen tenant", body = TokenPair),
@@ -293,8 +316,9 @@ pub async fn switch_tenant(
         caller: &principal.caller,
         cross_tenant: false,
     };
-    let entry = Entry::new("session.switched_tenant", "session", tokens.session_id)
-        .before(serde_json::json!({ "tenant_id": principal.home_tenant, "session_id": principal.session_id }));
+    let entry = Entry::new("session.switched_tenant", "session", tokens.session_id).before(
+        serde_json::json!({ "tenant_id": principal.home_tenant, "session_id": principal.session_id }),
+    );
     audit::record_as(&tx, Some(target), &actor, principal.now, entry).await?;
     tx.commit().await.map_err(ApiError::internal)?;
     Ok(Json(tokens))
@@ -315,7 +339,7 @@ pub struct SessionView {
 }
 
 /// The caller's live sessions in every tenant, newest first.
-#[utoipa::path(get, path = "/api/v1/auth/sessions", tag = "identity", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/auth/sessions", operation_id = "auth_sessions_list", tag = "identity", security(("bearer" = [])),
     responses((status = 200, description = "Live sessions", body = Vec<SessionView>)))]
 pub async fn list_sessions(
     State(state): State<AppState>,
@@ -354,7 +378,7 @@ pub async fn list_sessions(
 }
 
 /// Revokes one of the caller's own sessions (signs out another device).
-#[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", tag = "identity", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", operation_id = "auth_sessions_revoke", tag = "identity", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Session id")),
     responses(
         (status = 204, description = "Revoked"),

@@ -301,7 +301,8 @@ mod tests {
     #[test]
     fn rotating_adds_an_active_key_keeps_the_previous_one_and_drops_older_ones() {
         let t0 = now();
-        let (first, k1) = rotated(&SecretString::from("{}".to_owned()), t0).unwrap_or_else(|e| unreachable!("{e}"));
+        let (first, k1) =
+            rotated(&SecretString::from("{}".to_owned()), t0).unwrap_or_else(|e| unreachable!("{e}"));
         let r1 = KeyRing::from_json(&first).unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(r1.active_kid(), k1);
         let old = r1.issue(&claims(t0)).unwrap_or_default();

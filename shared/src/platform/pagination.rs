@@ -33,7 +33,11 @@ impl PageQuery {
             Some(c) => match Uuid::parse_str(c) {
                 Ok(id) => Some(id),
                 Err(_) => {
-                    errors.push(FieldError::new("query:cursor", "invalid", "not a cursor from a previous page"));
+                    errors.push(FieldError::new(
+                        "query:cursor",
+                        "invalid",
+                        "not a cursor from a previous page",
+                    ));
                     None
                 }
             },

@@ -110,7 +110,9 @@ impl AppState {
         Ok(self
             .inner
             .signing_keys
-            .get_or_init(|| async { crate::auth::keys::SigningKeys::new(secrets, id, self.inner.clock.clone()) })
+            .get_or_init(|| async {
+                crate::auth::keys::SigningKeys::new(secrets, id, self.inner.clock.clone())
+            })
             .await)
     }
 

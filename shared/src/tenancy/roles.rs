@@ -333,7 +333,7 @@ pub fn granted(roles: &[String], wanted: &Permission) -> bool {
 }
 
 /// The role matrix: every role with its permissions.
-#[utoipa::path(get, path = "/api/v1/roles", tag = "identity", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/roles", operation_id = "roles_list", tag = "identity", security(("bearer" = [])),
     responses(
         (status = 200, description = "The 18 roles", body = Vec<Role>),
         (status = 401, description = "Not signed in", body = crate::Problem),

@@ -68,7 +68,11 @@ fn check_fields(
             && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !slug.starts_with('-');
         if !ok {
-            errors.push(FieldError::new("slug", "invalid", "2-63 of a-z, 0-9 and '-', not starting with '-'"));
+            errors.push(FieldError::new(
+                "slug",
+                "invalid",
+                "2-63 of a-z, 0-9 and '-', not starting with '-'",
+            ));
         }
     }
     if name.is_some_and(|n| n.trim().is_empty() || n.chars().count() > 200) {
@@ -83,7 +87,12 @@ fn check_fields(
     if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }
 }
 
-async fn set_idle(tx: &tokio_postgres::Transaction<'_>, id: Uuid, minutes: i64, now: DateTime<Utc>) -> Result<(), ApiError> {
+async fn set_idle(
+    tx: &tokio_postgres::Transaction<'_>,
+    id: Uuid,
+    minutes: i64,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     tx.execute(
         "INSERT INTO tenant_settings (tenant_id, key, value, updated_at) VALUES ($1, $2, to_jsonb($3::bigint), $4)
          ON CONFLICT (tenant_id, key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
@@ -104,7 +113,8 @@ async fn load(tx: &tokio_postgres::Transaction<'_>, id: Uuid, lock: bool) -> Res
 }
 
 fn tenant_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::Validation(vec![FieldError::new("path:id", "invalid", "not a tenant id")]))
+    Uuid::parse_str(raw)
+        .map_err(|_| ApiError::Validation(vec![FieldError::new("path:id", "invalid", "not a tenant id")]))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -119,7 +129,7 @@ pub struct NewTenant {
 }
 
 /// Creates a tenant.
-#[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/tenants", operation_id = "tenants_create", tag = "tenants", security(("bearer" = [])),
     request_body = NewTenant,
     responses(
         (status = 201, description = "Created", body = Tenant),
@@ -147,12 +157,21 @@ pub async fn create(
         .await
         .map_err(ApiError::internal)?;
     if inserted == 0 {
-        return Err(ApiError::Conflict { code: "slug_taken", detail: format!("a tenant has the slug {:?}", req.slug) });
+        return Err(ApiError::Conflict {
+            code: "slug_taken",
+            detail: format!("a tenant has the slug {:?}", req.slug),
+        });
     }
     set_idle(&tx, id, idle, principal.now).await?;
     let created = load(&tx, id, false).await?;
-    audit::record_as(&tx, Some(TenantId::from_uuid(id)), &Actor::of(&principal), principal.now,
-        Entry::new("tenant.created", "tenant", id).after(&created)).await?;
+    audit::record_as(
+        &tx,
+        Some(TenantId::from_uuid(id)),
+        &Actor::of(&principal),
+        principal.now,
+        Entry::new("tenant.created", "tenant", id).after(&created),
+    )
+    .await?;
     tx.commit().await.map_err(ApiError::internal)?;
     Ok((StatusCode::CREATED, Json(created)))
 }
@@ -167,7 +186,7 @@ pub struct TenantFilter {
 }
 
 /// Lists tenants, newest first.
-#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/tenants", operation_id = "tenants_list", tag = "tenants", security(("bearer" = [])),
     params(TenantFilter, PageQuery),
     responses(
         (status = 200, description = "One page", body = inline(Page<Tenant>)),
@@ -182,7 +201,9 @@ pub async fn list(
     let (limit, cursor) = page.parse()?;
     let mut conn = state.ops_db().await?.conn().await?;
     let tx = conn.transaction().await.map_err(ApiError::internal)?;
-    let like = f.q.as_deref().map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let like =
+        f.q.as_deref()
+            .map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
     let sql = format!(
         "{SELECT} WHERE ($1::text IS NULL OR t.status = $1) AND ($2::text IS NULL OR t.kind = $2)
             AND ($3::text IS NULL OR t.name ILIKE $3 OR t.slug ILIKE $3) AND ($4::uuid IS NULL OR t.id < $4)
@@ -201,7 +222,7 @@ pub async fn list(
 }
 
 /// One tenant.
-#[utoipa::path(get, path = "/api/v1/tenants/{id}", tag = "tenants", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/tenants/{id}", operation_id = "tenants_get", tag = "tenants", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Tenant id")),
     responses(
         (status = 200, description = "The tenant", body = Tenant),
@@ -216,8 +237,14 @@ pub async fn get(
     let mut conn = state.ops_db().await?.conn().await?;
     let tx = conn.transaction().await.map_err(ApiError::internal)?;
     let found = load(&tx, id, false).await?;
-    audit::record_as(&tx, Some(TenantId::from_uuid(id)), &Actor::of(&principal), principal.now,
-        Entry::new("tenant.viewed", "tenant", id)).await?;
+    audit::record_as(
+        &tx,
+        Some(TenantId::from_uuid(id)),
+        &Actor::of(&principal),
+        principal.now,
+        Entry::new("tenant.viewed", "tenant", id),
+    )
+    .await?;
     tx.commit().await.map_err(ApiError::internal)?;
     Ok(Json(found))
 }
@@ -231,7 +258,7 @@ pub struct TenantPatch {
 }
 
 /// Changes a tenant's name, kind or session idle timeout.
-#[utoipa::path(patch, path = "/api/v1/tenants/{id}", tag = "tenants", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/api/v1/tenants/{id}", operation_id = "tenants_update", tag = "tenants", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Tenant id")),
     request_body = TenantPatch,
     responses(
@@ -260,8 +287,14 @@ pub async fn update(
         set_idle(&tx, id, m, principal.now).await?;
     }
     let after = load(&tx, id, false).await?;
-    audit::record_as(&tx, Some(TenantId::from_uuid(id)), &Actor::of(&principal), principal.now,
-        Entry::new("tenant.updated", "tenant", id).before(&before).after(&after)).await?;
+    audit::record_as(
+        &tx,
+        Some(TenantId::from_uuid(id)),
+        &Actor::of(&principal),
+        principal.now,
+        Entry::new("tenant.updated", "tenant", id).before(&before).after(&after),
+    )
+    .await?;
     tx.commit().await.map_err(ApiError::internal)?;
     Ok(Json(after))
 }
@@ -283,17 +316,27 @@ async fn set_status(
 ) -> Result<Json<Tenant>, ApiError> {
     let id = tenant_id(id)?;
     if reason.as_deref().is_some_and(|r| r.chars().count() > 500) {
-        return Err(ApiError::Validation(vec![FieldError::new("reason", "too_long", "at most 500 characters")]));
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "reason",
+            "too_long",
+            "at most 500 characters",
+        )]));
     }
     let mut conn = state.ops_db().await?.conn().await?;
     let tx = conn.transaction().await.map_err(ApiError::internal)?;
     let before = load(&tx, id, true).await?;
     if before.kind == "platform" && status != "active" {
-        return Err(ApiError::Conflict { code: "platform_tenant", detail: "the platform tenant cannot be suspended".into() });
+        return Err(ApiError::Conflict {
+            code: "platform_tenant",
+            detail: "the platform tenant cannot be suspended".into(),
+        });
     }
-    tx.execute("UPDATE tenants SET status = $2, updated_at = $3 WHERE id = $1", &[&id, &status, &principal.now])
-        .await
-        .map_err(ApiError::internal)?;
+    tx.execute(
+        "UPDATE tenants SET status = $2, updated_at = $3 WHERE id = $1",
+        &[&id, &status, &principal.now],
+    )
+    .await
+    .map_err(ApiError::internal)?;
     let after = load(&tx, id, false).await?;
     let entry = Entry::new(action, "tenant", id)
         .before(serde_json::json!({ "status": before.status }))
@@ -304,7 +347,7 @@ async fn set_status(
 }
 
 /// Suspends a tenant: every token of its sessions stops working at its next request.
-#[utoipa::path(post, path = "/api/v1/tenants/{id}/suspend", tag = "tenants", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/suspend", operation_id = "tenants_suspend", tag = "tenants", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Tenant id")),
     request_body = StatusChange,
     responses(
@@ -322,7 +365,7 @@ pub async fn suspend(
 }
 
 /// Reactivates a suspended tenant (its users sign in again; ended sessions stay ended).
-#[utoipa::path(post, path = "/api/v1/tenants/{id}/reactivate", tag = "tenants", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/reactivate", operation_id = "tenants_reactivate", tag = "tenants", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Tenant id")),
     request_body = StatusChange,
     responses(

@@ -46,7 +46,14 @@ const SELECT: &str = "SELECT u.id, u.email, u.display_name, m.status,
    FROM tenant_users m JOIN users u ON u.id = m.user_id";
 
 fn user(r: &Row) -> User {
-    User { id: r.get(0), email: r.get(1), display_name: r.get(2), status: r.get(3), roles: r.get(4), created_at: r.get(5) }
+    User {
+        id: r.get(0),
+        email: r.get(1),
+        display_name: r.get(2),
+        status: r.get(3),
+        roles: r.get(4),
+        created_at: r.get(5),
+    }
 }
 
 /// Whether `p` may grant (or take away) `code`.
@@ -67,14 +74,19 @@ fn check_roles(p: &Principal, roles: &[String], field: &str) -> Result<(), ApiEr
         if role(code).is_none() {
             errors.push(FieldError::new(format!("{field}[{i}]"), "unknown_role", format!("no role {code}")));
         } else if !may_assign(p, code) {
-            errors.push(FieldError::new(format!("{field}[{i}]"), "not_assignable", format!("you cannot grant {code}")));
+            errors.push(FieldError::new(
+                format!("{field}[{i}]"),
+                "not_assignable",
+                format!("you cannot grant {code}"),
+            ));
         }
     }
     if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }
 }
 
 fn user_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::Validation(vec![FieldError::new("path:id", "invalid", "not a user id")]))
+    Uuid::parse_str(raw)
+        .map_err(|_| ApiError::Validation(vec![FieldError::new("path:id", "invalid", "not a user id")]))
 }
 
 /// The member `id` of the acting tenant (404 if there is none, or if the caller may see only
@@ -111,7 +123,7 @@ pub struct Invitation {
 
 /// Invites a person (new or already a user elsewhere) to the acting tenant; they get an email
 /// with a link to accept. Inviting again replaces the pending invitation.
-#[utoipa::path(post, path = "/api/v1/users/invitations", tag = "users", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/users/invitations", operation_id = "users_invite", tag = "users", security(("bearer" = [])),
     request_body = Invite,
     responses(
         (status = 201, description = "Invited; the email is on its way", body = Invitation),
@@ -127,7 +139,11 @@ pub async fn invite(
     check_roles(&principal, &req.roles, "roles")?;
     let name = req.display_name.as_deref().map(str::trim).unwrap_or("").to_owned();
     if name.chars().count() > 200 {
-        return Err(ApiError::Validation(vec![FieldError::new("display_name", "too_long", "at most 200 characters")]));
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "display_name",
+            "too_long",
+            "at most 200 characters",
+        )]));
     }
     let now = principal.now;
     let db = state.db().await?;
@@ -153,7 +169,10 @@ pub async fn invite(
         .map_err(ApiError::internal)?
         .get(0);
     if status == "active" {
-        return Err(ApiError::Conflict { code: "already_member", detail: format!("{email} is already a member") });
+        return Err(ApiError::Conflict {
+            code: "already_member",
+            detail: format!("{email} is already a member"),
+        });
     }
     tx.execute(
         "UPDATE invitations SET revoked_at = $3 WHERE tenant_id = $1 AND user_id = $2
@@ -179,7 +198,10 @@ pub async fn invite(
         .get(0);
     let mut params = serde_json::Map::new();
     params.insert("tenant_name".into(), tenant_name.into());
-    params.insert("accept_url".into(), format!("{}/accept-invitation?token={token}", state.config().app_base_url).into());
+    params.insert(
+        "accept_url".into(),
+        format!("{}/accept-invitation?token={token}", state.config().app_base_url).into(),
+    );
     params.insert("expires_at".into(), expires_at.to_rfc3339().into());
     let mail = EmailRequested { to: email.clone(), template: EmailTemplate::Invitation, params };
     let envelope = events::record(&*tx, Some(principal.tenant), state.clock().as_ref(), &mail).await?;
@@ -202,7 +224,7 @@ pub struct UserFilter {
 }
 
 /// The acting tenant's users (only yourself, if your role reads only your own).
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/users", operation_id = "users_list", tag = "users", security(("bearer" = [])),
     params(UserFilter, PageQuery),
     responses((status = 200, description = "One page", body = inline(Page<User>))))]
 pub async fn list(
@@ -213,7 +235,9 @@ pub async fn list(
 ) -> Result<Json<Page<User>>, ApiError> {
     let (limit, cursor) = page.parse()?;
     let only: Option<Uuid> = (principal.scope == Scope::Own).then_some(principal.user_id);
-    let like = f.email.as_deref().map(|q| format!("%{}%", q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let like = f.email.as_deref().map(|q| {
+        format!("%{}%", q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+    });
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
     let rows = tx
@@ -235,13 +259,17 @@ pub async fn list(
 }
 
 /// One user of the acting tenant.
-#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/users/{id}", operation_id = "users_get", tag = "users", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "User id")),
     responses(
         (status = 200, description = "The user", body = User),
         (status = 404, description = "Not a member of the acting tenant", body = crate::Problem),
     ))]
-pub async fn get(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> Result<Json<User>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<User>, ApiError> {
     let id = user_id(&id)?;
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
@@ -257,7 +285,7 @@ pub struct UserPatch {
 }
 
 /// Changes a user's display name.
-#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/api/v1/users/{id}", operation_id = "users_update", tag = "users", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "User id")),
     request_body = UserPatch,
     responses(
@@ -272,18 +300,26 @@ pub async fn update(
 ) -> Result<Json<User>, ApiError> {
     let id = user_id(&id)?;
     if req.display_name.as_deref().is_some_and(|n| n.chars().count() > 200) {
-        return Err(ApiError::Validation(vec![FieldError::new("display_name", "too_long", "at most 200 characters")]));
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "display_name",
+            "too_long",
+            "at most 200 characters",
+        )]));
     }
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
     let before = load(&tx, &principal, id).await?;
     if let Some(name) = &req.display_name {
-        tx.execute("UPDATE users SET display_name = $2, updated_at = $3 WHERE id = $1", &[&id, &name.trim(), &principal.now])
-            .await
-            .map_err(ApiError::internal)?;
+        tx.execute(
+            "UPDATE users SET display_name = $2, updated_at = $3 WHERE id = $1",
+            &[&id, &name.trim(), &principal.now],
+        )
+        .await
+        .map_err(ApiError::internal)?;
     }
     let after = load(&tx, &principal, id).await?;
-    audit::record(&tx, &principal, Entry::new("user.updated", "user", id).before(&before).after(&after)).await?;
+    audit::record(&tx, &principal, Entry::new("user.updated", "user", id).before(&before).after(&after))
+        .await?;
     tx.commit().await.map_err(ApiError::internal)?;
     Ok(Json(after))
 }
@@ -297,7 +333,7 @@ pub struct RoleAssignment {
 
 /// Replaces a user's roles in the acting tenant. You cannot change your own roles, nor grant or
 /// remove a role you could not grant.
-#[utoipa::path(put, path = "/api/v1/users/{id}/roles", tag = "users", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/v1/users/{id}/roles", operation_id = "users_assign_roles", tag = "users", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "User id")),
     request_body = RoleAssignment,
     responses(
@@ -324,7 +360,11 @@ pub async fn assign_roles(
     let before = load(&tx, &principal, id).await?;
     let removed: Vec<String> = before.roles.iter().filter(|r| !req.roles.contains(r)).cloned().collect();
     if let Some(r) = removed.iter().find(|r| !may_assign(&principal, r)) {
-        return Err(ApiError::Validation(vec![FieldError::new("roles", "not_assignable", format!("you cannot remove {r}"))]));
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "roles",
+            "not_assignable",
+            format!("you cannot remove {r}"),
+        )]));
     }
     let tenant = principal.tenant.as_uuid();
     tx.execute(
@@ -351,7 +391,7 @@ pub async fn assign_roles(
 
 /// Deactivates a user's membership in the acting tenant: their sessions there end at once and
 /// pending invitations are withdrawn. Their memberships elsewhere are untouched.
-#[utoipa::path(post, path = "/api/v1/users/{id}/deactivate", tag = "users", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/users/{id}/deactivate", operation_id = "users_deactivate", tag = "users", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "User id")),
     responses(
         (status = 200, description = "Deactivated", body = User),

@@ -1,0 +1,371 @@
+//! The tenant-isolation walker and the read-only walker. Both take every route from `template.yaml`:
+//! a route without a case here fails the walk, so no future route slips past.
+//!
+//! Isolation: each route is sent with tenant A's admin token against tenant B's objects (or, for
+//! routes that take no object, with `X-Tenant-Id: B`); the answer must be 403 or 404, B's data must
+//! be unchanged, and no B id may appear in the response. Positive control: the same request by B's
+//! own admin (platform staff for platform routes) succeeds.
+//!
+//! Read-only: every mutating route with a permission answers 403 to each read-only role, and the
+//! same request succeeds for the positive control.
+
+use std::collections::BTreeSet;
+
+use gateway::auth::policy::{Access, ROUTES, policy};
+use gateway::tenancy::TenantId;
+use gateway::tenancy::roles::ROLES;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::support::{Reply, template};
+use crate::world::{Person, World};
+
+/// One request.
+#[derive(Debug, Clone)]
+struct Req {
+    method: &'static str,
+    path: String,
+    body: Option<Value>,
+    headers: Vec<(&'static str, String)>,
+}
+
+fn req(method: &'static str, path: impl Into<String>, body: Option<Value>) -> Req {
+    Req { method, path: path.into(), body, headers: Vec::new() }
+}
+
+/// What to send for one route.
+#[allow(clippy::large_enum_variant)] // a handful per test run
+enum Case {
+    /// Public routes carry no tenant's data; sent with A's token, the answer must name nothing of B.
+    Public { probe: Req },
+    /// `attack` with A's admin token must be refused; `control` (the same request, B's side) by
+    /// `controller` must succeed.
+    Guarded { attack: Req, control: Req, controller: Person },
+}
+
+struct Walk {
+    w: World,
+    b: TenantId,
+    a_admin: Person,
+}
+
+impl Walk {
+    async fn new() -> Self {
+        let w = World::new().await;
+        let (a, b) = (w.tenant().await, w.tenant().await);
+        let a_admin = w.person(a, &["TENANT_ADMIN"]).await;
+        Self { w, b, a_admin }
+    }
+
+    async fn b_admin(&self) -> Person {
+        self.w.person(self.b, &["TENANT_ADMIN"]).await
+    }
+
+    async fn staff(&self) -> Person {
+        self.w.person(self.w.platform, &["SUPER_ADMIN"]).await
+    }
+
+    /// The case for `method path`, or `None` if the walker does not know the route.
+    async fn case(&self, method: &str, path: &str) -> Option<Case> {
+        let b = self.b;
+        let acting_b = |mut r: Req| {
+            r.headers.push(("x-tenant-id", b.to_string()));
+            r
+        };
+        let guarded =
+            |attack: Req, control: Req, controller: Person| Case::Guarded { attack, control, controller };
+        Some(match (method, path) {
+            ("GET", "/api/v1/health") | ("GET", "/api/v1/health/ready") | ("GET", "/api/v1/openapi.json") => {
+                Case::Public { probe: req("GET", path, None) }
+            }
+            ("POST", "/api/v1/auth/login") => Case::Public {
+                probe: req(
+                    "POST",
+                    path,
+                    Some(json!({"email": "x@example.com", "password": "wrong password"})),
+                ),
+            },
+            ("POST", "/api/v1/auth/refresh") => {
+                // B's refresh token is B's secret; A holds only its own. A garbled one of B's scope fails.
+                let forged = format!("{b}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+                Case::Public { probe: req("POST", path, Some(json!({ "refresh_token": forged }))) }
+            }
+            ("POST", "/api/v1/auth/password-reset") => {
+                Case::Public { probe: req("POST", path, Some(json!({ "email": "someone@example.com" }))) }
+            }
+            ("POST", "/api/v1/auth/password-reset/confirm") => {
+                let forged = format!("{b}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+                Case::Public {
+                    probe: req(
+                        "POST",
+                        path,
+                        Some(json!({ "token": forged, "new_password": "long enough password" })),
+                    ),
+                }
+            }
+            ("POST", "/api/v1/auth/invitations/accept") => {
+                let forged = format!("{b}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+                Case::Public {
+                    probe: req(
+                        "POST",
+                        path,
+                        Some(json!({ "token": forged, "password": "long enough password" })),
+                    ),
+                }
+            }
+            ("POST", "/api/v1/auth/logout")
+            | ("GET", "/api/v1/auth/me")
+            | ("GET", "/api/v1/auth/sessions")
+            | ("GET", "/api/v1/roles") => {
+                // Self-service routes refuse to act for another tenant.
+                let r = req(if method == "GET" { "GET" } else { "POST" }, path, None);
+                guarded(acting_b(r.clone()), r, self.b_admin().await)
+            }
+            ("POST", "/api/v1/auth/switch-tenant") => {
+                let r = req("POST", path, Some(json!({ "tenant_id": b })));
+                guarded(r.clone(), r, self.b_admin().await)
+            }
+            ("DELETE", "/api/v1/auth/sessions/{id}") => {
+                let victim = self.w.person(b, &["TENANT_USER"]).await;
+                let other = self.w.mint(victim.id, b).await;
+                let r = req("DELETE", format!("/api/v1/auth/sessions/{}", other.session_id), None);
+                guarded(r.clone(), r, victim)
+            }
+            ("POST", "/api/v1/tenants") => {
+                let r = req(
+                    "POST",
+                    path,
+                    Some(
+                        json!({ "slug": format!("new-{}", &Uuid::now_v7().simple().to_string()[20..]), "name": "New" }),
+                    ),
+                );
+                guarded(r.clone(), r, self.staff().await)
+            }
+            ("GET", "/api/v1/tenants") => {
+                let r = req("GET", path, None);
+                guarded(r.clone(), r, self.staff().await)
+            }
+            ("GET", "/api/v1/tenants/{id}") => {
+                let r = req("GET", format!("/api/v1/tenants/{b}"), None);
+                guarded(r.clone(), r, self.staff().await)
+            }
+            ("PATCH", "/api/v1/tenants/{id}") => {
+                let r = req("PATCH", format!("/api/v1/tenants/{b}"), Some(json!({ "name": "Renamed" })));
+                guarded(r.clone(), r, self.staff().await)
+            }
+            ("POST", "/api/v1/tenants/{id}/suspend") | ("POST", "/api/v1/tenants/{id}/reactivate") => {
+                let r = req("POST", path.replace("{id}", &b.to_string()), Some(json!({})));
+                guarded(r.clone(), r, self.staff().await)
+            }
+            ("POST", "/api/v1/users/invitations") => {
+                let r = req(
+                    "POST",
+                    path,
+                    Some(
+                        json!({ "email": format!("{}@example.com", Uuid::now_v7().simple()), "roles": ["TENANT_USER"] }),
+                    ),
+                );
+                guarded(acting_b(r.clone()), r, self.b_admin().await)
+            }
+            ("GET", "/api/v1/users") | ("GET", "/api/v1/audit-log") => {
+                let r = req("GET", path, None);
+                guarded(acting_b(r.clone()), r, self.b_admin().await)
+            }
+            ("GET", "/api/v1/users/{id}")
+            | ("PATCH", "/api/v1/users/{id}")
+            | ("PUT", "/api/v1/users/{id}/roles")
+            | ("POST", "/api/v1/users/{id}/deactivate") => {
+                let target = self.w.person(b, &["TENANT_USER"]).await;
+                let p = path.replace("{id}", &target.id.to_string());
+                let body = match method {
+                    "PATCH" => Some(json!({ "display_name": "Changed" })),
+                    "PUT" => Some(json!({ "roles": ["TENANT_USER", "SALES_REP"] })),
+                    _ => None,
+                };
+                let method = match method {
+                    "GET" => "GET",
+                    "PATCH" => "PATCH",
+                    "PUT" => "PUT",
+                    _ => "POST",
+                };
+                let r = req(method, p, body);
+                guarded(r.clone(), r, self.b_admin().await)
+            }
+            _ => return None,
+        })
+    }
+
+    async fn send(&self, r: &Req, token: &str) -> Reply {
+        self.w.call_with(r.method, &r.path, Some(token), r.body.clone(), &r.headers).await
+    }
+
+    /// Undoes a control request that would stop B's later controls (a suspension).
+    async fn restore(&self) {
+        let admin = self.w.db.admin().await;
+        admin
+            .execute("UPDATE tenants SET status = 'active' WHERE id = $1", &[&self.b.as_uuid()])
+            .await
+            .unwrap();
+    }
+
+    /// Every row of tenant B, as text: what "no change" compares.
+    async fn b_state(&self) -> String {
+        self.w
+            .db
+            .admin()
+            .await
+            .query_one(
+                "SELECT concat_ws('|',
+                    (SELECT string_agg(t::text, ',' ORDER BY t.id) FROM tenants t WHERE id = $1),
+                    (SELECT string_agg(x::text, ',' ORDER BY x::text) FROM tenant_settings x WHERE tenant_id = $1),
+                    (SELECT string_agg(x::text, ',' ORDER BY x::text) FROM tenant_users x WHERE tenant_id = $1),
+                    (SELECT string_agg(u::text, ',' ORDER BY u.id) FROM users u
+                       WHERE EXISTS (SELECT 1 FROM tenant_users m WHERE m.user_id = u.id AND m.tenant_id = $1)),
+                    (SELECT string_agg(x::text, ',' ORDER BY x::text) FROM role_grants x WHERE tenant_id = $1),
+                    (SELECT string_agg(concat(id, revoked_at), ',' ORDER BY id) FROM sessions WHERE tenant_id = $1),
+                    (SELECT string_agg(concat(id, used_at), ',' ORDER BY id) FROM refresh_tokens WHERE tenant_id = $1),
+                    (SELECT string_agg(x::text, ',' ORDER BY x::text) FROM invitations x WHERE tenant_id = $1),
+                    (SELECT string_agg(x::text, ',' ORDER BY x::text) FROM audit_log x WHERE tenant_id = $1),
+                    (SELECT string_agg(x::text, ',' ORDER BY x::text) FROM outbox x WHERE tenant_id = $1))",
+                &[&self.b.as_uuid()],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    }
+
+    /// Ids of B that must never show up in A's answers.
+    async fn b_ids(&self) -> BTreeSet<String> {
+        let admin = self.w.db.admin().await;
+        let mut ids: BTreeSet<String> = [self.b.to_string()].into();
+        for sql in [
+            "SELECT user_id FROM tenant_users WHERE tenant_id = $1",
+            "SELECT id FROM sessions WHERE tenant_id = $1",
+            "SELECT id FROM invitations WHERE tenant_id = $1",
+            "SELECT id FROM audit_log WHERE tenant_id = $1",
+        ] {
+            for r in admin.query(sql, &[&self.b.as_uuid()]).await.unwrap() {
+                ids.insert(r.get::<_, Uuid>(0).to_string());
+            }
+        }
+        ids
+    }
+}
+
+fn template_routes() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for f in template().functions().unwrap() {
+        for r in f.routes {
+            out.push((r.method, r.path));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn every_route_declares_its_access_in_the_policy_table() {
+    let routes = template_routes();
+    let missing: Vec<_> = routes.iter().filter(|(m, p)| policy(m, p).is_none()).collect();
+    assert!(missing.is_empty(), "routes without a policy: {missing:?}");
+    let declared: BTreeSet<(String, String)> =
+        ROUTES.iter().map(|r| (r.method.to_owned(), r.path.to_owned())).collect();
+    let in_template: BTreeSet<(String, String)> = routes.iter().cloned().collect();
+    let extra: Vec<_> = declared.difference(&in_template).collect();
+    assert!(extra.is_empty(), "policies for routes the template does not have: {extra:?}");
+}
+
+#[tokio::test]
+async fn tenant_a_cannot_reach_tenant_b_through_any_route() {
+    let walk = Walk::new().await;
+    let mut unknown = Vec::new();
+    for (method, path) in template_routes() {
+        let Some(case) = walk.case(&method, &path).await else {
+            unknown.push(format!("{method} {path}"));
+            continue;
+        };
+        let ids = walk.b_ids().await;
+        match case {
+            Case::Public { probe } => {
+                let reply = walk.send(&probe, &walk.a_admin.token).await;
+                assert!(reply.status.as_u16() < 500, "{method} {path}: {} {}", reply.status, reply.body);
+                let text = reply.body.to_string();
+                let leaked: Vec<_> = ids.iter().filter(|id| text.contains(id.as_str())).collect();
+                assert!(leaked.is_empty(), "{method} {path} names B's {leaked:?}");
+            }
+            Case::Guarded { attack, control, controller } => {
+                let before = walk.b_state().await;
+                let reply = walk.send(&attack, &walk.a_admin.token).await;
+                let status = reply.status.as_u16();
+                assert!(status == 403 || status == 404, "{method} {path}: A got {status} {}", reply.body);
+                // Ids the request itself carried may be echoed ("not found: session <id>").
+                let asked = format!("{} {}", attack.path, attack.body.clone().unwrap_or_default());
+                let text = reply.body.to_string();
+                let leaked: Vec<_> = ids
+                    .iter()
+                    .filter(|id| text.contains(id.as_str()) && !asked.contains(id.as_str()))
+                    .collect();
+                assert!(leaked.is_empty(), "{method} {path}: A's answer names B's {leaked:?}");
+                assert_eq!(walk.b_state().await, before, "{method} {path}: A's request changed B's data");
+                // A's own view of a list (no header) names nothing of B either.
+                if method == "GET" && !path.contains('{') {
+                    let own = walk.w.call("GET", &path, Some(&walk.a_admin.token), None).await;
+                    let text = own.body.to_string();
+                    let leaked: Vec<_> = ids.iter().filter(|id| text.contains(id.as_str())).collect();
+                    assert!(leaked.is_empty(), "{method} {path}: A's own list names B's {leaked:?}");
+                }
+                let ok = walk.send(&control, &controller.token).await;
+                assert!(ok.status.is_success(), "{method} {path}: the control got {} {}", ok.status, ok.body);
+                walk.restore().await;
+            }
+        }
+    }
+    assert!(unknown.is_empty(), "routes the isolation walker has no case for: {unknown:?}");
+    // A's own lists never carried B: checked above per route; and B's admin sees B's users.
+}
+
+#[tokio::test]
+async fn read_only_roles_are_refused_every_mutating_route() {
+    let walk = Walk::new().await;
+    let read_only: Vec<&str> = ROLES.iter().filter(|r| r.read_only).map(|r| r.code).collect();
+    assert_eq!(read_only.len(), 4);
+    let mut checked = Vec::new();
+    let mut self_service = Vec::new();
+    for (method, path) in template_routes() {
+        let route = policy(&method, &path).expect("declared");
+        if !route.mutates() {
+            continue;
+        }
+        match route.access {
+            Access::Public => continue,
+            // Acting on one's own session (sign out, switch, revoke a device) is allowed to anyone.
+            Access::Session => {
+                self_service.push(format!("{method} {path}"));
+                continue;
+            }
+            Access::Permission(_) => {}
+        }
+        for code in &read_only {
+            let Some(Case::Guarded { control, controller, .. }) = walk.case(&method, &path).await else {
+                panic!("{method} {path}: no guarded case");
+            };
+            // The read-only principal sits where the controller does (B, or the platform tenant).
+            let reader = walk.w.person(controller.tenant, &[code]).await;
+            let refused = walk.send(&control, &reader.token).await;
+            assert_eq!(refused.status.as_u16(), 403, "{code} on {method} {path}: {}", refused.body);
+            let ok = walk.send(&control, &controller.token).await;
+            assert!(ok.status.is_success(), "control for {method} {path}: {} {}", ok.status, ok.body);
+            walk.restore().await;
+        }
+        checked.push(format!("{method} {path}"));
+    }
+    assert!(checked.len() >= 8, "{checked:?}");
+    assert_eq!(
+        self_service,
+        vec![
+            "DELETE /api/v1/auth/sessions/{id}",
+            "POST /api/v1/auth/logout",
+            "POST /api/v1/auth/switch-tenant"
+        ]
+    );
+}
