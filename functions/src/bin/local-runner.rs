@@ -175,7 +175,16 @@ async fn serve(process_env: Env) -> Result<()> {
         }
     }
     println!("local runner listening on {api}");
-    axum::serve(listener, app)
+    // The peer address stands in for API Gateway's sourceIp (sessions, login attempts, audit).
+    let app = app.layer(axum::middleware::map_request(|mut req: axum::extract::Request| async move {
+        let peer =
+            req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        if let Some(ip) = peer {
+            req.extensions_mut().insert(gateway::platform::http::ClientIp(ip.to_string()));
+        }
+        req
+    }));
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async {
             let ctrl_c = tokio::signal::ctrl_c();
             let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
