@@ -182,6 +182,8 @@ CREATE TABLE users (
                          CHECK (email = lower(email) AND length(email) BETWEEN 3 AND 254 AND email LIKE '_%@_%'),
     display_name         text NOT NULL DEFAULT '' CHECK (length(display_name) <= 200),
     password_hash        text,                 -- NULL until the invitee sets one
+    -- What the application role may know about the hash (it cannot read the hash itself).
+    has_password         boolean GENERATED ALWAYS AS (password_hash IS NOT NULL) STORED,
     password_changed_at  timestamptz,
     created_at           timestamptz NOT NULL,
     updated_at           timestamptz NOT NULL
@@ -192,6 +194,8 @@ CREATE TABLE tenant_users (
     tenant_id       uuid NOT NULL REFERENCES tenants (id),
     user_id         uuid NOT NULL REFERENCES users (id),
     status          text NOT NULL CHECK (status IN ('invited', 'active', 'deactivated')),
+    -- How this tenant names the user (its admins edit this, never the user's global profile).
+    display_name    text CHECK (length(display_name) <= 200),
     created_at      timestamptz NOT NULL,
     updated_at      timestamptz NOT NULL,
     deactivated_at  timestamptz,
@@ -203,15 +207,19 @@ SELECT app_protect_tenant_table('tenant_users');
 CREATE POLICY self_read ON tenant_users FOR SELECT TO gateway_app USING (user_id = app_current_user());
 GRANT SELECT, INSERT, UPDATE ON tenant_users TO gateway_app, gateway_ops;
 
--- A user row is visible to a tenant that has them as a member, and to the user themself.
+-- A user row is readable by a tenant that has them as a member, and readable and writable only by
+-- the user themself (their own transaction: password set or reset, their own name). A tenant never
+-- writes a user row, since the row is shared by every tenant the user belongs to. The application
+-- role cannot read the password hash or change the email at all.
 ALTER TABLE users ENABLE ROW LEVEL SECURITY;
 ALTER TABLE users FORCE ROW LEVEL SECURITY;
-CREATE POLICY member_of_tenant ON users TO gateway_app
+CREATE POLICY member_of_tenant ON users FOR SELECT TO gateway_app
     USING (EXISTS (SELECT 1 FROM tenant_users m WHERE m.user_id = users.id AND m.tenant_id = app_current_tenant()));
-CREATE POLICY self ON users TO gateway_app USING (id = app_current_user());
+CREATE POLICY self ON users TO gateway_app USING (id = app_current_user()) WITH CHECK (id = app_current_user());
 CREATE POLICY ops_all ON users TO gateway_ops USING (true) WITH CHECK (true);
 CREATE POLICY identity_all ON users TO gateway_identity USING (true) WITH CHECK (true);
-GRANT SELECT, UPDATE ON users TO gateway_app;
+GRANT SELECT (id, email, display_name, has_password, password_changed_at, created_at, updated_at) ON users TO gateway_app;
+GRANT UPDATE (display_name, password_hash, password_changed_at, updated_at) ON users TO gateway_app;
 GRANT SELECT, INSERT, UPDATE ON users TO gateway_ops, gateway_identity;
 
 -- A user sees the tenants they belong to (names for tenant switching), besides the acting one.

@@ -98,6 +98,15 @@ fn b64(v: &Value) -> String {
 async fn the_jwt_attack_set_is_refused() {
     let w = World::new().await;
     let a = w.tenant().await;
+    // A long idle limit, so expiry below is the token's own, not the session's.
+    w.db.admin()
+        .await
+        .execute(
+            "INSERT INTO tenant_settings (tenant_id, key, value) VALUES ($1, 'session.idle_timeout_minutes', '120')",
+            &[&a.as_uuid()],
+        )
+        .await
+        .unwrap();
     let p = w.person(a, &["TENANT_ADMIN"]).await;
     let me = |t: String| {
         let w = &w;
@@ -131,7 +140,12 @@ async fn the_jwt_attack_set_is_refused() {
     w.clock.advance(Duration::seconds(120) + Duration::minutes(15));
     let expired = me(p.token.clone()).await;
     assert_eq!(expired.problem(401), "unauthenticated");
-    assert!(expired.body["detail"].as_str().unwrap().contains("expired"), "{}", expired.body);
+    assert!(expired.body["detail"].as_str().unwrap().contains("token expired"), "{}", expired.body);
+    // A fresh token for the same session still works then: it was the token that expired.
+    w.clock.advance(Duration::seconds(1));
+    let fresh = refresh(&w, &p.refresh).await;
+    assert_eq!(fresh.status, 200, "{}", fresh.body);
+    assert_eq!(me(fresh.body["access_token"].as_str().unwrap().to_owned()).await.status, 200);
 }
 
 async fn refresh(w: &World, token: &str) -> crate::support::Reply {

@@ -55,6 +55,12 @@ async fn the_http_role_owns_nothing_and_every_tenant_table_forces_rls() {
         .unwrap()
         .get(0);
     assert_eq!(owned, 0, "gateway_app owns no table, view, sequence or function");
+    let memberships: i64 = admin
+        .query_one("SELECT count(*) FROM pg_auth_members WHERE member = 'gateway_app'::regrole", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(memberships, 0, "gateway_app inherits no other role (gateway_ops, gateway_identity, ...)");
     let bypass: bool = admin
         .query_one("SELECT rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = 'gateway_app'", &[])
         .await
@@ -99,17 +105,17 @@ async fn with_no_tenant_nothing_is_visible_and_with_a_set_b_is_invisible_and_unw
     let tables = tenant_tables(&w).await;
     let admin = w.db.admin().await;
     let app = w.db.app().await;
-    for t in tables.iter().chain(
-        ["users", "password_resets", "login_attempts"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>()
-            .iter(),
-    ) {
-        let n: i64 =
-            app.query_one(&format!("SELECT count(*) FROM {t}"), &[]).await.map(|r| r.get(0)).unwrap_or(0);
+    for t in &tables {
+        let n: i64 = app.query_one(&format!("SELECT count(*) FROM {t}"), &[]).await.unwrap().get(0);
         assert_eq!(n, 0, "{t}: rows visible with no tenant set");
     }
+    for t in ["users", "password_resets"] {
+        let n: i64 = app.query_one(&format!("SELECT count(id) FROM {t}"), &[]).await.unwrap().get(0);
+        assert_eq!(n, 0, "{t}: rows visible with no tenant or user set");
+    }
+    // Login attempts are write-only for the HTTP role.
+    let denied = app.query("SELECT 1 FROM login_attempts", &[]).await.unwrap_err();
+    assert!(denied.as_db_error().is_some_and(|d| d.message().contains("permission denied")), "{denied:?}");
     let mut app = app;
     let mut checked = 0;
     for t in &tables {
@@ -166,6 +172,46 @@ async fn with_no_tenant_nothing_is_visible_and_with_a_set_b_is_invisible_and_unw
         .unwrap()
         .get(0);
     assert_eq!(revoked, 0);
+}
+
+#[tokio::test]
+async fn a_tenant_reads_its_members_but_never_writes_a_user_row_or_reads_a_password_hash() {
+    let w = World::new().await;
+    let (a, b) = (w.tenant().await, w.tenant().await);
+    let in_a = w.person_with(a, &["TENANT_USER"], Some("correct horse battery staple")).await;
+    let only_b = w.person(b, &["TENANT_USER"]).await;
+    let mut app = w.db.app().await;
+    let tx = app.transaction().await.unwrap();
+    tx.execute("SELECT set_config('app.tenant_id', $1, true)", &[&a.to_string()]).await.unwrap();
+    let visible: Vec<uuid::Uuid> =
+        tx.query("SELECT id FROM users", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(visible, vec![in_a.id], "A sees its member, not B's");
+    let n = tx.execute("UPDATE users SET display_name = 'x' WHERE id = $1", &[&in_a.id]).await.unwrap();
+    assert_eq!(n, 0, "a tenant cannot write its member's (shared) user row");
+    let n = tx.execute("UPDATE users SET display_name = 'x' WHERE id = $1", &[&only_b.id]).await.unwrap();
+    assert_eq!(n, 0);
+    tx.rollback().await.unwrap();
+    let tx = app.transaction().await.unwrap();
+    tx.execute("SELECT set_config('app.tenant_id', $1, true)", &[&a.to_string()]).await.unwrap();
+    let hash = tx.query("SELECT password_hash FROM users", &[]).await.unwrap_err();
+    assert!(hash.as_db_error().is_some_and(|d| d.message().contains("permission denied")), "{hash:?}");
+    drop(tx);
+    // The user themself writes their own row (password set or reset), and only their own.
+    let tx = app.transaction().await.unwrap();
+    tx.execute("SELECT set_config('app.user_id', $1, true)", &[&in_a.id.to_string()]).await.unwrap();
+    assert_eq!(
+        tx.execute("UPDATE users SET display_name = 'Me' WHERE id = $1", &[&in_a.id]).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        tx.execute("UPDATE users SET display_name = 'Me' WHERE id = $1", &[&only_b.id]).await.unwrap(),
+        0
+    );
+    let email = tx
+        .execute("UPDATE users SET email = 'evil@example.com' WHERE id = $1", &[&in_a.id])
+        .await
+        .unwrap_err();
+    assert!(email.as_db_error().is_some_and(|d| d.message().contains("permission denied")), "{email:?}");
 }
 
 #[tokio::test]

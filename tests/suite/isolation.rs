@@ -154,6 +154,14 @@ impl Walk {
                 guarded(r.clone(), r, self.staff().await)
             }
             ("POST", "/api/v1/tenants/{id}/suspend") | ("POST", "/api/v1/tenants/{id}/reactivate") => {
+                if path.ends_with("/reactivate") {
+                    // Only a suspended tenant is reactivated: B is suspended for this case.
+                    let admin = self.w.db.admin().await;
+                    admin
+                        .execute("UPDATE tenants SET status = 'suspended' WHERE id = $1", &[&b.as_uuid()])
+                        .await
+                        .unwrap();
+                }
                 let r = req("POST", path.replace("{id}", &b.to_string()), Some(json!({})));
                 guarded(r.clone(), r, self.staff().await)
             }

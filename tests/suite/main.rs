@@ -21,3 +21,4 @@ mod runner;
 mod runtime_api;
 mod tenancy_rls;
 mod topology;
+mod users_admin;

@@ -261,6 +261,18 @@ async fn a_relay_crash_after_put_events_causes_a_duplicate_the_consumer_ignores(
     let report = p.runtime.invoke("outbox-relay", serde_json::json!({})).await.unwrap();
     assert_eq!(report["published"], 2);
     assert!(p.published_at(env.id).await.unwrap().is_some());
+    // The relay's cross-tenant run is audited (a platform entry: no tenant, system actor).
+    let audited: Vec<serde_json::Value> = p
+        .db
+        .admin()
+        .await
+        .query("SELECT after FROM audit_log WHERE action = 'outbox.relayed' AND tenant_id IS NULL AND actor_kind = 'system'", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(audited, vec![serde_json::json!({"published": 2, "failed": 0})]);
     p.until("the email", || !p.mails().is_empty()).await;
     p.until("the counted event", || runs_of(counted.id) > 0).await;
     p.drained("NotifyEmailQueue").await;

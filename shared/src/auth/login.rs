@@ -111,7 +111,13 @@ pub async fn login(
     let now = state.clock().now();
     let keys = state.signing_keys().await?;
     let mut conn = state.db().await?.conn().await?;
-    let row = conn
+    let tx = scoped_tx(&mut conn, None, None).await?;
+    // Attempts for one email run one at a time (across instances: the lock is in Postgres), so
+    // parallel guesses cannot all read "4 failures" and slip past the lockout.
+    tx.execute("SELECT pg_advisory_xact_lock(hashtext('login:' || $1))", &[&email])
+        .await
+        .map_err(ApiError::internal)?;
+    let row = tx
         .query_one("SELECT * FROM identity_login_lookup($1, $2)", &[&email, &(now - FAILURE_WINDOW)])
         .await
         .map_err(ApiError::internal)?;
@@ -119,7 +125,8 @@ pub async fn login(
     let (failures, last_failure): (i32, Option<DateTime<Utc>>) = (row.get(2), row.get(3));
 
     if let Some(wait) = locked_for(failures, last_failure, now) {
-        record_attempt(&**conn, &email, user, &caller, false, "locked", now).await?;
+        record_attempt(&*tx, &email, user, &caller, false, "locked", now).await?;
+        tx.commit().await.map_err(ApiError::internal)?;
         // Rounded up: a client that waits exactly this long is let in.
         let seconds = (wait.num_milliseconds() + 999) / 1000;
         return Err(ApiError::TooManyAttempts { retry_after_seconds: seconds.max(1) as u64 });
@@ -128,12 +135,14 @@ pub async fn login(
     let user = match (matched, user) {
         (true, Some(user)) => user,
         _ => {
-            record_attempt(&**conn, &email, user, &caller, false, "bad_credentials", now).await?;
+            record_attempt(&*tx, &email, user, &caller, false, "bad_credentials", now).await?;
+            tx.commit().await.map_err(ApiError::internal)?;
             return Err(ApiError::InvalidCredentials);
         }
     };
-
-    let tx = scoped_tx(&mut conn, None, Some(user)).await?;
+    tx.execute("SELECT set_config('app.user_id', $1, true)", &[&user.to_string()])
+        .await
+        .map_err(ApiError::internal)?;
     let memberships: Vec<Uuid> = tx
         .query(
             "SELECT m.tenant_id FROM tenant_users m JOIN tenants t ON t.id = m.tenant_id

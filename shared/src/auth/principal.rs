@@ -128,7 +128,8 @@ pub(crate) async fn check_session(
                     s.last_activity_at + make_interval(secs => s.idle_timeout_seconds) <= $4 AS idle,
                     s.revoked_at IS NOT NULL OR s.expires_at <= $4 AS ended,
                     ARRAY(SELECT g.role_code FROM role_grants g
-                          WHERE g.tenant_id = s.tenant_id AND g.user_id = s.user_id ORDER BY 1)
+                          WHERE g.tenant_id = s.tenant_id AND g.user_id = s.user_id ORDER BY 1),
+                    t.kind
                FROM sessions s
                JOIN tenants t ON t.id = s.tenant_id
                JOIN tenant_users m ON m.tenant_id = s.tenant_id AND m.user_id = s.user_id
@@ -163,7 +164,12 @@ pub(crate) async fn check_session(
             .await
             .map_err(ApiError::internal)?;
     }
-    Ok(LiveSession { roles: row.get(5) })
+    // Platform staff roles take effect only in the platform tenant, whatever a grant says.
+    let platform = row.get::<_, String>(6) == "platform";
+    let roles: Vec<String> = row.get(5);
+    let roles =
+        roles.into_iter().filter(|r| platform || !crate::tenancy::users::is_platform_role(r)).collect();
+    Ok(LiveSession { roles })
 }
 
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {

@@ -165,6 +165,13 @@ pub async fn confirm_reset(
     if spent == 0 {
         return Err(ApiError::InvalidToken);
     }
+    // Any other reset link of the user dies with this one.
+    tx.execute(
+        "UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
+        &[&user, &now],
+    )
+    .await
+    .map_err(ApiError::internal)?;
     let email: String = tx
         .query_one(
             "UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3 WHERE id = $1
@@ -269,7 +276,7 @@ pub async fn accept_invitation(
         .await
         .map_err(ApiError::internal)?;
     let account = tx
-        .query_one("SELECT email, password_hash IS NOT NULL FROM users WHERE id = $1", &[&user])
+        .query_one("SELECT email, has_password FROM users WHERE id = $1", &[&user])
         .await
         .map_err(ApiError::internal)?;
     let (email, has_password): (String, bool) = (account.get(0), account.get(1));
@@ -297,6 +304,13 @@ pub async fn accept_invitation(
         "UPDATE tenant_users SET status = 'active', updated_at = $3, deactivated_at = NULL
           WHERE tenant_id = $1 AND user_id = $2",
         &[&tenant.as_uuid(), &user, &now],
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    // The membership holds exactly the invited roles.
+    tx.execute(
+        "DELETE FROM role_grants WHERE tenant_id = $1 AND user_id = $2 AND NOT (role_code = ANY($3))",
+        &[&tenant.as_uuid(), &user, &roles],
     )
     .await
     .map_err(ApiError::internal)?;

@@ -316,6 +316,25 @@ pub async fn relay_task(
     let publisher = publisher(state).await?;
     let ops = state.ops_db().await?;
     let report = relay(ops, &publisher, state.clock().as_ref()).await?;
+    if report.published + report.failed > 0 {
+        // Cross-tenant access by the operations role is audited: one platform entry per run that
+        // touched anything.
+        let mut conn = ops.conn().await?;
+        let tx = conn.transaction().await.map_err(DbError::from)?;
+        let caller = crate::auth::principal::Caller::default();
+        let actor = crate::audit::Actor {
+            kind: "system",
+            user_id: None,
+            tenant_id: None,
+            caller: &caller,
+            cross_tenant: true,
+        };
+        let entry = crate::audit::Entry::new("outbox.relayed", "function", "outbox-relay").after(&report);
+        crate::audit::record_as(&tx, None, &actor, state.clock().now(), entry)
+            .await
+            .map_err(|e| crate::registry::TaskError::Other(e.to_string()))?;
+        tx.commit().await.map_err(DbError::from)?;
+    }
     Ok(serde_json::to_value(report).unwrap_or_default())
 }
 

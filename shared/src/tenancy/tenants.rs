@@ -331,6 +331,12 @@ async fn set_status(
             detail: "the platform tenant cannot be suspended".into(),
         });
     }
+    if status == "active" && before.status != "suspended" {
+        return Err(ApiError::Conflict {
+            code: "not_suspended",
+            detail: format!("only a suspended tenant is reactivated; this one is {}", before.status),
+        });
+    }
     tx.execute(
         "UPDATE tenants SET status = $2, updated_at = $3 WHERE id = $1",
         &[&id, &status, &principal.now],
@@ -371,6 +377,7 @@ pub async fn suspend(
     responses(
         (status = 200, description = "Active", body = Tenant),
         (status = 404, description = "No such tenant", body = crate::Problem),
+        (status = 409, description = "The tenant is not suspended", body = crate::Problem),
     ))]
 pub async fn reactivate(
     State(state): State<AppState>,

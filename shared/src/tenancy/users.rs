@@ -4,7 +4,10 @@
 //!
 //! Who may grant a role: a principal holding every permission of that role (at its scope), or a
 //! platform principal (`users:assign:all`) granting a tenant-level role (one without `:all`
-//! permissions). So a vendor admin cannot make a tenant admin, and no tenant can mint platform staff.
+//! permissions). Roles with `:all` permissions (platform staff) exist only in the platform tenant.
+//! Changing, re-roling or deactivating a user needs the right to grant every role they hold, so a
+//! vendor admin cannot touch a tenant admin. Admins edit how their tenant names a user (the
+//! membership), never the user's own profile, which every tenant of the user shares.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -40,7 +43,7 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-const SELECT: &str = "SELECT u.id, u.email, u.display_name, m.status,
+const SELECT: &str = "SELECT u.id, u.email, COALESCE(m.display_name, u.display_name), m.status,
         ARRAY(SELECT g.role_code FROM role_grants g WHERE g.tenant_id = m.tenant_id AND g.user_id = m.user_id ORDER BY 1),
         m.created_at
    FROM tenant_users m JOIN users u ON u.id = m.user_id";
@@ -56,16 +59,37 @@ fn user(r: &Row) -> User {
     }
 }
 
+/// Whether a role reaches across tenants (holds an `:all` permission): platform staff.
+pub fn is_platform_role(code: &str) -> bool {
+    role(code).is_some_and(|r| r.parsed().any(|perm| perm.scope() == Scope::All))
+}
+
 /// Whether `p` may grant (or take away) `code`.
 pub fn may_assign(p: &Principal, code: &str) -> bool {
     let Some(r) = role(code) else { return false };
     let subset = r.parsed().all(|perm| granted(&p.roles, &perm));
-    let tenant_level = r.parsed().all(|perm| perm.scope() != Scope::All);
     let platform = "users:assign:all".parse::<Permission>().is_ok_and(|perm| granted(&p.roles, &perm));
-    subset || (platform && tenant_level)
+    subset || (platform && !is_platform_role(code))
 }
 
-fn check_roles(p: &Principal, roles: &[String], field: &str) -> Result<(), ApiError> {
+/// Refuses to manage a user holding a role `p` could not grant (403).
+fn check_outranks(p: &Principal, target: &User) -> Result<(), ApiError> {
+    match target.roles.iter().find(|r| !may_assign(p, r)) {
+        Some(r) => Err(ApiError::Forbidden(format!("you cannot manage a user who holds {r}"))),
+        None => Ok(()),
+    }
+}
+
+/// The acting tenant's kind (`platform` or a customer kind).
+async fn tenant_kind(tx: &tokio_postgres::Transaction<'_>, p: &Principal) -> Result<String, ApiError> {
+    Ok(tx
+        .query_one("SELECT kind FROM tenants WHERE id = $1", &[&p.tenant.as_uuid()])
+        .await
+        .map_err(ApiError::internal)?
+        .get(0))
+}
+
+fn check_roles(p: &Principal, roles: &[String], field: &str, tenant_kind: &str) -> Result<(), ApiError> {
     let mut errors = Vec::new();
     if roles.is_empty() {
         errors.push(FieldError::new(field, "required", "at least one role"));
@@ -73,6 +97,12 @@ fn check_roles(p: &Principal, roles: &[String], field: &str) -> Result<(), ApiEr
     for (i, code) in roles.iter().enumerate() {
         if role(code).is_none() {
             errors.push(FieldError::new(format!("{field}[{i}]"), "unknown_role", format!("no role {code}")));
+        } else if is_platform_role(code) && tenant_kind != "platform" {
+            errors.push(FieldError::new(
+                format!("{field}[{i}]"),
+                "platform_role",
+                format!("{code} is platform staff: it exists only in the platform tenant"),
+            ));
         } else if !may_assign(p, code) {
             errors.push(FieldError::new(
                 format!("{field}[{i}]"),
@@ -136,7 +166,6 @@ pub async fn invite(
     ApiJson(req): ApiJson<Invite>,
 ) -> Result<(StatusCode, Json<Invitation>), ApiError> {
     let email = normalize_email(&req.email, "email")?;
-    check_roles(&principal, &req.roles, "roles")?;
     let name = req.display_name.as_deref().map(str::trim).unwrap_or("").to_owned();
     if name.chars().count() > 200 {
         return Err(ApiError::Validation(vec![FieldError::new(
@@ -149,6 +178,7 @@ pub async fn invite(
     let db = state.db().await?;
     let mut conn = db.conn().await?;
     let tx = principal.tx(&mut conn).await?;
+    check_roles(&principal, &req.roles, "roles", &tenant_kind(&tx, &principal).await?)?;
     let uid: Uuid = tx
         .query_one("SELECT identity_ensure_user($1, $2, $3, $4)", &[&Uuid::now_v7(), &email, &name, &now])
         .await
@@ -284,7 +314,7 @@ pub struct UserPatch {
     pub display_name: Option<String>,
 }
 
-/// Changes a user's display name.
+/// Changes how the acting tenant names a user (an empty name falls back to the user's own).
 #[utoipa::path(patch, path = "/api/v1/users/{id}", operation_id = "users_update", tag = "users", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "User id")),
     request_body = UserPatch,
@@ -309,10 +339,14 @@ pub async fn update(
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
     let before = load(&tx, &principal, id).await?;
+    if id != principal.user_id {
+        check_outranks(&principal, &before)?;
+    }
     if let Some(name) = &req.display_name {
+        let name = Some(name.trim()).filter(|n| !n.is_empty());
         tx.execute(
-            "UPDATE users SET display_name = $2, updated_at = $3 WHERE id = $1",
-            &[&id, &name.trim(), &principal.now],
+            "UPDATE tenant_users SET display_name = $3, updated_at = $4 WHERE tenant_id = $1 AND user_id = $2",
+            &[&principal.tenant.as_uuid(), &id, &name, &principal.now],
         )
         .await
         .map_err(ApiError::internal)?;
@@ -354,18 +388,11 @@ pub async fn assign_roles(
     }
     req.roles.sort();
     req.roles.dedup();
-    check_roles(&principal, &req.roles, "roles")?;
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
+    check_roles(&principal, &req.roles, "roles", &tenant_kind(&tx, &principal).await?)?;
     let before = load(&tx, &principal, id).await?;
-    let removed: Vec<String> = before.roles.iter().filter(|r| !req.roles.contains(r)).cloned().collect();
-    if let Some(r) = removed.iter().find(|r| !may_assign(&principal, r)) {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "roles",
-            "not_assignable",
-            format!("you cannot remove {r}"),
-        )]));
-    }
+    check_outranks(&principal, &before)?;
     let tenant = principal.tenant.as_uuid();
     tx.execute(
         "DELETE FROM role_grants WHERE tenant_id = $1 AND user_id = $2 AND NOT (role_code = ANY($3))",
@@ -389,8 +416,8 @@ pub async fn assign_roles(
     Ok(Json(after))
 }
 
-/// Deactivates a user's membership in the acting tenant: their sessions there end at once and
-/// pending invitations are withdrawn. Their memberships elsewhere are untouched.
+/// Deactivates a user's membership in the acting tenant: their roles there are removed, their
+/// sessions there end at once and pending invitations are withdrawn. Their memberships elsewhere are untouched.
 #[utoipa::path(post, path = "/api/v1/users/{id}/deactivate", operation_id = "users_deactivate", tag = "users", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "User id")),
     responses(
@@ -410,7 +437,12 @@ pub async fn deactivate(
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
     let before = load(&tx, &principal, id).await?;
+    check_outranks(&principal, &before)?;
     let (tenant, now) = (principal.tenant.as_uuid(), principal.now);
+    // Grants go with the membership: a later invitation grants only what it names.
+    tx.execute("DELETE FROM role_grants WHERE tenant_id = $1 AND user_id = $2", &[&tenant, &id])
+        .await
+        .map_err(ApiError::internal)?;
     tx.execute(
         "UPDATE tenant_users SET status = 'deactivated', deactivated_at = $3, updated_at = $3
           WHERE tenant_id = $1 AND user_id = $2",
@@ -434,8 +466,8 @@ pub async fn deactivate(
     .map_err(ApiError::internal)?;
     let after = load(&tx, &principal, id).await?;
     let entry = Entry::new("user.deactivated", "user", id)
-        .before(serde_json::json!({ "status": before.status }))
-        .after(serde_json::json!({ "status": after.status }));
+        .before(serde_json::json!({ "status": before.status, "roles": before.roles }))
+        .after(serde_json::json!({ "status": after.status, "roles": after.roles }));
     audit::record(&tx, &principal, entry).await?;
     tx.commit().await.map_err(ApiError::internal)?;
     Ok(Json(after))
