@@ -425,3 +425,17 @@ async fn platform_staff_act_for_a_tenant_only_with_x_tenant_id_and_it_is_audited
         "not_found"
     );
 }
+
+#[test]
+fn only_the_token_issuers_can_read_the_private_signing_keys() {
+    let template = crate::support::template();
+    let mut holders = Vec::new();
+    for f in template.functions().unwrap() {
+        let resource = template.resource(&f.logical_id).unwrap();
+        if serde_yaml::to_string(resource).unwrap().contains("SigningKeysSecret") {
+            holders.push(f.binary.clone());
+        }
+    }
+    holders.sort();
+    assert_eq!(holders, vec!["auth-login", "auth-refresh", "auth-switch-tenant", "rotate-signing-keys"]);
+}

@@ -127,7 +127,7 @@ impl World {
     /// A new session for `user` in `tenant`, through the real session start and signer: the
     /// test-only minting path (login without the password check).
     pub async fn mint(&self, user: Uuid, tenant: TenantId) -> TokenPair {
-        let keys = self.state.signing_keys().await.unwrap();
+        let keys = self.state.signing_keys().await;
         let mut conn = self.state.db().await.unwrap().conn().await.unwrap();
         let tx = scoped_tx(&mut conn, Some(tenant), Some(user)).await.unwrap();
         let pair =

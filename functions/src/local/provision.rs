@@ -141,19 +141,20 @@ pub async fn provision(
         }
         out.secrets.push(name);
     }
-    // The access-token key ring starts empty ("{}"); in AWS the first rotate-signing-keys run gives
-    // it a key, here provisioning does.
-    if template.resource(SIGNING_KEYS).is_some() {
-        let name = r.physical_name(SIGNING_KEYS)?;
-        gateway::auth::keys::ensure_initialized(&sm, &name, chrono::Utc::now())
+    // The access-token key rings start empty ("{}"); in AWS the first rotate-signing-keys run gives
+    // them a key, here provisioning does.
+    if template.resource(SIGNING_KEYS).is_some() && template.resource(VERIFICATION_KEYS).is_some() {
+        let (signing, verification) = (r.physical_name(SIGNING_KEYS)?, r.physical_name(VERIFICATION_KEYS)?);
+        gateway::auth::keys::ensure_initialized(&sm, &signing, &verification, chrono::Utc::now())
             .await
             .map_err(|e| anyhow!("{SIGNING_KEYS}: {e}"))?;
     }
     Ok(out)
 }
 
-/// The template's signing-key secret (logical id).
+/// The template's private and public key-ring secrets (logical ids).
 pub const SIGNING_KEYS: &str = "SigningKeysSecret";
+pub const VERIFICATION_KEYS: &str = "VerificationKeysSecret";
 
 async fn create_table(ddb: &aws_sdk_dynamodb::Client, name: &str, props: &Value) -> Result<()> {
     let attrs = props

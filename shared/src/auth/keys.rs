@@ -1,11 +1,13 @@
-//! The access-token key ring as a function instance holds it: read from Secrets Manager, parsed once,
-//! reused for five minutes; re-read at once (at most every 30 s) when a token names a key id the
-//! cached ring does not know, so a rotation is picked up without waiting. Rotation itself is the
-//! `rotate-signing-keys` task.
+//! The access-token key rings as a function instance holds them: the public ring (verification, every
+//! protected route) and the private ring (signing, only login, refresh and tenant switch), each read
+//! from Secrets Manager, parsed once and reused for five minutes. An unknown key id triggers one
+//! immediate re-read of the public ring (at most every 30 s), so a rotation is picked up without
+//! waiting. Rotation itself is the `rotate-signing-keys` task, which writes both secrets.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 
 use super::tokens::{AccessClaims, KeyRing, TokenError, rotated};
@@ -24,70 +26,108 @@ struct Cache {
     last_forced: Option<DateTime<Utc>>,
 }
 
-/// Signs and verifies access tokens with the current ring.
-pub struct SigningKeys {
-    secrets: Secrets,
-    secret_id: String,
-    clock: SharedClock,
+/// One ring secret, cached.
+struct CachedRing {
+    secret_id: Option<String>,
+    /// The variable that names the secret, for the error when it is absent.
+    variable: &'static str,
+    public: bool,
     cache: Mutex<Cache>,
 }
 
-impl std::fmt::Debug for SigningKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKeys").field("secret_id", &self.secret_id).finish_non_exhaustive()
-    }
-}
-
-impl SigningKeys {
-    pub fn new(secrets: Secrets, secret_id: impl Into<String>, clock: SharedClock) -> Self {
-        Self { secrets, secret_id: secret_id.into(), clock, cache: Mutex::default() }
+impl CachedRing {
+    fn new(secret_id: Option<String>, variable: &'static str, public: bool) -> Self {
+        Self { secret_id, variable, public, cache: Mutex::default() }
     }
 
-    async fn load(&self, fresh: bool) -> Result<Arc<KeyRing>, TokenError> {
-        let value = if fresh {
-            self.secrets.get_fresh(&self.secret_id).await
-        } else {
-            self.secrets.get(&self.secret_id).await
-        }
-        .map_err(|e| TokenError::Ring(e.to_string()))?;
-        Ok(Arc::new(KeyRing::from_json(&value)?))
+    async fn load(&self, secrets: &Secrets, fresh: bool) -> Result<Arc<KeyRing>, TokenError> {
+        let id = self
+            .secret_id
+            .as_deref()
+            .ok_or_else(|| TokenError::Ring(format!("{} is not set for this function", self.variable)))?;
+        let value = if fresh { secrets.get_fresh(id).await } else { secrets.get(id).await }
+            .map_err(|e| TokenError::Ring(e.to_string()))?;
+        let ring = if self.public { KeyRing::from_public_json(&value)? } else { KeyRing::from_json(&value)? };
+        Ok(Arc::new(ring))
     }
 
-    /// The ring, from the instance cache while it is fresh.
-    pub async fn ring(&self) -> Result<Arc<KeyRing>, TokenError> {
-        let now = self.clock.now();
+    async fn get(&self, secrets: &Secrets, now: DateTime<Utc>) -> Result<Arc<KeyRing>, TokenError> {
         let mut cache = self.cache.lock().await;
         if let Some((ring, at)) = &cache.ring {
             if now - *at < RING_TTL {
                 return Ok(ring.clone());
             }
         }
-        let ring = self.load(false).await?;
+        let ring = self.load(secrets, false).await?;
         cache.ring = Some((ring.clone(), now));
         Ok(ring)
     }
 
-    /// Signs `claims` with the active key.
+    /// Re-reads the secret now, unless that was done less than [`FORCED_RELOAD_INTERVAL`] ago.
+    async fn reload(
+        &self,
+        secrets: &Secrets,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Arc<KeyRing>>, TokenError> {
+        let mut cache = self.cache.lock().await;
+        if cache.last_forced.is_some_and(|t| now - t < FORCED_RELOAD_INTERVAL) {
+            return Ok(None);
+        }
+        cache.last_forced = Some(now);
+        let ring = self.load(secrets, true).await?;
+        cache.ring = Some((ring.clone(), now));
+        Ok(Some(ring))
+    }
+}
+
+/// Verifies access tokens with the public ring and issues them with the private one.
+pub struct SigningKeys {
+    secrets: Secrets,
+    clock: SharedClock,
+    public: CachedRing,
+    private: CachedRing,
+}
+
+impl std::fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeys")
+            .field("verification", &self.public.secret_id)
+            .field("signing", &self.private.secret_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKeys {
+    /// `verification_secret` (public ring) and `signing_secret` (private ring) are names or ARNs;
+    /// a function that never issues tokens has no signing secret.
+    pub fn new(
+        secrets: Secrets,
+        verification_secret: Option<String>,
+        signing_secret: Option<String>,
+        clock: SharedClock,
+    ) -> Self {
+        Self {
+            secrets,
+            clock,
+            public: CachedRing::new(verification_secret, "VERIFICATION_KEYS_SECRET", true),
+            private: CachedRing::new(signing_secret, "SIGNING_KEYS_SECRET", false),
+        }
+    }
+
+    /// Signs `claims` with the active private key.
     pub async fn issue(&self, claims: &AccessClaims) -> Result<String, TokenError> {
-        self.ring().await?.issue(claims)
+        self.private.get(&self.secrets, self.clock.now()).await?.issue(claims)
     }
 
     /// Verifies `token` at the clock's now. A key id the ring does not know triggers one re-read of
-    /// the secret (a rotation this instance has not seen yet), then the answer is final.
+    /// the public ring (a rotation this instance has not seen yet), then the answer is final.
     pub async fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
         let now = self.clock.now();
-        match self.ring().await?.verify(token, now) {
-            Err(TokenError::UnknownKey) => {
-                let mut cache = self.cache.lock().await;
-                if cache.last_forced.is_some_and(|t| now - t < FORCED_RELOAD_INTERVAL) {
-                    return Err(TokenError::UnknownKey);
-                }
-                cache.last_forced = Some(now);
-                let ring = self.load(true).await?;
-                cache.ring = Some((ring.clone(), now));
-                drop(cache);
-                ring.verify(token, now)
-            }
+        match self.public.get(&self.secrets, now).await?.verify(token, now) {
+            Err(TokenError::UnknownKey) => match self.public.reload(&self.secrets, now).await? {
+                Some(ring) => ring.verify(token, now),
+                None => Err(TokenError::UnknownKey),
+            },
             other => other,
         }
     }
@@ -99,56 +139,72 @@ pub struct Rotation {
     pub active_kid: String,
 }
 
-/// Rotates the ring in `secret_id`: a new active key, the previous one kept for the tokens it signed.
+async fn read(client: &aws_sdk_secretsmanager::Client, id: &str) -> Result<SecretString, TokenError> {
+    let out = client.get_secret_value().secret_id(id).send().await.map_err(|e| {
+        TokenError::Ring(format!("secret {id}: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))
+    })?;
+    Ok(SecretString::from(out.secret_string().unwrap_or_default().to_owned()))
+}
+
+async fn write(client: &aws_sdk_secretsmanager::Client, id: &str, value: &str) -> Result<(), TokenError> {
+    client.put_secret_value().secret_id(id).secret_string(value).send().await.map_err(|e| {
+        TokenError::Ring(format!("secret {id}: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))
+    })?;
+    Ok(())
+}
+
+/// Writes the public half of the private ring `value` to `public_id`.
+async fn publish(
+    client: &aws_sdk_secretsmanager::Client,
+    public_id: &str,
+    value: &SecretString,
+) -> Result<(), TokenError> {
+    write(client, public_id, &KeyRing::from_json(value)?.public_json()?).await
+}
+
+/// Rotates the private ring in `signing_id` (a new active key, the previous one kept for the tokens
+/// it signed) and then publishes its public half to `verification_id`. The public ring is written
+/// second, so a verifier may briefly not know the new key: it re-reads on the unknown key id.
 pub async fn rotate(
     client: &aws_sdk_secretsmanager::Client,
-    secret_id: &str,
+    signing_id: &str,
+    verification_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Rotation, TokenError> {
-    let unavailable = |e: String| TokenError::Ring(format!("secret {secret_id}: {e}"));
-    let current = client
-        .get_secret_value()
-        .secret_id(secret_id)
-        .send()
-        .await
-        .map_err(|e| unavailable(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
-    let current = secrecy::SecretString::from(current.secret_string().unwrap_or_default().to_owned());
-    let (next, kid) = rotated(&current, now)?;
-    client
-        .put_secret_value()
-        .secret_id(secret_id)
-        .secret_string(secrecy::ExposeSecret::expose_secret(&next))
-        .send()
-        .await
-        .map_err(|e| unavailable(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
+    let (next, kid) = rotated(&read(client, signing_id).await?, now)?;
+    write(client, signing_id, next.expose_secret()).await?;
+    publish(client, verification_id, &next).await?;
     Ok(Rotation { active_kid: kid })
 }
 
-/// Gives an empty ring its first key (local stacks and fresh deployments); leaves a ring that has
-/// an active key alone. Returns whether it rotated.
+/// Gives an empty ring its first key and publishes a missing public half (local stacks and fresh
+/// deployments); leaves rings that are in order alone. Returns whether it rotated.
 pub async fn ensure_initialized(
     client: &aws_sdk_secretsmanager::Client,
-    secret_id: &str,
+    signing_id: &str,
+    verification_id: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, TokenError> {
-    let current =
-        client.get_secret_value().secret_id(secret_id).send().await.map_err(|e| {
-            TokenError::Ring(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
-        })?;
-    let value = secrecy::SecretString::from(current.secret_string().unwrap_or_default().to_owned());
-    if KeyRing::from_json(&value).is_ok() {
-        return Ok(false);
+    let private = read(client, signing_id).await?;
+    if KeyRing::from_json(&private).is_err() {
+        rotate(client, signing_id, verification_id, now).await?;
+        return Ok(true);
     }
-    rotate(client, secret_id, now).await.map(|_| true)
+    if KeyRing::from_public_json(&read(client, verification_id).await?).is_err() {
+        publish(client, verification_id, &private).await?;
+    }
+    Ok(false)
 }
 
 /// The `rotate-signing-keys` task (monthly schedule; also run once after the first deploy).
 pub async fn rotate_task(
     state: &crate::platform::state::AppState,
 ) -> Result<serde_json::Value, crate::registry::TaskError> {
-    let secret = state.config().signing_keys_secret()?.to_owned();
+    let config = state.config();
+    let (signing, verification) =
+        (config.signing_keys_secret()?.to_owned(), config.verification_keys_secret()?.to_owned());
     let client = state.aws().await.secretsmanager();
-    let rotation = rotate(&client, &secret, state.clock().now())
+    let rotation = rotate(&client, &signing, &verification, state.clock().now())
         .await
         .map_err(|e| crate::registry::TaskError::Other(e.to_string()))?;
     tracing::info!(active_kid = %rotation.active_kid, "signing keys rotated");

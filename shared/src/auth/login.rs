@@ -109,7 +109,7 @@ pub async fn login(
 ) -> Result<Json<TokenPair>, ApiError> {
     let email = normalize_email(&req.email, "email")?;
     let now = state.clock().now();
-    let keys = state.signing_keys().await?;
+    let keys = state.signing_keys().await;
     let mut conn = state.db().await?.conn().await?;
     let tx = scoped_tx(&mut conn, None, None).await?;
     // Attempts for one email run one at a time (across instances: the lock is in Postgres), so

@@ -227,7 +227,7 @@ impl FromRequestParts<AppState> for Principal {
             ApiError::internal(format!("{} {path} declares no access policy", parts.method))
         })?;
         let token = bearer(parts)?;
-        let keys = state.signing_keys().await?;
+        let keys = state.signing_keys().await;
         let claims = keys.verify(token).await.map_err(|e| match e {
             super::tokens::TokenError::Ring(reason) => ApiError::internal(reason),
             other => ApiError::Unauthenticated(other.to_string()),

@@ -195,7 +195,7 @@ pub async fn refresh(
     let (tenant, hash) = parse_secret(&req.refresh_token).ok_or_else(refused)?;
     let tenant = TenantId::from_uuid(tenant);
     let now = state.clock().now();
-    let keys = state.signing_keys().await?;
+    let keys = state.signing_keys().await;
     let mut conn = state.db().await?.conn().await?;
     let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
     let row = tx
@@ -293,7 +293,7 @@ pub async fn switch_tenant(
     ApiJson(req): ApiJson<SwitchTenantRequest>,
 ) -> Result<Json<TokenPair>, ApiError> {
     let target = TenantId::from_uuid(req.tenant_id);
-    let keys = state.signing_keys().await?;
+    let keys = state.signing_keys().await;
     let mut conn = state.db().await?.conn().await?;
     let tx = scoped_tx(&mut conn, Some(target), Some(principal.user_id)).await?;
     let ok = tx

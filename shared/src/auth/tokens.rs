@@ -1,20 +1,26 @@
 //! Access tokens: ES256 JWTs with a key id, from a key ring kept in Secrets Manager so keys rotate.
 //!
-//! The ring's secret is JSON: `{"active_kid": "k2", "keys": [{"kid": "k1", "private_key": "<base64
-//! PKCS#8 DER>"}, ...]}`. Tokens are signed with the active key and verified with any key still in
-//! the ring, so a rotation adds the new key, switches `active_kid`, and drops the old key after the
-//! longest token lifetime. Verification refuses every algorithm but ES256 (so `alg: none` and
+//! The private ring's secret is JSON: `{"active_kid": "k2", "keys": [{"kid": "k1", "private_key":
+//! "<base64 PKCS#8 DER>"}, ...]}`; only the functions that issue tokens (login, refresh, tenant
+//! switch) and the rotation read it. Its public half (`{"keys": [{"kid", "public_key"}]}`) is a
+//! separate secret every verifying function reads, so no API function but the issuers holds a key
+//! that could forge a token. Tokens are signed with the active key and verified with any key still
+//! in the ring, so a rotation adds the new key, switches `active_kid`, and keeps the previous one
+//! for the tokens it signed. Verification refuses every algorithm but ES256 (so `alg: none` and
 //! HS256-with-the-public-key confusion fail), unknown key ids, other issuers and audiences, and
-//! checks `exp` and `nbf` against the injected clock.
+//! checks `exp` and `nbf` against the injected clock. Public keys are parsed once per ring, not per
+//! token.
 
 use std::collections::HashMap;
 
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair, ParsedPublicKey,
+};
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -121,19 +127,49 @@ pub fn rotated(current: &SecretString, now: DateTime<Utc>) -> Result<(SecretStri
     Ok((SecretString::from(json), kid))
 }
 
-/// Signing and verifying keys by id.
+/// Verifying keys by id (public), and — in the private ring only — the active signing key.
 pub struct KeyRing {
     active_kid: String,
-    signing: EncodingKey,
-    verifying: HashMap<String, DecodingKey>,
+    signing: Option<EncodingKey>,
+    verifying: HashMap<String, ParsedPublicKey>,
 }
 
 impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut kids: Vec<_> = self.verifying.keys().collect();
         kids.sort();
-        f.debug_struct("KeyRing").field("active_kid", &self.active_kid).field("kids", &kids).finish()
+        f.debug_struct("KeyRing")
+            .field("active_kid", &self.active_kid)
+            .field("kids", &kids)
+            .field("can_sign", &self.signing.is_some())
+            .finish()
     }
+}
+
+/// The public half of the ring: `{"active_kid", "keys": [{"kid", "public_key": "<base64 uncompressed
+/// P-256 point>"}]}`. Functions that only verify tokens read this secret, never the private ring.
+#[derive(Deserialize, Serialize, Default)]
+struct PublicRingJson {
+    #[serde(default)]
+    active_kid: String,
+    #[serde(default)]
+    keys: Vec<PublicKeyJson>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct PublicKeyJson {
+    kid: String,
+    public_key: String,
+}
+
+#[derive(Deserialize)]
+struct JwtHeader {
+    alg: String,
+    kid: Option<String>,
+}
+
+fn ring_error(e: &serde_json::Error) -> TokenError {
+    TokenError::Ring(format!("{:?} error at line {}", e.classify(), e.line()))
 }
 
 /// A new P-256 key as the ring stores it (base64 PKCS#8 DER).
@@ -157,10 +193,10 @@ pub fn ring_json(active_kid: &str, keys: &[(&str, &SecretString)]) -> SecretStri
 }
 
 impl KeyRing {
-    /// Parses the ring secret. Fails on a malformed key or a missing active key.
+    /// Parses the private ring secret (signs and verifies). Fails on a malformed key or a missing
+    /// active key.
     pub fn from_json(secret: &SecretString) -> Result<Self, TokenError> {
-        let ring: RingJson = serde_json::from_str(secret.expose_secret())
-            .map_err(|e| TokenError::Ring(format!("{:?} error at line {}", e.classify(), e.line())))?;
+        let ring: RingJson = serde_json::from_str(secret.expose_secret()).map_err(|e| ring_error(&e))?;
         let mut verifying = HashMap::new();
         let mut signing = None;
         for k in &ring.keys {
@@ -169,51 +205,89 @@ impl KeyRing {
                 .map_err(|_| TokenError::Ring(format!("{}: not base64", k.kid)))?;
             let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der)
                 .map_err(|_| TokenError::Ring(format!("{}: not a P-256 PKCS#8 key", k.kid)))?;
-            verifying.insert(k.kid.clone(), DecodingKey::from_ec_der(pair.public_key().as_ref()));
+            let public = ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, pair.public_key().as_ref())
+                .map_err(|_| TokenError::Ring(format!("{}: bad public key", k.kid)))?;
+            verifying.insert(k.kid.clone(), public);
             if k.kid == ring.active_kid {
                 signing = Some(EncodingKey::from_ec_der(&der));
             }
         }
-        let signing = signing.ok_or_else(|| {
-            TokenError::Ring(format!(
+        if signing.is_none() {
+            return Err(TokenError::Ring(format!(
                 "active key {:?} is not in the ring (an empty ring gets its first key from the \
                  rotate-signing-keys function)",
                 ring.active_kid
-            ))
-        })?;
+            )));
+        }
         Ok(Self { active_kid: ring.active_kid, signing, verifying })
+    }
+
+    /// Parses the public ring secret (verifies only).
+    pub fn from_public_json(secret: &SecretString) -> Result<Self, TokenError> {
+        let ring: PublicRingJson =
+            serde_json::from_str(secret.expose_secret()).map_err(|e| ring_error(&e))?;
+        let mut verifying = HashMap::new();
+        for k in &ring.keys {
+            let point = STANDARD
+                .decode(&k.public_key)
+                .map_err(|_| TokenError::Ring(format!("{}: not base64", k.kid)))?;
+            let public = ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
+                .map_err(|_| TokenError::Ring(format!("{}: not a P-256 public key", k.kid)))?;
+            verifying.insert(k.kid.clone(), public);
+        }
+        if verifying.is_empty() {
+            return Err(TokenError::Ring(
+                "no verification keys (the rotate-signing-keys function writes them)".into(),
+            ));
+        }
+        Ok(Self { active_kid: ring.active_kid, signing: None, verifying })
+    }
+
+    /// The public ring secret for this ring: what verifying functions read.
+    pub fn public_json(&self) -> Result<String, TokenError> {
+        let mut keys: Vec<PublicKeyJson> = self
+            .verifying
+            .iter()
+            .map(|(kid, key)| PublicKeyJson { kid: kid.clone(), public_key: STANDARD.encode(key.as_ref()) })
+            .collect();
+        keys.sort_by(|a, b| a.kid.cmp(&b.kid));
+        serde_json::to_string(&PublicRingJson { active_kid: self.active_kid.clone(), keys })
+            .map_err(|e| TokenError::Ring(e.to_string()))
     }
 
     pub fn active_kid(&self) -> &str {
         &self.active_kid
     }
 
-    /// Signs `claims` with the active key.
+    /// Signs `claims` with the active key (the private ring only).
     pub fn issue(&self, claims: &AccessClaims) -> Result<String, TokenError> {
+        let signing =
+            self.signing.as_ref().ok_or_else(|| TokenError::Ring("this ring cannot sign".into()))?;
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.active_kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.signing).map_err(|e| TokenError::Ring(e.to_string()))
+        jsonwebtoken::encode(&header, claims, signing).map_err(|e| TokenError::Ring(e.to_string()))
     }
 
-    /// Verifies signature, algorithm, key id, issuer and audience, then `exp`/`nbf` against `now`.
+    /// Verifies algorithm (ES256 only), key id, signature (with the pre-parsed public key), issuer
+    /// and audience, then `exp`/`nbf` against `now`.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
-        if header.alg != Algorithm::ES256 {
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Malformed);
+        };
+        let b64 = |s: &str| URL_SAFE_NO_PAD.decode(s).map_err(|_| TokenError::Malformed);
+        let header: JwtHeader = serde_json::from_slice(&b64(h)?).map_err(|_| TokenError::Malformed)?;
+        if header.alg != "ES256" {
             return Err(TokenError::Algorithm);
         }
-        let kid = header.kid.ok_or(TokenError::UnknownKey)?;
-        let key = self.verifying.get(&kid).ok_or(TokenError::UnknownKey)?;
-        let mut validation = Validation::new(Algorithm::ES256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
-        // Time is checked below against the injected clock, not the system's.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.required_spec_claims =
-            ["exp", "nbf", "iss", "aud", "sub"].iter().map(|s| s.to_string()).collect();
-        let claims = jsonwebtoken::decode::<AccessClaims>(token, key, &validation)
-            .map_err(|_| TokenError::Invalid)?
-            .claims;
+        let key = header.kid.as_deref().and_then(|k| self.verifying.get(k)).ok_or(TokenError::UnknownKey)?;
+        let signing_input = &token[..h.len() + 1 + p.len()];
+        key.verify_sig(signing_input.as_bytes(), &b64(sig)?).map_err(|_| TokenError::Invalid)?;
+        let claims: AccessClaims = serde_json::from_slice(&b64(p)?).map_err(|_| TokenError::Invalid)?;
+        if claims.iss != ISSUER || claims.aud != AUDIENCE {
+            return Err(TokenError::Invalid);
+        }
         let now = now.timestamp();
         if now >= claims.exp {
             return Err(TokenError::Expired);
@@ -272,8 +346,7 @@ mod tests {
             b64url(&serde_json::json!({"alg": "none", "typ": "JWT", "kid": "k1"})),
             parts[1]
         );
-        // jsonwebtoken does not even parse a header naming `none`.
-        assert_eq!(ring.verify(&none, now()), Err(TokenError::Malformed));
+        assert_eq!(ring.verify(&none, now()), Err(TokenError::Algorithm));
         // HS256 keyed with something public (the classic confusion attack).
         let mut hs = Header::new(Algorithm::HS256);
         hs.kid = Some("k1".into());
@@ -296,6 +369,13 @@ mod tests {
         aud.aud = "someone-else".into();
         assert_eq!(ring.verify(&ring.issue(&aud).unwrap_or_default(), now()), Err(TokenError::Invalid));
         assert_eq!(ring.verify("not.a.token", now()), Err(TokenError::Malformed));
+        assert_eq!(ring.verify(&format!("{token}.extra"), now()), Err(TokenError::Malformed));
+        // The public half verifies the same tokens and cannot sign.
+        let public = KeyRing::from_public_json(&SecretString::from(ring.public_json().unwrap_or_default()))
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(public.verify(&token, now()), Ok(c.clone()));
+        assert_eq!(public.verify(&tampered, now()), Err(TokenError::Invalid));
+        assert!(public.issue(&c).is_err());
     }
 
     #[test]

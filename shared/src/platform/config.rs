@@ -258,6 +258,7 @@ pub struct Config {
     event_bus: Option<String>,
     bucket: Option<String>,
     signing_keys_secret: Option<String>,
+    verification_keys_secret: Option<String>,
     /// Where the people-facing web app lives: invitation and password-reset links point there.
     pub app_base_url: String,
 }
@@ -280,6 +281,7 @@ impl Config {
             event_bus: get("EVENT_BUS_NAME"),
             bucket: get("FILES_BUCKET"),
             signing_keys_secret: get("SIGNING_KEYS_SECRET"),
+            verification_keys_secret: get("VERIFICATION_KEYS_SECRET"),
             app_base_url: get("APP_BASE_URL")
                 .unwrap_or_else(|| "http://localhost:3000".into())
                 .trim_end_matches('/')
@@ -307,9 +309,19 @@ impl Config {
     pub fn bucket(&self) -> Result<&str, ConfigError> {
         Self::need(&self.bucket, "FILES_BUCKET")
     }
-    /// The Secrets Manager name or ARN of the access-token signing key ring.
+    /// The Secrets Manager name or ARN of the private access-token key ring (token issuers only).
     pub fn signing_keys_secret(&self) -> Result<&str, ConfigError> {
         Self::need(&self.signing_keys_secret, "SIGNING_KEYS_SECRET")
+    }
+    /// The Secrets Manager name or ARN of the public key ring (every function that verifies tokens).
+    pub fn verification_keys_secret(&self) -> Result<&str, ConfigError> {
+        Self::need(&self.verification_keys_secret, "VERIFICATION_KEYS_SECRET")
+    }
+    pub fn signing_keys_secret_opt(&self) -> Option<&str> {
+        self.signing_keys_secret.as_deref()
+    }
+    pub fn verification_keys_secret_opt(&self) -> Option<&str> {
+        self.verification_keys_secret.as_deref()
     }
     pub fn db(&self, role: DbRole) -> Result<DbConfig, ConfigError> {
         DbConfig::from_env(&self.env, role)

@@ -103,17 +103,21 @@ impl AppState {
         Db::connect(&cfg, secrets).await
     }
 
-    /// The access-token key ring (Secrets Manager `SIGNING_KEYS_SECRET`), cached per instance.
-    pub async fn signing_keys(&self) -> Result<&crate::auth::keys::SigningKeys, ConfigError> {
-        let id = self.config().signing_keys_secret()?.to_owned();
+    /// The access-token key rings (`VERIFICATION_KEYS_SECRET`, and `SIGNING_KEYS_SECRET` where the
+    /// function issues tokens), cached per instance.
+    pub async fn signing_keys(&self) -> &crate::auth::keys::SigningKeys {
+        let config = self.config();
+        let (verify, sign) = (
+            config.verification_keys_secret_opt().map(str::to_owned),
+            config.signing_keys_secret_opt().map(str::to_owned),
+        );
         let secrets = self.secrets().await.clone();
-        Ok(self
-            .inner
+        self.inner
             .signing_keys
             .get_or_init(|| async {
-                crate::auth::keys::SigningKeys::new(secrets, id, self.inner.clock.clone())
+                crate::auth::keys::SigningKeys::new(secrets, verify, sign, self.inner.clock.clone())
             })
-            .await)
+            .await
     }
 
     pub async fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
