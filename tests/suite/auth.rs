@@ -118,9 +118,21 @@ async fn the_jwt_attack_set_is_refused() {
     let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
 
     let none = format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT", "kid": header["kid"]})), parts[1]);
+    // The classic confusion: HS256 keyed with the verifier's real public key (which is no secret).
+    let public_ring =
+        w.state.secrets().await.get(w.state.config().verification_keys_secret().unwrap()).await.unwrap();
+    let public_ring: Value =
+        serde_json::from_str(secrecy::ExposeSecret::expose_secret(&public_ring)).unwrap();
+    let kid = header["kid"].as_str().unwrap();
+    let public_key =
+        public_ring["keys"].as_array().unwrap().iter().find(|k| k["kid"] == kid).unwrap()["public_key"]
+            .as_str()
+            .unwrap()
+            .to_owned();
     let mut hs = Header::new(Algorithm::HS256);
-    hs.kid = header["kid"].as_str().map(str::to_owned);
-    let confused = jsonwebtoken::encode(&hs, &claims, &EncodingKey::from_secret(b"the public key")).unwrap();
+    hs.kid = Some(kid.to_owned());
+    let confused =
+        jsonwebtoken::encode(&hs, &claims, &EncodingKey::from_secret(public_key.as_bytes())).unwrap();
     let mut raised = claims.clone();
     raised["roles"] = json!(["SUPER_ADMIN"]);
     let tampered = format!("{}.{}.{}", parts[0], b64(&raised), parts[2]);
