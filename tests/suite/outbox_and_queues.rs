@@ -223,6 +223,35 @@ async fn an_email_requested_in_a_committed_transaction_lands_in_the_mailbox() {
 }
 
 #[tokio::test]
+async fn a_sent_link_email_leaves_no_token_in_the_outbox() {
+    let p = plumbing(5).await;
+    let mut params = serde_json::Map::new();
+    params.insert("reset_url".into(), "https://app.example/reset-password?token=secret-token-value".into());
+    params.insert("expires_at".into(), "2026-11-21T08:00:00Z".into());
+    let mail =
+        EmailRequested { to: "ops@clinic.example".into(), template: EmailTemplate::PasswordReset, params };
+    let env = p.record(&mail, true).await;
+    events::publisher(&p.state)
+        .await
+        .unwrap()
+        .publish_committed(p.state.db().await.unwrap(), std::slice::from_ref(&env))
+        .await;
+    p.until("the email", || p.mails().len() == 1).await;
+    assert!(p.mails()[0].contains("secret-token-value"), "the person gets the link");
+    let admin = p.db.admin().await;
+    let mut data = serde_json::Value::Null;
+    for _ in 0..100 {
+        data = admin.query_one("SELECT data FROM outbox WHERE id = $1", &[&env.id]).await.unwrap().get(0);
+        if data["params"].get("reset_url").is_none() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!data.to_string().contains("secret-token-value"), "{data}");
+    assert_eq!(data["params"]["expires_at"], "2026-11-21T08:00:00Z", "the rest is kept");
+}
+
+#[tokio::test]
 async fn a_rolled_back_event_is_never_published() {
     let p = plumbing(5).await;
     let rolled_back = p.record(&email("ghost@clinic.example", "000000"), false).await;

@@ -125,6 +125,36 @@ pub async fn deliver(state: &AppState, delivery: Delivery<EmailRequested>) -> Re
     let sender = sender::from_state(state).await?;
     sender.send(&email).await?;
     tracing::info!(template = ?delivery.envelope.data.template, "email sent");
+    if let Err(e) = scrub_links(state, &delivery.envelope).await {
+        // The email is out; a token left in the outbox is still single use and expiring.
+        tracing::warn!(error = %e, "could not scrub the sent link from the outbox");
+    }
+    Ok(())
+}
+
+/// Parameters that carry a single-use secret (an invitation or reset link).
+pub const SECRET_PARAMS: &[&str] = &["accept_url", "reset_url"];
+
+/// Once a link email is sent, its token has no business in the outbox: the row (already published)
+/// keeps everything but the link.
+async fn scrub_links(
+    state: &AppState,
+    envelope: &crate::platform::events::Envelope<EmailRequested>,
+) -> Result<(), Cause> {
+    let Some(tenant) = envelope.tenant_id else { return Ok(()) };
+    if !SECRET_PARAMS.iter().any(|p| envelope.data.params.contains_key(*p)) {
+        return Ok(());
+    }
+    let mut conn = state.db().await?.conn().await?;
+    let tx = crate::platform::db::tenant_tx(&mut conn, tenant).await?;
+    let keys: Vec<String> = SECRET_PARAMS.iter().map(|p| p.to_string()).collect();
+    tx.execute(
+        "UPDATE outbox SET data = jsonb_set(data, '{params}', (data->'params') - $2::text[])
+          WHERE id = $1 AND published_at IS NOT NULL",
+        &[&envelope.id, &keys],
+    )
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 
