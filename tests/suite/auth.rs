@@ -451,3 +451,42 @@ fn only_the_token_issuers_can_read_the_private_signing_keys() {
     holders.sort();
     assert_eq!(holders, vec!["auth-login", "auth-refresh", "auth-switch-tenant", "rotate-signing-keys"]);
 }
+
+#[tokio::test]
+async fn concurrent_guesses_from_two_processes_cannot_slip_past_the_lockout() {
+    let w = World::new().await;
+    let a = w.tenant().await;
+    let p = w.person_with(a, &["TENANT_USER"], Some(PASSWORD)).await;
+    let dir = std::env::temp_dir().join(format!("lockout-{}", crate::support::unique()));
+    let (mut runner, api) = crate::support::spawn_runner(&w.db, &dir, false).await;
+    let http = reqwest::Client::new();
+    let body = json!({ "email": p.email, "password": "a wrong guess here" });
+    // Twelve wrong guesses at once: six through this process, six through the runner process.
+    let here = (0..6).map(|_| {
+        let (w, body) = (&w, body.clone());
+        Box::pin(async move { w.call("POST", "/api/v1/auth/login", None, Some(body)).await.status.as_u16() })
+            as std::pin::Pin<Box<dyn std::future::Future<Output = u16> + '_>>
+    });
+    let there = (0..6).map(|_| {
+        let (http, url, body) = (&http, format!("{api}/api/v1/auth/login"), body.clone());
+        Box::pin(async move { http.post(url).json(&body).send().await.unwrap().status().as_u16() })
+            as std::pin::Pin<Box<dyn std::future::Future<Output = u16> + '_>>
+    });
+    let statuses = futures::future::join_all(here.chain(there)).await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let locked = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((checked, locked), (5, 7), "exactly the threshold was checked: {statuses:?}");
+    let rows: i64 =
+        w.db.admin()
+            .await
+            .query_one(
+                "SELECT count(*) FROM login_attempts WHERE email = $1 AND reason = 'bad_credentials'",
+                &[&p.email],
+            )
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(rows, 5);
+    runner.kill().await.unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}

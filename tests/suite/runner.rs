@@ -2,12 +2,6 @@
 //! emulator from template.yaml, migrates, loads demo data, writes demo.json, serves every route,
 //! and fires a scheduled function on demand through its control endpoint.
 
-use std::process::Stdio;
-use std::time::Duration;
-
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
-
 use crate::support::{self, TestDb};
 
 #[tokio::test]
@@ -15,32 +9,7 @@ async fn the_local_runner_serves_every_route_and_writes_demo_credentials() {
     let db = TestDb::create().await;
     let dir = std::env::temp_dir().join(format!("runner-{}", support::unique()));
     let demo = dir.join("demo.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_local-runner"))
-        .arg("serve")
-        .env("PORT", "0")
-        .env("STACK_NAME", format!("t{}", support::unique()))
-        .env("DATABASE_URL", db.app_url())
-        .env("DATABASE_ADMIN_URL", db.admin_url())
-        .env("DATABASE_OPS_URL", db.ops_url())
-        .env("LOCAL_SCHEDULES", "off")
-        .env("CFN_PARAM_EmailSender", "mailbox")
-        .env("MAILBOX_DIR", dir.join("mailbox"))
-        .env("DEMO_FILE", &demo)
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let api = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(url) = line.strip_prefix("local runner listening on ") {
-                return url.to_owned();
-            }
-        }
-        panic!("the runner exited before listening");
-    })
-    .await
-    .expect("the runner starts within a minute");
+    let (mut child, api) = support::spawn_runner(&db, &dir, true).await;
 
     let http = reqwest::Client::new();
     let ready = http.get(format!("{api}/api/v1/health/ready")).send().await.unwrap();

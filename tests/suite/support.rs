@@ -191,3 +191,39 @@ pub async fn send(router: &Router, req: Request<Body>) -> Reply {
 pub async fn get(router: &Router, path: &str) -> Reply {
     send(router, Request::get(path).body(Body::empty()).unwrap()).await
 }
+
+/// Starts the real `local-runner` binary on a free port against `db` (a second OS process serving
+/// every route), with its own private stack; its files go under `dir`. Returns it and its base URL.
+pub async fn spawn_runner(db: &TestDb, dir: &std::path::Path, seed: bool) -> (tokio::process::Child, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_local-runner"))
+        .arg("serve")
+        .env("PORT", "0")
+        .env("STACK_NAME", format!("t{}", unique()))
+        .env("DATABASE_URL", db.app_url())
+        .env("DATABASE_ADMIN_URL", db.admin_url())
+        .env("DATABASE_OPS_URL", db.ops_url())
+        .env("LOCAL_SCHEDULES", "off")
+        .env("SEED", if seed { "1" } else { "0" })
+        .env("CFN_PARAM_EmailSender", "mailbox")
+        .env("MAILBOX_DIR", dir.join("mailbox"))
+        .env("DEMO_FILE", dir.join("demo.json"))
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let api = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(url) = line.strip_prefix("local runner listening on ") {
+                return url.to_owned();
+            }
+        }
+        panic!("the runner exited before listening");
+    })
+    .await
+    .expect("the runner starts within a minute");
+    // Keep reading its output so the pipe never fills.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, api)
+}
