@@ -30,6 +30,25 @@ async fn nobody_manages_a_user_who_holds_a_role_they_could_not_grant() {
         .await;
     assert_eq!(r.problem(422), "validation_failed");
     assert_eq!(r.body["errors"][0]["code"], "not_assignable");
+    // Nor replace a pending invitation that grants more than it could.
+    let r = w
+        .call(
+            "POST",
+            "/api/v1/users/invitations",
+            Some(&admin.token),
+            Some(json!({"email": "boss@example.com", "roles": ["TENANT_ADMIN"]})),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let r = w
+        .call(
+            "POST",
+            "/api/v1/users/invitations",
+            Some(&vendor.token),
+            Some(json!({"email": "boss@example.com", "roles": ["VENDOR_USER"]})),
+        )
+        .await;
+    assert_eq!(r.problem(403), "forbidden");
     // Its own kind it can manage.
     let r = w.call("POST", &path(clerk.id, "/deactivate"), Some(&vendor.token), None).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -97,6 +116,16 @@ async fn deactivation_removes_the_roles_so_a_new_invitation_grants_only_what_it_
         w.call("GET", "/api/v1/auth/me", Some(&target.token), None).await.problem(401),
         "unauthenticated"
     );
+    // Roles come back only through a new invitation, not by assignment to a dead membership.
+    let r = w
+        .call(
+            "PUT",
+            &format!("/api/v1/users/{}/roles", target.id),
+            Some(&admin.token),
+            Some(json!({"roles": ["TENANT_ADMIN"]})),
+        )
+        .await;
+    assert_eq!(r.problem(409), "not_active");
     let r = w
         .call(
             "POST",

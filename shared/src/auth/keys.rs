@@ -63,7 +63,8 @@ impl CachedRing {
         Ok(ring)
     }
 
-    /// Re-reads the secret now, unless that was done less than [`FORCED_RELOAD_INTERVAL`] ago.
+    /// Re-reads the secret now; within [`FORCED_RELOAD_INTERVAL`] of the last re-read, the ring that
+    /// re-read cached (a concurrent request may just have fetched the new key).
     async fn reload(
         &self,
         secrets: &Secrets,
@@ -71,7 +72,7 @@ impl CachedRing {
     ) -> Result<Option<Arc<KeyRing>>, TokenError> {
         let mut cache = self.cache.lock().await;
         if cache.last_forced.is_some_and(|t| now - t < FORCED_RELOAD_INTERVAL) {
-            return Ok(None);
+            return Ok(cache.ring.as_ref().map(|(r, _)| r.clone()));
         }
         cache.last_forced = Some(now);
         let ring = self.load(secrets, true).await?;
@@ -163,8 +164,7 @@ async fn publish(
 }
 
 /// Rotates the private ring in `signing_id` (a new active key, the previous one kept for the tokens
-/// it signed) and then publishes its public half to `verification_id`. The public ring is written
-/// second, so a verifier may briefly not know the new key: it re-reads on the unknown key id.
+/// it signed), publishing its public half to `verification_id` first.
 pub async fn rotate(
     client: &aws_sdk_secretsmanager::Client,
     signing_id: &str,
@@ -172,13 +172,16 @@ pub async fn rotate(
     now: DateTime<Utc>,
 ) -> Result<Rotation, TokenError> {
     let (next, kid) = rotated(&read(client, signing_id).await?, now)?;
-    write(client, signing_id, next.expose_secret()).await?;
+    // Public half first: verifiers know the new key before any token is signed with it. If the
+    // second write fails, the old key stays active and nothing breaks.
     publish(client, verification_id, &next).await?;
+    write(client, signing_id, next.expose_secret()).await?;
     Ok(Rotation { active_kid: kid })
 }
 
-/// Gives an empty ring its first key and publishes a missing public half (local stacks and fresh
-/// deployments); leaves rings that are in order alone. Returns whether it rotated.
+/// Gives an empty ring its first key and (re)publishes a public half that is missing or out of step
+/// (local stacks, fresh deployments, a half-done rotation); leaves rings in order alone. Returns
+/// whether it rotated.
 pub async fn ensure_initialized(
     client: &aws_sdk_secretsmanager::Client,
     signing_id: &str,
@@ -190,8 +193,13 @@ pub async fn ensure_initialized(
         rotate(client, signing_id, verification_id, now).await?;
         return Ok(true);
     }
-    if KeyRing::from_public_json(&read(client, verification_id).await?).is_err() {
-        publish(client, verification_id, &private).await?;
+    // Republish when the public half is missing or names other keys (a half-done rotation).
+    let expected = KeyRing::from_json(&private)?.public_json()?;
+    let public = read(client, verification_id).await?;
+    let in_step =
+        KeyRing::from_public_json(&public).and_then(|r| r.public_json()).is_ok_and(|p| p == expected);
+    if !in_step {
+        write(client, verification_id, &expected).await?;
     }
     Ok(false)
 }

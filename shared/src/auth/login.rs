@@ -108,15 +108,22 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<TokenPair>, ApiError> {
     let email = normalize_email(&req.email, "email")?;
-    let now = state.clock().now();
     let keys = state.signing_keys().await;
     let mut conn = state.db().await?.conn().await?;
     let tx = scoped_tx(&mut conn, None, None).await?;
     // Attempts for one email run one at a time (across instances: the lock is in Postgres), so
-    // parallel guesses cannot all read "4 failures" and slip past the lockout.
-    tx.execute("SELECT pg_advisory_xact_lock(hashtext('login:' || $1))", &[&email])
-        .await
-        .map_err(ApiError::internal)?;
+    // parallel guesses cannot all read "4 failures" and slip past the lockout. A flood for one
+    // email waits at most 3 s for its turn, then is told to retry, so it cannot pin the pool.
+    tx.batch_execute("SET LOCAL lock_timeout = '3s'").await.map_err(ApiError::internal)?;
+    tx.execute("SELECT pg_advisory_xact_lock(hashtext('login:' || $1))", &[&email]).await.map_err(|e| {
+        if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
+            ApiError::TooManyAttempts { retry_after_seconds: 1 }
+        } else {
+            ApiError::internal(e)
+        }
+    })?;
+    // The time is read in turn, so attempts are recorded in the order they were decided.
+    let now = state.clock().now();
     let row = tx
         .query_one("SELECT * FROM identity_login_lookup($1, $2)", &[&email, &(now - FAILURE_WINDOW)])
         .await

@@ -125,12 +125,17 @@ pub async fn start(
     let row = tx
         .query_one(
             "SELECT ARRAY(SELECT role_code FROM role_grants WHERE tenant_id = $1 AND user_id = $2 ORDER BY 1),
-                    (SELECT (value #>> '{}')::integer FROM tenant_settings WHERE tenant_id = $1 AND key = $3)",
+                    (SELECT (value #>> '{}')::integer FROM tenant_settings WHERE tenant_id = $1 AND key = $3),
+                    (SELECT kind FROM tenants WHERE id = $1)",
             &[&tenant.as_uuid(), &user, &IDLE_SETTING],
         )
         .await
         .map_err(ApiError::internal)?;
+    let platform = row.get::<_, Option<String>>(2).as_deref() == Some("platform");
     let roles: Vec<String> = row.get(0);
+    // As the guard does: platform roles count only in the platform tenant.
+    let roles =
+        roles.into_iter().filter(|r| platform || !crate::tenancy::users::is_platform_role(r)).collect();
     let idle_minutes =
         row.get::<_, Option<i32>>(1).map(i64::from).unwrap_or(DEFAULT_IDLE_MINUTES).clamp(1, 1440);
     let session = Uuid::now_v7();

@@ -166,6 +166,8 @@ struct PublicKeyJson {
 struct JwtHeader {
     alg: String,
     kid: Option<String>,
+    /// Extensions the token says must be understood: none are, so any is a refusal (RFC 7515).
+    crit: Option<serde_json::Value>,
 }
 
 fn ring_error(e: &serde_json::Error) -> TokenError {
@@ -281,6 +283,9 @@ impl KeyRing {
         if header.alg != "ES256" {
             return Err(TokenError::Algorithm);
         }
+        if header.crit.is_some() {
+            return Err(TokenError::Malformed);
+        }
         let key = header.kid.as_deref().and_then(|k| self.verifying.get(k)).ok_or(TokenError::UnknownKey)?;
         let signing_input = &token[..h.len() + 1 + p.len()];
         key.verify_sig(signing_input.as_bytes(), &b64(sig)?).map_err(|_| TokenError::Invalid)?;
@@ -370,6 +375,14 @@ mod tests {
         assert_eq!(ring.verify(&ring.issue(&aud).unwrap_or_default(), now()), Err(TokenError::Invalid));
         assert_eq!(ring.verify("not.a.token", now()), Err(TokenError::Malformed));
         assert_eq!(ring.verify(&format!("{token}.extra"), now()), Err(TokenError::Malformed));
+        // A critical extension nobody here understands.
+        let crit = format!(
+            "{}.{}.{}",
+            b64url(&serde_json::json!({"alg": "ES256", "kid": "k1", "crit": ["exp"]})),
+            parts[1],
+            parts[2]
+        );
+        assert_eq!(ring.verify(&crit, now()), Err(TokenError::Malformed));
         // The public half verifies the same tokens and cannot sign.
         let public = KeyRing::from_public_json(&SecretString::from(ring.public_json().unwrap_or_default()))
             .unwrap_or_else(|e| unreachable!("{e}"));

@@ -135,8 +135,8 @@ pub async fn deliver(state: &AppState, delivery: Delivery<EmailRequested>) -> Re
 /// Parameters that carry a single-use secret (an invitation or reset link).
 pub const SECRET_PARAMS: &[&str] = &["accept_url", "reset_url"];
 
-/// Once a link email is sent, its token has no business in the outbox: the row (already published)
-/// keeps everything but the link.
+/// Once a link email is sent, its token has no business in the outbox: the row keeps everything but
+/// the link.
 async fn scrub_links(
     state: &AppState,
     envelope: &crate::platform::events::Envelope<EmailRequested>,
@@ -148,13 +148,20 @@ async fn scrub_links(
     let mut conn = state.db().await?.conn().await?;
     let tx = crate::platform::db::tenant_tx(&mut conn, tenant).await?;
     let keys: Vec<String> = SECRET_PARAMS.iter().map(|p| p.to_string()).collect();
-    tx.execute(
-        "UPDATE outbox SET data = jsonb_set(data, '{params}', (data->'params') - $2::text[])
-          WHERE id = $1 AND published_at IS NOT NULL",
-        &[&envelope.id, &keys],
-    )
-    .await?;
+    // Receiving the event proves it was published: mark it so (the writer's own mark may not have
+    // landed yet), so the relay never sends the scrubbed copy.
+    let n = tx
+        .execute(
+            "UPDATE outbox SET data = jsonb_set(data, '{params}', (data->'params') - $2::text[]),
+                               published_at = COALESCE(published_at, $3)
+              WHERE id = $1",
+            &[&envelope.id, &keys, &state.clock().now()],
+        )
+        .await?;
     tx.commit().await?;
+    if n == 0 {
+        tracing::warn!(event_id = %envelope.id, "no outbox row to scrub the sent link from");
+    }
     Ok(())
 }
 

@@ -180,20 +180,23 @@ pub async fn invite(
     let tx = principal.tx(&mut conn).await?;
     check_roles(&principal, &req.roles, "roles", &tenant_kind(&tx, &principal).await?)?;
     let uid: Uuid = tx
-        .query_one("SELECT identity_ensure_user($1, $2, $3, $4)", &[&Uuid::now_v7(), &email, &name, &now])
+        // The user's own profile name is theirs to set (on acceptance); the admin's name for them
+        // is this tenant's.
+        .query_one("SELECT identity_ensure_user($1, $2, '', $3)", &[&Uuid::now_v7(), &email, &now])
         .await
         .map_err(ApiError::internal)?
         .get(0);
     let tenant = principal.tenant.as_uuid();
     let status: String = tx
         .query_one(
-            "INSERT INTO tenant_users (tenant_id, user_id, status, created_at, updated_at)
-             VALUES ($1, $2, 'invited', $3, $3)
+            "INSERT INTO tenant_users (tenant_id, user_id, status, display_name, created_at, updated_at)
+             VALUES ($1, $2, 'invited', NULLIF($4, ''), $3, $3)
              ON CONFLICT (tenant_id, user_id) DO UPDATE
                SET status = CASE WHEN tenant_users.status = 'active' THEN 'active' ELSE 'invited' END,
+                   display_name = COALESCE(EXCLUDED.display_name, tenant_users.display_name),
                    updated_at = EXCLUDED.updated_at
              RETURNING status",
-            &[&tenant, &uid, &now],
+            &[&tenant, &uid, &now, &name],
         )
         .await
         .map_err(ApiError::internal)?
@@ -203,6 +206,21 @@ pub async fn invite(
             code: "already_member",
             detail: format!("{email} is already a member"),
         });
+    }
+    // A pending invitation is replaced only by someone who could have made it.
+    let pending: Vec<Vec<String>> = tx
+        .query(
+            "SELECT roles FROM invitations WHERE tenant_id = $1 AND user_id = $2
+                AND accepted_at IS NULL AND revoked_at IS NULL",
+            &[&tenant, &uid],
+        )
+        .await
+        .map_err(ApiError::internal)?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if let Some(r) = pending.iter().flatten().find(|r| !may_assign(&principal, r)) {
+        return Err(ApiError::Forbidden(format!("a pending invitation grants {r}, which you cannot grant")));
     }
     tx.execute(
         "UPDATE invitations SET revoked_at = $3 WHERE tenant_id = $1 AND user_id = $2
@@ -374,6 +392,7 @@ pub struct RoleAssignment {
         (status = 200, description = "Assigned", body = User),
         (status = 403, description = "Your own roles", body = crate::Problem),
         (status = 404, description = "Not a member of the acting tenant", body = crate::Problem),
+        (status = 409, description = "The membership is not active", body = crate::Problem),
         (status = 422, description = "Unknown role, or one you cannot grant or remove", body = crate::Problem),
     ))]
 pub async fn assign_roles(
@@ -393,6 +412,15 @@ pub async fn assign_roles(
     check_roles(&principal, &req.roles, "roles", &tenant_kind(&tx, &principal).await?)?;
     let before = load(&tx, &principal, id).await?;
     check_outranks(&principal, &before)?;
+    if before.status != "active" {
+        return Err(ApiError::Conflict {
+            code: "not_active",
+            detail: format!(
+                "the membership is {}; roles are given to active members (or by invitation)",
+                before.status
+            ),
+        });
+    }
     let tenant = principal.tenant.as_uuid();
     tx.execute(
         "DELETE FROM role_grants WHERE tenant_id = $1 AND user_id = $2 AND NOT (role_code = ANY($3))",
