@@ -45,6 +45,8 @@ impl Entry {
 pub struct Actor<'a> {
     pub kind: &'static str,
     pub user_id: Option<Uuid>,
+    /// The API key that acted (its creator is `user_id`).
+    pub key_id: Option<Uuid>,
     pub tenant_id: Option<TenantId>,
     pub caller: &'a Caller,
     pub cross_tenant: bool,
@@ -54,8 +56,9 @@ impl<'a> Actor<'a> {
     /// An authenticated principal as the actor.
     pub fn of(p: &'a Principal) -> Self {
         Self {
-            kind: "user",
+            kind: if p.key_id.is_some() { "api_key" } else { "user" },
             user_id: Some(p.user_id),
+            key_id: p.key_id,
             tenant_id: Some(p.home_tenant),
             caller: &p.caller,
             cross_tenant: p.cross_tenant,
@@ -79,8 +82,8 @@ pub async fn record_as(
     tx.execute(
         "INSERT INTO audit_log (id, tenant_id, actor_kind, actor_user_id, actor_tenant_id, action,
                                 target_type, target_id, cross_tenant, ip, user_agent, request_id,
-                                before, after, occurred_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                                before, after, occurred_at, actor_key_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         &[
             &Uuid::now_v7(),
             &tenant.map(|t| t.as_uuid()),
@@ -97,6 +100,7 @@ pub async fn record_as(
             &entry.before,
             &entry.after,
             &at,
+            &actor.key_id,
         ],
     )
     .await

@@ -238,6 +238,30 @@ pub static AUDIT_LIST: HttpFunction = HttpFunction {
     warm: nothing,
 };
 
+pub static API_KEYS_CREATE: HttpFunction = HttpFunction {
+    name: "api-keys-create",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::api_keys::create)),
+    warm: nothing,
+};
+
+pub static API_KEYS_LIST: HttpFunction = HttpFunction {
+    name: "api-keys-list",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::api_keys::list)),
+    warm: nothing,
+};
+
+pub static API_KEYS_ROTATE: HttpFunction = HttpFunction {
+    name: "api-keys-rotate",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::api_keys::rotate)),
+    warm: nothing,
+};
+
+pub static API_KEYS_REVOKE: HttpFunction = HttpFunction {
+    name: "api-keys-revoke",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::api_keys::revoke)),
+    warm: nothing,
+};
+
 pub static ROTATE_SIGNING_KEYS: TaskFunction = TaskFunction {
     name: "rotate-signing-keys",
     handler: |s, _event| Box::pin(crate::auth::keys::rotate_task(s)),
@@ -294,6 +318,10 @@ pub static HTTP_FUNCTIONS: &[&HttpFunction] = &[
     &USERS_ASSIGN_ROLES,
     &USERS_DEACTIVATE,
     &AUDIT_LIST,
+    &API_KEYS_CREATE,
+    &API_KEYS_LIST,
+    &API_KEYS_ROTATE,
+    &API_KEYS_REVOKE,
 ];
 pub static TASK_FUNCTIONS: &[&TaskFunction] = &[&MIGRATE, &OUTBOX_RELAY, &ROTATE_SIGNING_KEYS];
 pub static QUEUE_FUNCTIONS: &[&QueueFunction] = &[&NOTIFY_EMAIL];

@@ -47,6 +47,8 @@ struct Walk {
     w: World,
     b: TenantId,
     a_admin: Person,
+    /// An API key of tenant A with its admin's everyday permissions: the second attacker.
+    a_key: String,
 }
 
 impl Walk {
@@ -54,7 +56,26 @@ impl Walk {
         let w = World::new().await;
         let (a, b) = (w.tenant().await, w.tenant().await);
         let a_admin = w.person(a, &["TENANT_ADMIN"]).await;
-        Self { w, b, a_admin }
+        let perms = [
+            "users:read",
+            "users:create",
+            "users:update",
+            "users:assign",
+            "users:deactivate",
+            "audit:read",
+            "api_keys:read",
+        ];
+        let made = w
+            .call(
+                "POST",
+                "/api/v1/api-keys",
+                Some(&a_admin.token),
+                Some(json!({"name": "attacker", "permissions": perms})),
+            )
+            .await;
+        assert_eq!(made.status, 201, "{}", made.body);
+        let a_key = made.body["key"].as_str().unwrap().to_owned();
+        Self { w, b, a_admin, a_key }
     }
 
     async fn b_admin(&self) -> Person {
@@ -199,12 +220,44 @@ impl Walk {
                 let r = req(method, p, body);
                 guarded(r.clone(), r, self.b_admin().await)
             }
+            ("POST", "/api/v1/api-keys") => {
+                let r = req("POST", path, Some(json!({ "name": "walker", "permissions": ["users:read"] })));
+                guarded(acting_b(r.clone()), r, self.b_admin().await)
+            }
+            ("GET", "/api/v1/api-keys") => {
+                let r = req("GET", path, None);
+                guarded(acting_b(r.clone()), r, self.b_admin().await)
+            }
+            ("POST", "/api/v1/api-keys/{id}/rotate") | ("DELETE", "/api/v1/api-keys/{id}") => {
+                let owner = self.b_admin().await;
+                let made = self
+                    .w
+                    .call(
+                        "POST",
+                        "/api/v1/api-keys",
+                        Some(&owner.token),
+                        Some(json!({"name": "b key", "permissions": ["users:read"]})),
+                    )
+                    .await;
+                assert_eq!(made.status, 201, "{}", made.body);
+                let p = path.replace("{id}", made.body["id"].as_str().unwrap());
+                let r =
+                    if method == "DELETE" { req("DELETE", p, None) } else { req("POST", p, Some(json!({}))) };
+                guarded(r.clone(), r, owner)
+            }
             _ => return None,
         })
     }
 
     async fn send(&self, r: &Req, token: &str) -> Reply {
         self.w.call_with(r.method, &r.path, Some(token), r.body.clone(), &r.headers).await
+    }
+
+    /// The same request with tenant A's API key in `X-Api-Key`.
+    async fn send_with_key(&self, r: &Req) -> Reply {
+        let mut headers = r.headers.clone();
+        headers.push(("x-api-key", self.a_key.clone()));
+        self.w.call_with(r.method, &r.path, None, r.body.clone(), &headers).await
     }
 
     /// Undoes a control request that would stop B's later controls (a suspension).
@@ -234,7 +287,8 @@ impl Walk {
                     (SELECT string_agg(concat(id, used_at), ',' ORDER BY id) FROM refresh_tokens WHERE tenant_id = $1),
                     (SELECT string_agg(x::text, ',' ORDER BY x::text) FROM invitations x WHERE tenant_id = $1),
                     (SELECT string_agg(x::text, ',' ORDER BY x::text) FROM audit_log x WHERE tenant_id = $1),
-                    (SELECT string_agg(x::text, ',' ORDER BY x::text) FROM outbox x WHERE tenant_id = $1))",
+                    (SELECT string_agg(x::text, ',' ORDER BY x::text) FROM outbox x WHERE tenant_id = $1),
+                    (SELECT string_agg(concat(id, revoked_at, grace_until), ',' ORDER BY id) FROM api_keys WHERE tenant_id = $1))",
                 &[&self.b.as_uuid()],
             )
             .await
@@ -251,6 +305,7 @@ impl Walk {
             "SELECT id FROM sessions WHERE tenant_id = $1",
             "SELECT id FROM invitations WHERE tenant_id = $1",
             "SELECT id FROM audit_log WHERE tenant_id = $1",
+            "SELECT id FROM api_keys WHERE tenant_id = $1",
         ] {
             for r in admin.query(sql, &[&self.b.as_uuid()]).await.unwrap() {
                 ids.insert(r.get::<_, Uuid>(0).to_string());
@@ -302,19 +357,29 @@ async fn tenant_a_cannot_reach_tenant_b_through_any_route() {
                 assert!(leaked.is_empty(), "{method} {path} names B's {leaked:?}");
             }
             Case::Guarded { attack, control, controller } => {
-                let before = walk.b_state().await;
-                let reply = walk.send(&attack, &walk.a_admin.token).await;
-                let status = reply.status.as_u16();
-                assert!(status == 403 || status == 404, "{method} {path}: A got {status} {}", reply.body);
                 // Ids the request itself carried may be echoed ("not found: session <id>").
                 let asked = format!("{} {}", attack.path, attack.body.clone().unwrap_or_default());
-                let text = reply.body.to_string();
-                let leaked: Vec<_> = ids
-                    .iter()
-                    .filter(|id| text.contains(id.as_str()) && !asked.contains(id.as_str()))
-                    .collect();
-                assert!(leaked.is_empty(), "{method} {path}: A's answer names B's {leaked:?}");
-                assert_eq!(walk.b_state().await, before, "{method} {path}: A's request changed B's data");
+                for attacker in ["A's admin", "A's API key"] {
+                    let before = walk.b_state().await;
+                    let reply = if attacker == "A's admin" {
+                        walk.send(&attack, &walk.a_admin.token).await
+                    } else {
+                        walk.send_with_key(&attack).await
+                    };
+                    let status = reply.status.as_u16();
+                    assert!(
+                        status == 403 || status == 404,
+                        "{method} {path}: {attacker} got {status} {}",
+                        reply.body
+                    );
+                    let text = reply.body.to_string();
+                    let leaked: Vec<_> = ids
+                        .iter()
+                        .filter(|id| text.contains(id.as_str()) && !asked.contains(id.as_str()))
+                        .collect();
+                    assert!(leaked.is_empty(), "{method} {path}: {attacker}'s answer names B's {leaked:?}");
+                    assert_eq!(walk.b_state().await, before, "{method} {path}: {attacker} changed B's data");
+                }
                 // A's own view of a list (no header) names nothing of B either.
                 if method == "GET" && !path.contains('{') {
                     let own = walk.w.call("GET", &path, Some(&walk.a_admin.token), None).await;

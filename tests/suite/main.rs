@@ -7,6 +7,7 @@
 mod support;
 mod world;
 
+mod api_keys;
 mod auth;
 mod config_and_secrets;
 mod events;

@@ -51,6 +51,13 @@ async fn the_local_runner_serves_every_route_and_writes_demo_credentials() {
     }
     for t in tenants {
         assert!(t["id"].as_str().unwrap().parse::<uuid::Uuid>().is_ok());
+        // Each customer tenant has a working demo API key.
+        if t["kind"] != "platform" {
+            let key = t["api_key"].as_str().unwrap();
+            let users =
+                http.get(format!("{api}/api/v1/users")).header("x-api-key", key).send().await.unwrap();
+            assert_eq!(users.status(), 200, "{t}");
+        }
         assert!(t["slug"].is_string() && t["channels"].is_object() && t.get("api_key").is_some(), "{t}");
     }
     child.kill().await.unwrap();

@@ -23,6 +23,11 @@ pub struct DemoUser {
     pub roles: Vec<&'static str>,
 }
 
+pub const DEMO_KEY_NAME: &str = "demo integration";
+/// What the demo keys may do: an integration client's work.
+pub const DEMO_KEY_PERMISSIONS: &[&str] =
+    &["orders:create", "orders:read", "catalog:read", "pricing:read", "users:read"];
+
 pub const PLATFORM_TENANT: Uuid = Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000000);
 pub const APEX: Uuid = Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000001);
 pub const NORTHWIND: Uuid = Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000002);
@@ -112,6 +117,29 @@ pub async fn seed(admin: &Db) -> Result<(Vec<serde_json::Value>, Vec<DemoUser>)>
             .await?;
         }
     }
+    // One API key per demo tenant, made by its admin: a fresh one each start (the secret of an
+    // earlier one cannot be shown again), the earlier ones revoked.
+    let mut keys = std::collections::BTreeMap::new();
+    for admin in people.iter().filter(|p| p.roles == ["TENANT_ADMIN"]) {
+        tx.execute(
+            "UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND name = $2 AND revoked_at IS NULL",
+            &[&admin.tenant_id, &DEMO_KEY_NAME],
+        )
+        .await?;
+        let permissions: Vec<String> = DEMO_KEY_PERMISSIONS.iter().map(|p| p.to_string()).collect();
+        let made = gateway::auth::api_keys::mint(
+            &tx,
+            gateway::tenancy::TenantId::from_uuid(admin.tenant_id),
+            admin.id,
+            DEMO_KEY_NAME,
+            &permissions,
+            None,
+            chrono::Utc::now(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("demo API key: {e}"))?;
+        keys.insert(admin.tenant_id, made.key);
+    }
     tx.commit().await?;
     let rows = conn.query("SELECT id, slug, kind FROM tenants ORDER BY slug", &[]).await?;
     let tenants = rows
@@ -120,8 +148,8 @@ pub async fn seed(admin: &Db) -> Result<(Vec<serde_json::Value>, Vec<DemoUser>)>
             let id: Uuid = r.get(0);
             let slug: String = r.get(1);
             let kind: String = r.get(2);
-            // api_key and channels are filled in by the API-key and channel issues.
-            serde_json::json!({ "id": id, "slug": slug, "kind": kind, "api_key": null, "channels": {} })
+            // channels are filled in by the channel issues.
+            serde_json::json!({ "id": id, "slug": slug, "kind": kind, "api_key": keys.get(&id), "channels": {} })
         })
         .collect();
     Ok((tenants, people))

@@ -181,6 +181,7 @@ pub async fn login(
     let actor = Actor {
         kind: "user",
         user_id: Some(user),
+        key_id: None,
         tenant_id: Some(tenant),
         caller: &caller,
         cross_tenant: false,

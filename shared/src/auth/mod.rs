@@ -2,6 +2,7 @@
 //! tokens, login with lockout, password reset and invitation links, and the guard
 //! ([`principal::Principal`]) that every non-public route runs against its declared [`policy`].
 
+pub mod api_keys;
 pub mod keys;
 pub mod login;
 pub mod passwords;

@@ -59,6 +59,11 @@ pub static ROUTES: &[RoutePolicy] = &[
     r("PUT", "/api/v1/users/{id}/roles", P("users:assign")),
     r("POST", "/api/v1/users/{id}/deactivate", P("users:deactivate")),
     r("GET", "/api/v1/audit-log", P("audit:read")),
+    // API keys of the acting tenant (people only; keys cannot manage keys).
+    r("POST", "/api/v1/api-keys", P("api_keys:create")),
+    r("GET", "/api/v1/api-keys", P("api_keys:read")),
+    r("POST", "/api/v1/api-keys/{id}/rotate", P("api_keys:update")),
+    r("DELETE", "/api/v1/api-keys/{id}", P("api_keys:delete")),
 ];
 
 /// The policy of the route matched as `method path` (path as declared, e.g. `/api/v1/users/{id}`).

@@ -20,7 +20,7 @@ use crate::platform::error::{ApiError, FieldError};
 use crate::platform::http::{ClientIp, current_request_id};
 use crate::platform::state::AppState;
 use crate::tenancy::TenantId;
-use crate::tenancy::roles::{Permission, Scope, granted};
+use crate::tenancy::roles::{Permission, Scope};
 
 pub const TENANT_HEADER: HeaderName = HeaderName::from_static("x-tenant-id");
 pub const DEVICE_HEADER: HeaderName = HeaderName::from_static("x-device-fingerprint");
@@ -59,18 +59,26 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
-/// An authenticated caller, allowed on the route it called.
+/// An authenticated caller — a person with a session, or an API key — allowed on the route it
+/// called.
 #[derive(Debug, Clone)]
 pub struct Principal {
+    /// The person: the signed-in user, or the user who created the API key (and answers for it).
     pub user_id: Uuid,
+    /// The API key acting, when it is one (then there is no session).
+    pub key_id: Option<Uuid>,
     /// The tenant of the session (the user's own membership).
     pub home_tenant: TenantId,
     /// The tenant this request acts for: the home tenant, or the `X-Tenant-Id` a cross-tenant
     /// principal named.
     pub tenant: TenantId,
+    /// The session (nil for an API key, which never reaches a session route).
     pub session_id: Uuid,
-    /// Roles granted in the home tenant, read at this request.
+    /// Roles granted in the home tenant, read at this request (none for an API key).
     pub roles: Vec<String>,
+    /// What the caller may do: its roles' permissions, or the API key's (as far as its creator
+    /// still holds them).
+    pub permissions: Vec<Permission>,
     /// How far the route's permission reaches for this caller (`own`: only their own objects).
     pub scope: Scope,
     pub cross_tenant: bool,
@@ -84,9 +92,19 @@ impl Principal {
         scoped_tx(conn, Some(self.tenant), Some(self.user_id)).await
     }
 
-    pub fn may(&self, permission: &str) -> bool {
-        permission.parse::<Permission>().is_ok_and(|p| granted(&self.roles, &p))
+    /// Whether the caller holds `wanted` (at its scope or wider).
+    pub fn holds(&self, wanted: &Permission) -> bool {
+        self.permissions.iter().any(|p| p.grants(wanted))
     }
+
+    pub fn may(&self, permission: &str) -> bool {
+        permission.parse::<Permission>().is_ok_and(|p| self.holds(&p))
+    }
+}
+
+/// Every permission `roles` hold.
+pub fn role_permissions(roles: &[String]) -> Vec<Permission> {
+    roles.iter().filter_map(|r| crate::tenancy::roles::role(r)).flat_map(|r| r.parsed()).collect()
 }
 
 /// A transaction with `app.tenant_id` and `app.user_id` set (either may be absent).
@@ -172,6 +190,26 @@ pub(crate) async fn check_session(
     Ok(LiveSession { roles })
 }
 
+/// How the caller authenticates: an access token, or an API key (`X-Api-Key`, or a bearer token
+/// with the key prefix).
+enum Credential<'a> {
+    AccessToken(&'a str),
+    ApiKey(&'a str),
+}
+
+fn credential(parts: &Parts) -> Result<Credential<'_>, ApiError> {
+    if let Some(v) = parts.headers.get(super::api_keys::HEADER) {
+        let key = v.to_str().map_err(|_| ApiError::Unauthenticated("malformed X-Api-Key header".into()))?;
+        return Ok(Credential::ApiKey(key.trim()));
+    }
+    let token = bearer(parts)?;
+    Ok(if token.starts_with(super::api_keys::PREFIX) {
+        Credential::ApiKey(token)
+    } else {
+        Credential::AccessToken(token)
+    })
+}
+
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     let value = parts
         .headers
@@ -196,16 +234,24 @@ fn acting_tenant(parts: &Parts) -> Result<Option<TenantId>, ApiError> {
 
 /// What the route's permission grants this caller: the widest scope held, `all` required when
 /// acting for another tenant.
-fn authorize(access: Access, roles: &[String], cross: bool) -> Result<Scope, ApiError> {
+fn authorize(access: Access, held: &[Permission], is_key: bool, cross: bool) -> Result<Scope, ApiError> {
     let wanted = match access {
         Access::Public => return Err(ApiError::internal("a public route asked for a principal")),
+        Access::Session if is_key => {
+            return Err(ApiError::Forbidden(
+                "this route is for signed-in people; an API key has no session".into(),
+            ));
+        }
         Access::Session if cross => {
             return Err(ApiError::Forbidden("self-service routes act for your own tenant only".into()));
         }
         Access::Session => return Ok(Scope::Tenant),
         Access::Permission(p) => p.parse::<Permission>().map_err(ApiError::internal)?,
     };
-    let at = |scope: Scope| granted(roles, &wanted.with_scope(scope));
+    let at = |scope: Scope| {
+        let w = wanted.with_scope(scope);
+        held.iter().any(|p| p.grants(&w))
+    };
     let needed = if cross { Scope::All } else { wanted.scope() };
     let held = [Scope::All, Scope::Tenant, Scope::Own].into_iter().find(|s| *s >= needed && at(*s));
     match held {
@@ -226,36 +272,58 @@ impl FromRequestParts<AppState> for Principal {
         let route = policy(parts.method.as_str(), &path).ok_or_else(|| {
             ApiError::internal(format!("{} {path} declares no access policy", parts.method))
         })?;
-        let token = bearer(parts)?;
-        let keys = state.signing_keys().await;
-        let claims = keys.verify(token).await.map_err(|e| match e {
-            super::tokens::TokenError::Ring(reason) => ApiError::internal(reason),
-            other => ApiError::Unauthenticated(other.to_string()),
-        })?;
         let requested = acting_tenant(parts)?;
-        let cross = requested.is_some_and(|t| t != claims.tid);
         let now = state.clock().now();
         let caller = Caller::of(parts);
-
         let mut conn = state.db().await?.conn().await?;
-        let tx = scoped_tx(&mut conn, Some(claims.tid), Some(claims.sub)).await?;
-        let live = check_session(&tx, claims.sid, claims.sub, claims.tid, now).await;
-        // Idle sessions are marked ended even though the request fails.
-        tx.commit().await.map_err(ApiError::internal)?;
-        let live = live?;
-        let scope = authorize(route.access, &live.roles, cross)?;
-        let tenant = requested.unwrap_or(claims.tid);
-        let principal = Principal {
-            user_id: claims.sub,
-            home_tenant: claims.tid,
-            tenant,
-            session_id: claims.sid,
-            roles: live.roles,
-            scope,
-            cross_tenant: cross,
-            caller,
-            now,
+        let mut principal = match credential(parts)? {
+            Credential::AccessToken(token) => {
+                let keys = state.signing_keys().await;
+                let claims = keys.verify(token).await.map_err(|e| match e {
+                    super::tokens::TokenError::Ring(reason) => ApiError::internal(reason),
+                    other => ApiError::Unauthenticated(other.to_string()),
+                })?;
+                let tx = scoped_tx(&mut conn, Some(claims.tid), Some(claims.sub)).await?;
+                let live = check_session(&tx, claims.sid, claims.sub, claims.tid, now).await;
+                // Idle sessions are marked ended even though the request fails.
+                tx.commit().await.map_err(ApiError::internal)?;
+                let live = live?;
+                Principal {
+                    user_id: claims.sub,
+                    key_id: None,
+                    home_tenant: claims.tid,
+                    tenant: claims.tid,
+                    session_id: claims.sid,
+                    permissions: role_permissions(&live.roles),
+                    roles: live.roles,
+                    scope: Scope::Tenant,
+                    cross_tenant: false,
+                    caller,
+                    now,
+                }
+            }
+            Credential::ApiKey(key) => {
+                let live = super::api_keys::check(&mut conn, key, now).await?;
+                Principal {
+                    user_id: live.created_by,
+                    key_id: Some(live.id),
+                    home_tenant: live.tenant,
+                    tenant: live.tenant,
+                    session_id: Uuid::nil(),
+                    roles: Vec::new(),
+                    permissions: live.permissions,
+                    scope: Scope::Tenant,
+                    cross_tenant: false,
+                    caller,
+                    now,
+                }
+            }
         };
+        let cross = requested.is_some_and(|t| t != principal.home_tenant);
+        principal.scope = authorize(route.access, &principal.permissions, principal.key_id.is_some(), cross)?;
+        principal.cross_tenant = cross;
+        let tenant = requested.unwrap_or(principal.home_tenant);
+        principal.tenant = tenant;
         if cross {
             // The tenant must exist; the access is audited in it before the handler runs.
             let tx = principal.tx(&mut conn).await?;
@@ -283,21 +351,25 @@ impl FromRequestParts<AppState> for Principal {
 mod tests {
     use super::*;
 
-    fn roles(r: &[&str]) -> Vec<String> {
-        r.iter().map(|s| s.to_string()).collect()
+    fn roles(r: &[&str]) -> Vec<Permission> {
+        role_permissions(&r.iter().map(|s| s.to_string()).collect::<Vec<_>>())
     }
 
     #[test]
     fn scope_is_the_widest_held_and_cross_tenant_needs_all() {
         let p = Access::Permission("users:read:own");
-        assert_eq!(authorize(p, &roles(&["TENANT_USER"]), false).ok(), Some(Scope::Own));
-        assert_eq!(authorize(p, &roles(&["TENANT_ADMIN"]), false).ok(), Some(Scope::Tenant));
-        assert_eq!(authorize(p, &roles(&["SUPPORT"]), true).ok(), Some(Scope::All));
-        assert!(authorize(p, &roles(&["TENANT_ADMIN"]), true).is_err(), "a tenant admin cannot cross");
+        assert_eq!(authorize(p, &roles(&["TENANT_USER"]), false, false).ok(), Some(Scope::Own));
+        assert_eq!(authorize(p, &roles(&["TENANT_ADMIN"]), false, false).ok(), Some(Scope::Tenant));
+        assert_eq!(authorize(p, &roles(&["SUPPORT"]), false, true).ok(), Some(Scope::All));
+        assert!(authorize(p, &roles(&["TENANT_ADMIN"]), false, true).is_err(), "a tenant admin cannot cross");
         let write = Access::Permission("users:update");
-        assert!(authorize(write, &roles(&["TENANT_USER"]), false).is_err());
-        assert!(authorize(write, &roles(&["AUDITOR"]), true).is_err());
-        assert_eq!(authorize(write, &roles(&["PLATFORM_ADMIN"]), true).ok(), Some(Scope::All));
-        assert!(authorize(Access::Session, &roles(&["SUPER_ADMIN"]), true).is_err());
+        assert!(authorize(write, &roles(&["TENANT_USER"]), false, false).is_err());
+        assert!(authorize(write, &roles(&["AUDITOR"]), false, true).is_err());
+        assert_eq!(authorize(write, &roles(&["PLATFORM_ADMIN"]), false, true).ok(), Some(Scope::All));
+        assert!(authorize(Access::Session, &roles(&["SUPER_ADMIN"]), false, true).is_err());
+        assert!(
+            authorize(Access::Session, &roles(&["SUPER_ADMIN"]), true, false).is_err(),
+            "keys have no session"
+        );
     }
 }

@@ -107,6 +107,7 @@ pub async fn request_reset(
             let actor = Actor {
                 kind: "anonymous",
                 user_id: Some(user),
+                key_id: None,
                 tenant_id: None,
                 caller: &caller,
                 cross_tenant: false,
@@ -202,8 +203,14 @@ pub async fn confirm_reset(
         .iter()
         .map(|r| r.get(0))
         .collect();
-    let actor =
-        Actor { kind: "user", user_id: Some(user), tenant_id: None, caller: &caller, cross_tenant: false };
+    let actor = Actor {
+        kind: "user",
+        user_id: Some(user),
+        key_id: None,
+        tenant_id: None,
+        caller: &caller,
+        cross_tenant: false,
+    };
     for tenant in tenants.into_iter().map(TenantId::from_uuid) {
         tx.execute("SELECT set_config('app.tenant_id', $1, true)", &[&tenant.to_string()])
             .await
@@ -325,6 +332,7 @@ pub async fn accept_invitation(
     let actor = Actor {
         kind: "user",
         user_id: Some(user),
+        key_id: None,
         tenant_id: Some(tenant),
         caller: &caller,
         cross_tenant: false,

@@ -224,6 +224,7 @@ pub async fn refresh(
         let actor = Actor {
             kind: "anonymous",
             user_id: Some(user),
+            key_id: None,
             tenant_id: Some(tenant),
             caller: &caller,
             cross_tenant: false,
@@ -317,6 +318,7 @@ pub async fn switch_tenant(
     let actor = Actor {
         kind: "user",
         user_id: Some(principal.user_id),
+        key_id: None,
         tenant_id: Some(principal.home_tenant),
         caller: &principal.caller,
         cross_tenant: false,

@@ -325,6 +325,7 @@ pub async fn relay_task(
         let actor = crate::audit::Actor {
             kind: "system",
             user_id: None,
+            key_id: None,
             tenant_id: None,
             caller: &caller,
             cross_tenant: true,

@@ -18,7 +18,7 @@ use tokio_postgres::Row;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::roles::{Permission, Scope, granted, role};
+use super::roles::{Scope, role};
 use crate::audit::{self, Entry};
 use crate::auth::login::normalize_email;
 use crate::auth::principal::Principal;
@@ -67,8 +67,8 @@ pub fn is_platform_role(code: &str) -> bool {
 /// Whether `p` may grant (or take away) `code`.
 pub fn may_assign(p: &Principal, code: &str) -> bool {
     let Some(r) = role(code) else { return false };
-    let subset = r.parsed().all(|perm| granted(&p.roles, &perm));
-    let platform = "users:assign:all".parse::<Permission>().is_ok_and(|perm| granted(&p.roles, &perm));
+    let subset = r.parsed().all(|perm| p.holds(&perm));
+    let platform = p.may("users:assign:all");
     subset || (platform && !is_platform_role(code))
 }
 
@@ -409,7 +409,6 @@ pub async fn assign_roles(
     req.roles.dedup();
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
-    check_roles(&principal, &req.roles, "roles", &tenant_kind(&tx, &principal).await?)?;
     let before = load(&tx, &principal, id).await?;
     check_outranks(&principal, &before)?;
     if before.status != "active" {
@@ -421,6 +420,7 @@ pub async fn assign_roles(
             ),
         });
     }
+    check_roles(&principal, &req.roles, "roles", &tenant_kind(&tx, &principal).await?)?;
     let tenant = principal.tenant.as_uuid();
     tx.execute(
         "DELETE FROM role_grants WHERE tenant_id = $1 AND user_id = $2 AND NOT (role_code = ANY($3))",
