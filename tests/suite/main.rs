@@ -18,6 +18,7 @@ mod migrations;
 mod openapi;
 mod outbox_and_queues;
 mod problem_json;
+mod rate_limits;
 mod runner;
 mod runtime_api;
 mod tenancy_rls;

@@ -9,7 +9,7 @@ async fn the_local_runner_serves_every_route_and_writes_demo_credentials() {
     let db = TestDb::create().await;
     let dir = std::env::temp_dir().join(format!("runner-{}", support::unique()));
     let demo = dir.join("demo.json");
-    let (mut child, api) = support::spawn_runner(&db, &dir, true).await;
+    let (mut child, api) = support::spawn_runner(&db, &dir, true, None).await;
 
     let http = reqwest::Client::new();
     let ready = http.get(format!("{api}/api/v1/health/ready")).send().await.unwrap();

@@ -194,12 +194,18 @@ pub async fn get(router: &Router, path: &str) -> Reply {
 
 /// Starts the real `local-runner` binary on a free port against `db` (a second OS process serving
 /// every route), with its own private stack; its files go under `dir`. Returns it and its base URL.
-pub async fn spawn_runner(db: &TestDb, dir: &std::path::Path, seed: bool) -> (tokio::process::Child, String) {
+/// `stack` names the AWS stack it uses (share a test's to share its tables); `None` for its own.
+pub async fn spawn_runner(
+    db: &TestDb,
+    dir: &std::path::Path,
+    seed: bool,
+    stack: Option<&str>,
+) -> (tokio::process::Child, String) {
     use tokio::io::{AsyncBufReadExt, BufReader};
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_local-runner"))
         .arg("serve")
         .env("PORT", "0")
-        .env("STACK_NAME", format!("t{}", unique()))
+        .env("STACK_NAME", stack.map(str::to_owned).unwrap_or_else(|| format!("t{}", unique())))
         .env("DATABASE_URL", db.app_url())
         .env("DATABASE_ADMIN_URL", db.admin_url())
         .env("DATABASE_OPS_URL", db.ops_url())

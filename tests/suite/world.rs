@@ -21,6 +21,8 @@ use crate::support::{Reply, TestDb, provision_stack, send, stack_env, unique};
 
 pub struct World {
     pub db: TestDb,
+    /// The private stack's name (its DynamoDB tables, bus and secrets).
+    pub stack: String,
     pub state: AppState,
     pub router: Router,
     pub clock: Arc<ManualClock>,
@@ -39,14 +41,21 @@ pub struct Person {
 
 impl World {
     pub async fn new() -> Self {
+        Self::new_with(&[]).await
+    }
+
+    /// A world whose functions see `extra` environment on top of the stack's.
+    pub async fn new_with(extra: &[(&str, String)]) -> Self {
         let db = TestDb::create().await;
         let name = format!("t{}", unique());
         provision_stack(&name).await;
-        let env = stack_env(&name, &[("DATABASE_URL", db.app_url()), ("DATABASE_OPS_URL", db.ops_url())]);
+        let mut vars = vec![("DATABASE_URL", db.app_url()), ("DATABASE_OPS_URL", db.ops_url())];
+        vars.extend(extra.iter().cloned());
+        let env = stack_env(&name, &vars);
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let state = AppState::new(Config::from_env(&env).expect("config"), clock.clone());
         let router = local::router(&state).await.expect("router builds");
-        let world = Self { db, state, router, clock, platform: TenantId::new() };
+        let world = Self { db, stack: name, state, router, clock, platform: TenantId::new() };
         world.insert_tenant(world.platform, "platform").await;
         world
     }
@@ -59,6 +68,20 @@ impl World {
             .execute(
                 "INSERT INTO tenants (id, slug, name, kind) VALUES ($1, $2, $2, $3)",
                 &[&id.as_uuid(), &slug, &kind],
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Sets a tenant setting (JSON value).
+    pub async fn setting(&self, tenant: TenantId, key: &str, value: Value) {
+        self.db
+            .admin()
+            .await
+            .execute(
+                "INSERT INTO tenant_settings (tenant_id, key, value) VALUES ($1, $2, $3)
+                 ON CONFLICT (tenant_id, key) DO UPDATE SET value = EXCLUDED.value",
+                &[&tenant.as_uuid(), &key, &value],
             )
             .await
             .unwrap();

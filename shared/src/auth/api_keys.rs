@@ -64,6 +64,7 @@ fn parse_key(key: &str) -> Option<(TenantId, Vec<u8>)> {
 
 /// A key that may act now.
 pub(crate) struct LiveKey {
+    pub limits: super::principal::TenantLimits,
     pub id: Uuid,
     pub tenant: TenantId,
     pub created_by: Uuid,
@@ -78,16 +79,20 @@ pub(crate) async fn check(conn: &mut Object, key: &str, now: DateTime<Utc>) -> R
     let tx = scoped_tx(conn, Some(tenant), None).await?;
     let row = tx
         .query_opt(
-            "SELECT k.id, k.created_by, k.permissions, k.revoked_at IS NOT NULL,
+            &format!(
+                "SELECT k.id, k.created_by, k.permissions, k.revoked_at IS NOT NULL,
                     k.expires_at IS NOT NULL AND k.expires_at <= $2,
                     k.grace_until IS NOT NULL AND k.grace_until <= $2,
                     t.status, t.kind, m.status, k.last_used_at,
                     ARRAY(SELECT g.role_code FROM role_grants g
-                           WHERE g.tenant_id = k.tenant_id AND g.user_id = k.created_by)
+                           WHERE g.tenant_id = k.tenant_id AND g.user_id = k.created_by),
+                    {}
                FROM api_keys k
                JOIN tenants t ON t.id = k.tenant_id
                JOIN tenant_users m ON m.tenant_id = k.tenant_id AND m.user_id = k.created_by
               WHERE k.secret_hash = $1",
+                super::principal::limits_sql("k.tenant_id")
+            ),
             &[&hash, &now],
         )
         .await
@@ -132,7 +137,8 @@ pub(crate) async fn check(conn: &mut Object, key: &str, now: DateTime<Utc>) -> R
         .filter_map(|p| p.parse::<Permission>().ok())
         .filter(|p| creator.iter().any(|c| c.grants(p)))
         .collect();
-    Ok(LiveKey { id, tenant, created_by: row.get(1), permissions })
+    let limits = super::principal::TenantLimits { read: row.get(11), write: row.get(12) };
+    Ok(LiveKey { limits, id, tenant, created_by: row.get(1), permissions })
 }
 
 /// An API key as listed (never its secret).

@@ -19,6 +19,7 @@ use super::sessions::{TokenPair, start};
 use crate::audit::{self, Actor, Entry};
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::http::ApiJson;
+use crate::platform::rate_limit;
 use crate::platform::state::AppState;
 use crate::tenancy::TenantId;
 use crate::tenancy::roles::role;
@@ -39,6 +40,12 @@ pub fn locked_for(failures: i32, last: Option<DateTime<Utc>>, now: DateTime<Utc>
     let lock = (Duration::minutes(1) * 2i32.pow(exp)).min(MAX_LOCK);
     let until = last + lock;
     (until > now).then(|| until - now)
+}
+
+/// A short, stable stand-in for an email in rate-limit keys (emails stay out of DynamoDB).
+pub fn short_hash(email: &str) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, email.as_bytes());
+    d.as_ref()[..12].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Emails are compared lower-case and trimmed; a value that cannot be an address is a 422.
@@ -108,6 +115,20 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<TokenPair>, ApiError> {
     let email = normalize_email(&req.email, "email")?;
+    // Guessing is limited per email and per client before any work, across every instance; if the
+    // limiter is down, logins are refused rather than left unlimited.
+    let email_key = format!("login-email:{}", short_hash(&email));
+    rate_limit::enforce(&state, &email_key, rate_limit::LOGIN_PER_EMAIL, rate_limit::WhenDown::Closed)
+        .await?;
+    if let Some(ip) = &caller.ip {
+        rate_limit::enforce(
+            &state,
+            &format!("login-ip:{ip}"),
+            rate_limit::LOGIN_PER_IP,
+            rate_limit::WhenDown::Closed,
+        )
+        .await?;
+    }
     let keys = state.signing_keys().await;
     let mut conn = state.db().await?.conn().await?;
     let tx = scoped_tx(&mut conn, None, None).await?;

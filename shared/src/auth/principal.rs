@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::policy::{Access, policy};
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::http::{ClientIp, current_request_id};
+use crate::platform::rate_limit;
 use crate::platform::state::AppState;
 use crate::tenancy::TenantId;
 use crate::tenancy::roles::{Permission, Scope};
@@ -129,6 +130,24 @@ pub async fn scoped_tx(
 /// The live session's facts, or why it is not live.
 pub(crate) struct LiveSession {
     pub roles: Vec<String>,
+    pub limits: TenantLimits,
+}
+
+/// The home tenant's per-minute limits by route class, when its settings override the defaults.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TenantLimits {
+    pub read: Option<i32>,
+    pub write: Option<i32>,
+}
+
+/// SQL for the two limit settings of the tenant in column `tenant`.
+pub(crate) fn limits_sql(tenant: &str) -> String {
+    format!(
+        "(SELECT (value #>> '{{}}')::integer FROM tenant_settings WHERE tenant_id = {tenant}
+            AND key = 'rate_limit.read_per_minute'),
+         (SELECT (value #>> '{{}}')::integer FROM tenant_settings WHERE tenant_id = {tenant}
+            AND key = 'rate_limit.write_per_minute')"
+    )
 }
 
 /// Checks the session in its own tenant: not revoked, not expired, not idle, membership active,
@@ -142,16 +161,19 @@ pub(crate) async fn check_session(
 ) -> Result<LiveSession, ApiError> {
     let row = tx
         .query_opt(
-            "SELECT t.status, m.status, s.last_activity_at,
+            &format!(
+                "SELECT t.status, m.status, s.last_activity_at,
                     s.last_activity_at + make_interval(secs => s.idle_timeout_seconds) <= $4 AS idle,
                     s.revoked_at IS NOT NULL OR s.expires_at <= $4 AS ended,
                     ARRAY(SELECT g.role_code FROM role_grants g
                           WHERE g.tenant_id = s.tenant_id AND g.user_id = s.user_id ORDER BY 1),
-                    t.kind
+                    t.kind, {}
                FROM sessions s
                JOIN tenants t ON t.id = s.tenant_id
                JOIN tenant_users m ON m.tenant_id = s.tenant_id AND m.user_id = s.user_id
               WHERE s.id = $1 AND s.user_id = $2 AND s.tenant_id = $3",
+                limits_sql("s.tenant_id")
+            ),
             &[&session, &user, &tenant.as_uuid(), &now],
         )
         .await
@@ -187,7 +209,7 @@ pub(crate) async fn check_session(
     let roles: Vec<String> = row.get(5);
     let roles =
         roles.into_iter().filter(|r| platform || !crate::tenancy::users::is_platform_role(r)).collect();
-    Ok(LiveSession { roles })
+    Ok(LiveSession { roles, limits: TenantLimits { read: row.get(7), write: row.get(8) } })
 }
 
 /// How the caller authenticates: an access token, or an API key (`X-Api-Key`, or a bearer token
@@ -276,6 +298,7 @@ impl FromRequestParts<AppState> for Principal {
         let now = state.clock().now();
         let caller = Caller::of(parts);
         let mut conn = state.db().await?.conn().await?;
+        let limits: TenantLimits;
         let mut principal = match credential(parts)? {
             Credential::AccessToken(token) => {
                 let keys = state.signing_keys().await;
@@ -288,6 +311,7 @@ impl FromRequestParts<AppState> for Principal {
                 // Idle sessions are marked ended even though the request fails.
                 tx.commit().await.map_err(ApiError::internal)?;
                 let live = live?;
+                limits = live.limits;
                 Principal {
                     user_id: claims.sub,
                     key_id: None,
@@ -304,6 +328,7 @@ impl FromRequestParts<AppState> for Principal {
             }
             Credential::ApiKey(key) => {
                 let live = super::api_keys::check(&mut conn, key, now).await?;
+                limits = live.limits;
                 Principal {
                     user_id: live.created_by,
                     key_id: Some(live.id),
@@ -319,6 +344,20 @@ impl FromRequestParts<AppState> for Principal {
                 }
             }
         };
+        // The caller's tenant, per route class, shared by every instance.
+        let (class, per_minute) = if route.mutates() {
+            ("write", limits.write.map_or(rate_limit::DEFAULT_WRITE_PER_MINUTE, |n| n.max(1) as u32))
+        } else {
+            ("read", limits.read.map_or(rate_limit::DEFAULT_READ_PER_MINUTE, |n| n.max(1) as u32))
+        };
+        let key = format!("tenant:{}:{class}", principal.home_tenant);
+        rate_limit::enforce(
+            state,
+            &key,
+            rate_limit::Limit::per_minute(per_minute),
+            rate_limit::WhenDown::Open,
+        )
+        .await?;
         let cross = requested.is_some_and(|t| t != principal.home_tenant);
         principal.scope = authorize(route.access, &principal.permissions, principal.key_id.is_some(), cross)?;
         principal.cross_tenant = cross;

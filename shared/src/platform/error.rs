@@ -72,6 +72,10 @@ pub enum ApiError {
     TooManyAttempts { retry_after_seconds: u64 },
     #[error("the token is invalid, used or expired")]
     InvalidToken,
+    #[error("rate limit of {limit} per {window_seconds} s reached; retry in {retry_after_seconds} s")]
+    RateLimited { limit: u32, window_seconds: u64, retry_after_seconds: u64 },
+    #[error("the rate limiter is unavailable; try again shortly")]
+    RateLimiterUnavailable,
     #[error("forbidden: {0}")]
     Forbidden(String),
     #[error("not found: {0}")]
@@ -111,6 +115,10 @@ impl ApiError {
             Self::InvalidCredentials => (S::UNAUTHORIZED, "invalid_credentials", "Invalid credentials"),
             Self::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, "too_many_attempts", "Too many attempts"),
             Self::InvalidToken => (S::BAD_REQUEST, "invalid_token", "Invalid token"),
+            Self::RateLimited { .. } => (S::TOO_MANY_REQUESTS, "rate_limited", "Too many requests"),
+            Self::RateLimiterUnavailable => {
+                (S::SERVICE_UNAVAILABLE, "rate_limiter_unavailable", "Rate limiter unavailable")
+            }
             Self::Forbidden(_) => (S::FORBIDDEN, "forbidden", "Forbidden"),
             Self::NotFound(_) => (S::NOT_FOUND, "not_found", "Resource not found"),
             Self::RouteNotFound { .. } => (S::NOT_FOUND, "route_not_found", "No such route"),
@@ -140,6 +148,11 @@ impl ApiError {
                 extensions.insert("limit_bytes".into(), (*limit).into());
                 (Some(self.to_string()), Vec::new())
             }
+            Self::RateLimited { retry_after_seconds, limit, .. } => {
+                extensions.insert("retry_after_seconds".into(), (*retry_after_seconds).into());
+                extensions.insert("limit".into(), (*limit).into());
+                (Some(self.to_string()), Vec::new())
+            }
             Self::TooManyAttempts { retry_after_seconds } => {
                 extensions.insert("retry_after_seconds".into(), (*retry_after_seconds).into());
                 (Some(self.to_string()), Vec::new())
@@ -149,6 +162,7 @@ impl ApiError {
             | Self::Unauthenticated(_)
             | Self::InvalidCredentials
             | Self::InvalidToken
+            | Self::RateLimiterUnavailable
             | Self::Forbidden(_)
             | Self::NotFound(_)
             | Self::RouteNotFound { .. }
@@ -188,6 +202,19 @@ impl IntoResponse for ApiError {
         let mut response = problem_response(&problem);
         if let Self::TooManyAttempts { retry_after_seconds } = &self {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+        }
+        if let Self::RateLimited { limit, window_seconds, retry_after_seconds } = &self {
+            let h = response.headers_mut();
+            h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+            h.insert("ratelimit-limit", HeaderValue::from(*limit));
+            h.insert("ratelimit-remaining", HeaderValue::from(0));
+            h.insert("ratelimit-reset", HeaderValue::from(*retry_after_seconds));
+            if let Ok(v) = HeaderValue::from_str(&format!("{limit};w={window_seconds}")) {
+                h.insert("ratelimit-policy", v);
+            }
+        }
+        if let Self::RateLimiterUnavailable = &self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(5));
         }
         if let Self::Unauthenticated(_) = &self {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -12,6 +12,7 @@ pub mod health;
 pub mod http;
 pub mod openapi;
 pub mod pagination;
+pub mod rate_limit;
 pub mod secrets;
 pub mod state;
 pub mod telemetry;
