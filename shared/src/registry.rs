@@ -262,6 +262,36 @@ pub static API_KEYS_REVOKE: HttpFunction = HttpFunction {
     warm: nothing,
 };
 
+pub static AUTH_MFA_SETUP: HttpFunction = HttpFunction {
+    name: "auth-mfa-setup",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::mfa::setup)),
+    warm: nothing,
+};
+
+pub static AUTH_MFA_CONFIRM: HttpFunction = HttpFunction {
+    name: "auth-mfa-confirm",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::mfa::confirm)),
+    warm: nothing,
+};
+
+pub static AUTH_MFA_VERIFY: HttpFunction = HttpFunction {
+    name: "auth-mfa-verify",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::mfa::verify)),
+    warm: nothing,
+};
+
+pub static AUTH_MFA_EMAIL: HttpFunction = HttpFunction {
+    name: "auth-mfa-email",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::mfa::email_code)),
+    warm: nothing,
+};
+
+pub static AUTH_MFA_DISABLE: HttpFunction = HttpFunction {
+    name: "auth-mfa-disable",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::mfa::disable)),
+    warm: nothing,
+};
+
 pub static ROTATE_SIGNING_KEYS: TaskFunction = TaskFunction {
     name: "rotate-signing-keys",
     handler: |s, _event| Box::pin(crate::auth::keys::rotate_task(s)),
@@ -322,6 +352,11 @@ pub static HTTP_FUNCTIONS: &[&HttpFunction] = &[
     &API_KEYS_LIST,
     &API_KEYS_ROTATE,
     &API_KEYS_REVOKE,
+    &AUTH_MFA_SETUP,
+    &AUTH_MFA_CONFIRM,
+    &AUTH_MFA_VERIFY,
+    &AUTH_MFA_EMAIL,
+    &AUTH_MFA_DISABLE,
 ];
 pub static TASK_FUNCTIONS: &[&TaskFunction] = &[&MIGRATE, &OUTBOX_RELAY, &ROTATE_SIGNING_KEYS];
 pub static QUEUE_FUNCTIONS: &[&QueueFunction] = &[&NOTIFY_EMAIL];

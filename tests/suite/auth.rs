@@ -449,7 +449,10 @@ fn only_the_token_issuers_can_read_the_private_signing_keys() {
         }
     }
     holders.sort();
-    assert_eq!(holders, vec!["auth-login", "auth-refresh", "auth-switch-tenant", "rotate-signing-keys"]);
+    assert_eq!(
+        holders,
+        vec!["auth-login", "auth-mfa-verify", "auth-refresh", "auth-switch-tenant", "rotate-signing-keys"]
+    );
 }
 
 #[tokio::test]

@@ -220,6 +220,33 @@ impl Walk {
                 let r = req(method, p, body);
                 guarded(r.clone(), r, self.b_admin().await)
             }
+            ("POST", "/api/v1/auth/mfa/verify") | ("POST", "/api/v1/auth/mfa/email") => {
+                // A challenge is the holder's secret; a forged one naming a B user gets nowhere.
+                let forged =
+                    format!("{}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", self.b_admin().await.id);
+                let body = if path.ends_with("/verify") {
+                    json!({ "challenge_token": forged, "code": "123456" })
+                } else {
+                    json!({ "challenge_token": forged })
+                };
+                Case::Public { probe: req("POST", path, Some(body)) }
+            }
+            ("POST", "/api/v1/auth/mfa/setup") => {
+                let r = req("POST", path, None);
+                guarded(acting_b(r.clone()), r, self.b_admin().await)
+            }
+            ("POST", "/api/v1/auth/mfa/confirm") | ("POST", "/api/v1/auth/mfa/disable") => {
+                // B's person has an enrolment in progress (confirm) or a live one (disable).
+                let owner = self.b_admin().await;
+                let secret = crate::mfa::setup(&self.w, &owner).await;
+                if path.ends_with("/disable") {
+                    crate::mfa::confirm(&self.w, &owner, &secret).await;
+                    self.w.clock.advance(chrono::Duration::seconds(30));
+                }
+                let code = crate::mfa::current_code(&self.w, &secret);
+                let r = req("POST", path, Some(json!({ "code": code })));
+                guarded(acting_b(r.clone()), r, owner)
+            }
             ("POST", "/api/v1/api-keys") => {
                 let r = req("POST", path, Some(json!({ "name": "walker", "permissions": ["users:read"] })));
                 guarded(acting_b(r.clone()), r, self.b_admin().await)
@@ -438,6 +465,9 @@ async fn read_only_roles_are_refused_every_mutating_route() {
         vec![
             "DELETE /api/v1/auth/sessions/{id}",
             "POST /api/v1/auth/logout",
+            "POST /api/v1/auth/mfa/confirm",
+            "POST /api/v1/auth/mfa/disable",
+            "POST /api/v1/auth/mfa/setup",
             "POST /api/v1/auth/switch-tenant"
         ]
     );

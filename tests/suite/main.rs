@@ -14,6 +14,7 @@ mod events;
 mod health;
 mod identity_db;
 mod isolation;
+mod mfa;
 mod migrations;
 mod openapi;
 mod outbox_and_queues;

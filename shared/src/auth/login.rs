@@ -104,7 +104,7 @@ async fn record_attempt(
 #[utoipa::path(post, path = "/api/v1/auth/login", operation_id = "auth_login", tag = "identity",
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Signed in", body = TokenPair),
+        (status = 200, description = "Signed in (tokens), or a second factor is needed (challenge)", body = LoginResult),
         (status = 401, description = "Wrong email or password (one answer for both)", body = crate::Problem),
         (status = 403, description = "Right password, but no active membership (in the named tenant)", body = crate::Problem),
         (status = 429, description = "Locked after repeated failures; see Retry-After", body = crate::Problem),
@@ -113,7 +113,7 @@ pub async fn login(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(req): ApiJson<LoginRequest>,
-) -> Result<Json<TokenPair>, ApiError> {
+) -> Result<Json<LoginResult>, ApiError> {
     let email = normalize_email(&req.email, "email")?;
     // Guessing is limited per email and per client before any work, across every instance; if the
     // limiter is down, logins are refused rather than left unlimited.
@@ -198,6 +198,12 @@ pub async fn login(
         .await
         .map_err(ApiError::internal)?;
     record_attempt(&*tx, &email, Some(user), &caller, true, "ok", now).await?;
+    // A user with an authenticator, or whose tenant requires a second factor for their roles, gets
+    // a challenge now and tokens from POST /api/v1/auth/mfa/verify.
+    if let Some(challenge) = super::mfa::challenge_if_needed(&tx, user, tenant, now).await? {
+        tx.commit().await.map_err(ApiError::internal)?;
+        return Ok(Json(LoginResult::Challenge(challenge)));
+    }
     let tokens = start(&tx, keys, user, tenant, &caller, now).await?;
     let actor = Actor {
         kind: "user",
@@ -216,7 +222,15 @@ pub async fn login(
     )
     .await?;
     tx.commit().await.map_err(ApiError::internal)?;
-    Ok(Json(tokens))
+    Ok(Json(LoginResult::Tokens(tokens)))
+}
+
+/// A login's answer: tokens, or a second-factor challenge.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginResult {
+    Tokens(TokenPair),
+    Challenge(super::mfa::MfaChallenge),
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -5,9 +5,11 @@
 pub mod api_keys;
 pub mod keys;
 pub mod login;
+pub mod mfa;
 pub mod passwords;
 pub mod policy;
 pub mod principal;
 pub mod recovery;
 pub mod sessions;
 pub mod tokens;
+pub mod totp;

@@ -44,6 +44,12 @@ pub static ROUTES: &[RoutePolicy] = &[
     r("GET", "/api/v1/auth/sessions", Session),
     r("DELETE", "/api/v1/auth/sessions/{id}", Session),
     r("GET", "/api/v1/roles", Session),
+    // Second factor: enrolment is self-service; verify and email codes finish a pending login.
+    r("POST", "/api/v1/auth/mfa/setup", Session),
+    r("POST", "/api/v1/auth/mfa/confirm", Session),
+    r("POST", "/api/v1/auth/mfa/disable", Session),
+    r("POST", "/api/v1/auth/mfa/verify", Public),
+    r("POST", "/api/v1/auth/mfa/email", Public),
     // Tenants: platform staff only.
     r("POST", "/api/v1/tenants", P("tenants:create:all")),
     r("GET", "/api/v1/tenants", P("tenants:read:all")),

@@ -68,6 +68,8 @@ pub enum ApiError {
     Unauthenticated(String),
     #[error("the email or the password is wrong")]
     InvalidCredentials,
+    #[error("the second-factor code is wrong")]
+    InvalidSecondFactor,
     #[error("too many failed attempts; try again in {retry_after_seconds} s")]
     TooManyAttempts { retry_after_seconds: u64 },
     #[error("the token is invalid, used or expired")]
@@ -113,6 +115,9 @@ impl ApiError {
             }
             Self::Unauthenticated(_) => (S::UNAUTHORIZED, "unauthenticated", "Authentication required"),
             Self::InvalidCredentials => (S::UNAUTHORIZED, "invalid_credentials", "Invalid credentials"),
+            Self::InvalidSecondFactor => {
+                (S::UNAUTHORIZED, "invalid_second_factor", "Invalid second-factor code")
+            }
             Self::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, "too_many_attempts", "Too many attempts"),
             Self::InvalidToken => (S::BAD_REQUEST, "invalid_token", "Invalid token"),
             Self::RateLimited { .. } => (S::TOO_MANY_REQUESTS, "rate_limited", "Too many requests"),
@@ -161,6 +166,7 @@ impl ApiError {
             | Self::UnsupportedMediaType(_)
             | Self::Unauthenticated(_)
             | Self::InvalidCredentials
+            | Self::InvalidSecondFactor
             | Self::InvalidToken
             | Self::RateLimiterUnavailable
             | Self::Forbidden(_)
