@@ -79,7 +79,8 @@ moto_up() {
   local venv=$1 port=$2 logf=$3 pidf=$4
   if curl -sf "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then echo reused; return 0; fi
   log "starting the AWS emulator (moto) on 127.0.0.1:$port"
-  nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$logf" 2>&1 &
+  # moto_server.py: moto's server with DynamoDB writes made atomic, as they are in AWS.
+  nohup "$venv/bin/python" "$(dirname "${BASH_SOURCE[0]}")/moto_server.py" -H 127.0.0.1 -p "$port" >"$logf" 2>&1 &
   echo $! >"$pidf"
   for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && { echo started; return 0; }

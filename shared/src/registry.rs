@@ -292,6 +292,30 @@ pub static AUTH_MFA_DISABLE: HttpFunction = HttpFunction {
     warm: nothing,
 };
 
+pub static AUTH_SSO_START: HttpFunction = HttpFunction {
+    name: "auth-sso-start",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::sso::begin)),
+    warm: nothing,
+};
+
+pub static AUTH_SSO_CALLBACK: HttpFunction = HttpFunction {
+    name: "auth-sso-callback",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::sso::callback)),
+    warm: nothing,
+};
+
+pub static SSO_PROVIDERS_PUT: HttpFunction = HttpFunction {
+    name: "sso-providers-put",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::sso::put_provider)),
+    warm: nothing,
+};
+
+pub static SSO_PROVIDERS_LIST: HttpFunction = HttpFunction {
+    name: "sso-providers-list",
+    routes: || OpenApiRouter::new().routes(routes!(crate::auth::sso::list_providers)),
+    warm: nothing,
+};
+
 pub static ROTATE_SIGNING_KEYS: TaskFunction = TaskFunction {
     name: "rotate-signing-keys",
     handler: |s, _event| Box::pin(crate::auth::keys::rotate_task(s)),
@@ -357,6 +381,10 @@ pub static HTTP_FUNCTIONS: &[&HttpFunction] = &[
     &AUTH_MFA_VERIFY,
     &AUTH_MFA_EMAIL,
     &AUTH_MFA_DISABLE,
+    &AUTH_SSO_START,
+    &AUTH_SSO_CALLBACK,
+    &SSO_PROVIDERS_PUT,
+    &SSO_PROVIDERS_LIST,
 ];
 pub static TASK_FUNCTIONS: &[&TaskFunction] = &[&MIGRATE, &OUTBOX_RELAY, &ROTATE_SIGNING_KEYS];
 pub static QUEUE_FUNCTIONS: &[&QueueFunction] = &[&NOTIFY_EMAIL];

@@ -451,7 +451,14 @@ fn only_the_token_issuers_can_read_the_private_signing_keys() {
     holders.sort();
     assert_eq!(
         holders,
-        vec!["auth-login", "auth-mfa-verify", "auth-refresh", "auth-switch-tenant", "rotate-signing-keys"]
+        vec![
+            "auth-login",
+            "auth-mfa-verify",
+            "auth-refresh",
+            "auth-sso-callback",
+            "auth-switch-tenant",
+            "rotate-signing-keys"
+        ]
     );
 }
 
@@ -462,7 +469,7 @@ async fn concurrent_guesses_from_two_processes_cannot_slip_past_the_lockout() {
     let p = w.person_with(a, &["TENANT_USER"], Some(PASSWORD)).await;
     let dir = std::env::temp_dir().join(format!("lockout-{}", crate::support::unique()));
     let (mut runner, api) = crate::support::spawn_runner(&w.db, &dir, false, None).await;
-    let http = reqwest::Client::new();
+    let http = crate::support::http_client();
     let body = json!({ "email": p.email, "password": "a wrong guess here" });
     // Twelve wrong guesses at once: six through this process, six through the runner process.
     let here = (0..6).map(|_| {

@@ -231,6 +231,28 @@ impl Walk {
                 };
                 Case::Public { probe: req("POST", path, Some(body)) }
             }
+            ("GET", "/api/v1/auth/sso/{provider}") => {
+                Case::Public { probe: req("GET", format!("/api/v1/auth/sso/google?tenant={b}"), None) }
+            }
+            ("GET", "/api/v1/auth/sso/{provider}/callback") => {
+                let forged = format!("{b}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+                Case::Public {
+                    probe: req(
+                        "GET",
+                        format!("/api/v1/auth/sso/google/callback?code=x&state={forged}"),
+                        None,
+                    ),
+                }
+            }
+            ("PUT", "/api/v1/sso/providers/{name}") => {
+                let body = json!({ "issuer": "https://idp.example.com", "client_id": "gateway" });
+                let r = req("PUT", "/api/v1/sso/providers/walker", Some(body));
+                guarded(acting_b(r.clone()), r, self.b_admin().await)
+            }
+            ("GET", "/api/v1/sso/providers") => {
+                let r = req("GET", path, None);
+                guarded(acting_b(r.clone()), r, self.b_admin().await)
+            }
             ("POST", "/api/v1/auth/mfa/setup") => {
                 let r = req("POST", path, None);
                 guarded(acting_b(r.clone()), r, self.b_admin().await)

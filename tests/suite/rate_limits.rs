@@ -21,7 +21,7 @@ async fn one_limit_holds_across_two_processes() {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
     w.clock.set(Utc::now());
-    let http = reqwest::Client::new();
+    let http = crate::support::http_client();
     let here = (0..15).map(|_| {
         let (w, t) = (&w, p.token.clone());
         Box::pin(async move { w.call("GET", "/api/v1/roles", Some(&t), None).await.status.as_u16() })

@@ -11,7 +11,7 @@ async fn the_local_runner_serves_every_route_and_writes_demo_credentials() {
     let demo = dir.join("demo.json");
     let (mut child, api) = support::spawn_runner(&db, &dir, true, None).await;
 
-    let http = reqwest::Client::new();
+    let http = crate::support::http_client();
     let ready = http.get(format!("{api}/api/v1/health/ready")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
     let body: serde_json::Value = ready.json().await.unwrap();

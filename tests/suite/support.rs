@@ -233,3 +233,10 @@ pub async fn spawn_runner(
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, api)
 }
+
+/// An HTTP client for the tests' own requests (to a runner or a provider); no redirects followed.
+/// reqwest's TLS is rustls without a built-in crypto provider here, so aws-lc is installed first.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("HTTP client")
+}

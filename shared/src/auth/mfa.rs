@@ -46,8 +46,8 @@ fn random<const N: usize>() -> Result<[u8; N], ApiError> {
     Ok(bytes)
 }
 
-/// The data key that seals TOTP secrets: SHA-256 of the `MFA_KEY_SECRET` secret's value.
-async fn data_key(state: &AppState) -> Result<LessSafeKey, ApiError> {
+/// The data key that seals TOTP secrets (and SSO client secrets): SHA-256 of the `MFA_KEY_SECRET` secret's value.
+pub(crate) async fn data_key(state: &AppState) -> Result<LessSafeKey, ApiError> {
     let id = state
         .config()
         .env
@@ -61,7 +61,7 @@ async fn data_key(state: &AppState) -> Result<LessSafeKey, ApiError> {
 }
 
 /// `nonce || ciphertext+tag`, bound to the factor id.
-fn seal(key: &LessSafeKey, factor: Uuid, plain: &[u8]) -> Result<Vec<u8>, ApiError> {
+pub(crate) fn seal(key: &LessSafeKey, factor: Uuid, plain: &[u8]) -> Result<Vec<u8>, ApiError> {
     let nonce = random::<NONCE_LEN>()?;
     let mut data = plain.to_vec();
     key.seal_in_place_append_tag(
@@ -73,7 +73,7 @@ fn seal(key: &LessSafeKey, factor: Uuid, plain: &[u8]) -> Result<Vec<u8>, ApiErr
     Ok([nonce.as_slice(), &data].concat())
 }
 
-fn open(key: &LessSafeKey, factor: Uuid, sealed: &[u8]) -> Result<Vec<u8>, ApiError> {
+pub(crate) fn open(key: &LessSafeKey, factor: Uuid, sealed: &[u8]) -> Result<Vec<u8>, ApiError> {
     if sealed.len() < NONCE_LEN {
         return Err(ApiError::internal("sealed TOTP secret too short"));
     }

@@ -11,5 +11,6 @@ pub mod policy;
 pub mod principal;
 pub mod recovery;
 pub mod sessions;
+pub mod sso;
 pub mod tokens;
 pub mod totp;

@@ -50,6 +50,12 @@ pub static ROUTES: &[RoutePolicy] = &[
     r("POST", "/api/v1/auth/mfa/disable", Session),
     r("POST", "/api/v1/auth/mfa/verify", Public),
     r("POST", "/api/v1/auth/mfa/email", Public),
+    // Single sign-on: the redirect and the callback are public (state, nonce and PKCE bind them);
+    // configuring a tenant's providers is its admins' work.
+    r("GET", "/api/v1/auth/sso/{provider}", Public),
+    r("GET", "/api/v1/auth/sso/{provider}/callback", Public),
+    r("PUT", "/api/v1/sso/providers/{name}", P("settings:update")),
+    r("GET", "/api/v1/sso/providers", P("settings:read")),
     // Tenants: platform staff only.
     r("POST", "/api/v1/tenants", P("tenants:create:all")),
     r("GET", "/api/v1/tenants", P("tenants:read:all")),
