@@ -63,6 +63,7 @@ async fn retry_after_is_honest_and_limits_are_per_tenant_and_class() {
     assert_eq!(limited.headers["ratelimit-remaining"], "0");
     assert_eq!(limited.headers["ratelimit-policy"], "3;w=60");
     let wait: i64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert_eq!(read(&pa.token).await.problem(429), "rate_limited", "a second knock in the same window");
     // 3 hits at 0 s, limit 3: the next window, once the 3 weigh ≤ 2 → 60 + 20 s.
     assert_eq!(wait, 80);
     // Other tenants and other route classes have their own budgets.
@@ -85,6 +86,11 @@ async fn retry_after_is_honest_and_limits_are_per_tenant_and_class() {
     w.clock.advance(Duration::seconds(1));
     let again = read(&pa.token).await;
     assert_eq!(again.status, 200, "{}", again.body);
+    // The lockout is on record once per window, not once per knock: two refusals at 0 s, one at
+    // 79 s (the next window) → two entries.
+    let exceeded: Vec<String> =
+        w.audit_actions(Some(a)).await.into_iter().filter(|x| x == "rate_limit.exceeded").collect();
+    assert_eq!(exceeded.len(), 2);
 }
 
 #[tokio::test]
@@ -110,6 +116,18 @@ async fn login_is_limited_per_email() {
     let limited = login().await;
     assert_eq!(limited.problem(429), "rate_limited");
     assert!(limited.headers.contains_key("retry-after"));
+    login().await;
+    let recorded: i64 =
+        w.db.admin()
+            .await
+            .query_one(
+                "SELECT count(*) FROM login_attempts WHERE email = $1 AND reason = 'rate_limited'",
+                &[&p.email],
+            )
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(recorded, 1, "the lockout is recorded once per window");
 }
 
 #[tokio::test]

@@ -118,16 +118,19 @@ pub async fn login(
     // Guessing is limited per email and per client before any work, across every instance; if the
     // limiter is down, logins are refused rather than left unlimited.
     let email_key = format!("login-email:{}", short_hash(&email));
-    rate_limit::enforce(&state, &email_key, rate_limit::LOGIN_PER_EMAIL, rate_limit::WhenDown::Closed)
-        .await?;
-    if let Some(ip) = &caller.ip {
-        rate_limit::enforce(
-            &state,
-            &format!("login-ip:{ip}"),
-            rate_limit::LOGIN_PER_IP,
-            rate_limit::WhenDown::Closed,
-        )
-        .await?;
+    let ip_key = caller.ip.as_ref().map(|ip| (format!("login-ip:{ip}"), rate_limit::LOGIN_PER_IP));
+    for (key, limit) in std::iter::once((email_key, rate_limit::LOGIN_PER_EMAIL)).chain(ip_key) {
+        if let Err((refusal, first)) =
+            rate_limit::enforce_noting(&state, &key, limit, rate_limit::WhenDown::Closed).await
+        {
+            if first {
+                // The lockout is on record once per window, next to the attempts it stopped.
+                let conn = state.db().await?.conn().await?;
+                record_attempt(&**conn, &email, None, &caller, false, "rate_limited", state.clock().now())
+                    .await?;
+            }
+            return Err(refusal);
+        }
     }
     let keys = state.signing_keys().await;
     let mut conn = state.db().await?.conn().await?;

@@ -144,6 +144,27 @@ async fn use_recovery_code(
     Ok(n > 0)
 }
 
+/// Second-factor tries, like logins: limited per user and per client IP, failing closed.
+async fn limit_tries(state: &AppState, user: Uuid, caller: &Caller) -> Result<(), ApiError> {
+    rate_limit::enforce(
+        state,
+        &format!("mfa:{user}"),
+        rate_limit::LOGIN_PER_EMAIL,
+        rate_limit::WhenDown::Closed,
+    )
+    .await?;
+    if let Some(ip) = &caller.ip {
+        rate_limit::enforce(
+            state,
+            &format!("mfa-ip:{ip}"),
+            rate_limit::LOGIN_PER_IP,
+            rate_limit::WhenDown::Closed,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// What a login answers when a second factor is needed.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MfaChallenge {
@@ -253,13 +274,7 @@ pub async fn verify(
             "send code or recovery_code",
         )]));
     }
-    rate_limit::enforce(
-        &state,
-        &format!("mfa:{user}"),
-        rate_limit::LOGIN_PER_EMAIL,
-        rate_limit::WhenDown::Closed,
-    )
-    .await?;
+    limit_tries(&state, user, &caller).await?;
     let now = state.clock().now();
     let keys = state.signing_keys().await;
     let mut conn = state.db().await?.conn().await?;
@@ -345,17 +360,12 @@ pub struct Sent {
     ))]
 pub async fn email_code(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(req): ApiJson<EmailCodeRequest>,
 ) -> Result<(StatusCode, Json<Sent>), ApiError> {
     let refused = || ApiError::Unauthenticated("the sign-in challenge is invalid, used or expired".into());
     let (user, hash) = parse_secret(&req.challenge_token).ok_or_else(refused)?;
-    rate_limit::enforce(
-        &state,
-        &format!("mfa:{user}"),
-        rate_limit::LOGIN_PER_EMAIL,
-        rate_limit::WhenDown::Closed,
-    )
-    .await?;
+    limit_tries(&state, user, &caller).await?;
     let now = state.clock().now();
     let db = state.db().await?;
     let mut conn = db.conn().await?;

@@ -351,13 +351,25 @@ impl FromRequestParts<AppState> for Principal {
             ("read", limits.read.map_or(rate_limit::DEFAULT_READ_PER_MINUTE, |n| n.max(1) as u32))
         };
         let key = format!("tenant:{}:{class}", principal.home_tenant);
-        rate_limit::enforce(
+        let limited = rate_limit::enforce_noting(
             state,
             &key,
             rate_limit::Limit::per_minute(per_minute),
             rate_limit::WhenDown::Open,
         )
-        .await?;
+        .await;
+        if let Err((refusal, first)) = limited {
+            if first {
+                // A tenant hitting its limit is worth a line in its audit log, once per window.
+                let tx = principal.tx(&mut conn).await?;
+                let entry = crate::audit::Entry::new("rate_limit.exceeded", "route_class", class).after(
+                    serde_json::json!({ "limit_per_minute": per_minute, "route": format!("{} {path}", parts.method) }),
+                );
+                crate::audit::record(&tx, &principal, entry).await?;
+                tx.commit().await.map_err(ApiError::internal)?;
+            }
+            return Err(refusal);
+        }
         let cross = requested.is_some_and(|t| t != principal.home_tenant);
         principal.scope = authorize(route.access, &principal.permissions, principal.key_id.is_some(), cross)?;
         principal.cross_tenant = cross;

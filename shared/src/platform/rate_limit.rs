@@ -29,8 +29,14 @@ impl Limit {
 /// The answer for one hit.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
-    Allowed { remaining: u32 },
-    Limited { retry_after_seconds: u64 },
+    Allowed {
+        remaining: u32,
+    },
+    /// `first`: the first refusal of this key in this window (what the audit log records).
+    Limited {
+        retry_after_seconds: u64,
+        first: bool,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +114,26 @@ impl RateLimiter {
         Ok(hits.and_then(|n| n.parse::<i64>().ok()).unwrap_or(0).max(0) as u64)
     }
 
+    /// Marks the window as having refused someone; true for the first refusal only.
+    async fn first_refusal(&self, pk: &str, expires: i64) -> Result<bool, Unavailable> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(pk.to_owned()))
+            .item("expires_at", AttributeValue::N(expires.to_string()))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(false)
+            }
+            Err(e) => Err(Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())),
+        }
+    }
+
     /// Counts one hit of `key` at `now` against `limit`.
     pub async fn hit(&self, key: &str, limit: Limit, now: DateTime<Utc>) -> Result<Decision, Unavailable> {
         let w = limit.window.num_milliseconds().max(1000);
@@ -124,8 +150,10 @@ impl RateLimiter {
         }
         // Refused: take the hit back, so knocking while limited does not lengthen the wait.
         let accepted = self.add(&current_pk, -1, expires).await?;
+        let first = self.first_refusal(&format!("{current_pk}#refused"), expires).await?;
         Ok(Decision::Limited {
             retry_after_seconds: retry_after(previous, accepted, limit.max, elapsed, limit.window),
+            first,
         })
     }
 }
@@ -155,6 +183,17 @@ pub async fn enforce(
     limit: Limit,
     when_down: WhenDown,
 ) -> Result<(), super::error::ApiError> {
+    enforce_noting(state, key, limit, when_down).await.map_err(|(e, _)| e)
+}
+
+/// [`enforce`], also saying whether a refusal is the first of its window (`Err((error, true))`),
+/// for callers that audit lockouts once rather than once per refused request.
+pub async fn enforce_noting(
+    state: &super::state::AppState,
+    key: &str,
+    limit: Limit,
+    when_down: WhenDown,
+) -> Result<(), (super::error::ApiError, bool)> {
     use super::error::ApiError;
     let decision = match state.config().rate_limit_table() {
         Ok(table) => {
@@ -165,11 +204,14 @@ pub async fn enforce(
     };
     match decision {
         Ok(Decision::Allowed { .. }) => Ok(()),
-        Ok(Decision::Limited { retry_after_seconds }) => Err(ApiError::RateLimited {
-            limit: limit.max,
-            window_seconds: limit.window.num_seconds().max(1) as u64,
-            retry_after_seconds,
-        }),
+        Ok(Decision::Limited { retry_after_seconds, first }) => Err((
+            ApiError::RateLimited {
+                limit: limit.max,
+                window_seconds: limit.window.num_seconds().max(1) as u64,
+                retry_after_seconds,
+            },
+            first,
+        )),
         Err(e) => match when_down {
             WhenDown::Open => {
                 // The alarm keys on this line: limits are off while it repeats.
@@ -178,7 +220,7 @@ pub async fn enforce(
             }
             WhenDown::Closed => {
                 tracing::error!(alarm = "rate_limiter_unavailable", error = %e, "rate limiter unavailable; failing closed");
-                Err(ApiError::RateLimiterUnavailable)
+                Err((ApiError::RateLimiterUnavailable, false))
             }
         },
     }
