@@ -25,6 +25,7 @@ CREATE TABLE sso_logins (
     nonce          text NOT NULL,
     pkce_verifier  text NOT NULL,
     redirect_uri   text NOT NULL,
+    binding_hash   bytea NOT NULL CHECK (length(binding_hash) = 32),  -- the browser's cookie, hashed
     created_at     timestamptz NOT NULL,
     expires_at     timestamptz NOT NULL,
     completed_at   timestamptz
@@ -41,3 +42,10 @@ CREATE FUNCTION identity_tenant_by_slug(p_slug text) RETURNS uuid
 ALTER FUNCTION identity_tenant_by_slug(text) OWNER TO gateway_identity;
 REVOKE ALL ON FUNCTION identity_tenant_by_slug(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION identity_tenant_by_slug(text) TO gateway_app;
+
+-- How a session began: password (with or without a second factor) or single sign-on. A session from
+-- single sign-on cannot switch into another tenant (that tenant's admins did not vouch for it), and
+-- a switch into a tenant that requires a second factor needs one unless the session already passed.
+ALTER TABLE sessions ADD COLUMN auth_method text NOT NULL DEFAULT 'password'
+    CHECK (auth_method IN ('password', 'sso'));
+ALTER TABLE sessions ADD COLUMN mfa_verified boolean NOT NULL DEFAULT false;

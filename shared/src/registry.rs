@@ -316,6 +316,18 @@ pub static SSO_PROVIDERS_LIST: HttpFunction = HttpFunction {
     warm: nothing,
 };
 
+pub static SETTINGS_LIST: HttpFunction = HttpFunction {
+    name: "settings-list",
+    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::settings::list)),
+    warm: nothing,
+};
+
+pub static SETTINGS_PUT: HttpFunction = HttpFunction {
+    name: "settings-put",
+    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::settings::put)),
+    warm: nothing,
+};
+
 pub static ROTATE_SIGNING_KEYS: TaskFunction = TaskFunction {
     name: "rotate-signing-keys",
     handler: |s, _event| Box::pin(crate::auth::keys::rotate_task(s)),
@@ -385,6 +397,8 @@ pub static HTTP_FUNCTIONS: &[&HttpFunction] = &[
     &AUTH_SSO_CALLBACK,
     &SSO_PROVIDERS_PUT,
     &SSO_PROVIDERS_LIST,
+    &SETTINGS_LIST,
+    &SETTINGS_PUT,
 ];
 pub static TASK_FUNCTIONS: &[&TaskFunction] = &[&MIGRATE, &OUTBOX_RELAY, &ROTATE_SIGNING_KEYS];
 pub static QUEUE_FUNCTIONS: &[&QueueFunction] = &[&NOTIFY_EMAIL];

@@ -249,6 +249,15 @@ impl Walk {
                 let r = req("PUT", "/api/v1/sso/providers/walker", Some(body));
                 guarded(acting_b(r.clone()), r, self.b_admin().await)
             }
+            ("GET", "/api/v1/settings") => {
+                let r = req("GET", path, None);
+                guarded(acting_b(r.clone()), r, self.b_admin().await)
+            }
+            ("PUT", "/api/v1/settings/{key}") => {
+                let r =
+                    req("PUT", "/api/v1/settings/rate_limit.write_per_minute", Some(json!({ "value": 500 })));
+                guarded(acting_b(r.clone()), r, self.b_admin().await)
+            }
             ("GET", "/api/v1/sso/providers") => {
                 let r = req("GET", path, None);
                 guarded(acting_b(r.clone()), r, self.b_admin().await)

@@ -114,39 +114,94 @@ async fn enrolment_then_login_needs_the_code_and_a_code_is_never_accepted_twice(
 }
 
 #[tokio::test]
-async fn recovery_codes_work_once_and_email_codes_are_the_alternative() {
+async fn recovery_codes_work_once_and_a_spent_challenge_stays_spent() {
     let w = World::new().await;
     let a = w.tenant().await;
     let p = w.person_with(a, &["TENANT_USER"], Some(PASSWORD)).await;
     let secret = setup(&w, &p).await;
     let codes = confirm(&w, &p, &secret).await;
-    let challenge = login(&w, &p.email).await.body["challenge_token"].as_str().unwrap().to_owned();
-    assert_eq!(verify(&w, &challenge, json!({"recovery_code": codes[0]})).await.status, 200);
+    let challenge = login(&w, &p.email).await;
+    assert_eq!(
+        challenge.body["methods"],
+        json!(["totp", "recovery_code"]),
+        "no email for authenticator users"
+    );
+    let token = challenge.body["challenge_token"].as_str().unwrap().to_owned();
+    assert_eq!(verify(&w, &token, json!({"recovery_code": codes[0]})).await.status, 200);
     let next = login(&w, &p.email).await.body["challenge_token"].as_str().unwrap().to_owned();
     assert_eq!(
         verify(&w, &next, json!({"recovery_code": codes[0]})).await.problem(401),
         "invalid_second_factor"
     );
     assert!(w.audit_actions(Some(a)).await.contains(&"mfa.recovery_code_used".to_owned()));
-    // Email: a code arrives through the outbox and finishes the login.
-    let sent = w.call("POST", "/api/v1/auth/mfa/email", None, Some(json!({"challenge_token": next}))).await;
+    // The mailbox is no second factor for someone with an authenticator.
+    let email = w.call("POST", "/api/v1/auth/mfa/email", None, Some(json!({"challenge_token": next}))).await;
+    assert_eq!(email.problem(409), "use_authenticator");
+    // Five wrong codes spend a challenge.
+    for _ in 0..5 {
+        verify(&w, &next, json!({"code": "000000"})).await;
+    }
+    w.clock.advance(Duration::seconds(30));
+    assert_eq!(
+        verify(&w, &next, json!({ "code": current_code(&w, &secret) })).await.problem(401),
+        "unauthenticated"
+    );
+}
+
+#[tokio::test]
+async fn the_tenant_policy_requires_a_factor_emailed_codes_serve_without_an_authenticator_and_switching_honours_it()
+ {
+    let w = World::new().await;
+    let (a, b) = (w.tenant().await, w.tenant().await);
+    let admin = w.person(a, &["TENANT_ADMIN"]).await;
+    let set = w
+        .call(
+            "PUT",
+            "/api/v1/settings/mfa.required_roles",
+            Some(&admin.token),
+            Some(json!({"value": ["TENANT_ADMIN"]})),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    let p = w.person_with(a, &["TENANT_ADMIN"], Some(PASSWORD)).await;
+    let challenge = login(&w, &p.email).await;
+    assert_eq!(challenge.body["methods"], json!(["email"]));
+    let token = challenge.body["challenge_token"].as_str().unwrap().to_owned();
+    let sent = w.call("POST", "/api/v1/auth/mfa/email", None, Some(json!({"challenge_token": token}))).await;
     assert_eq!(sent.status, 202, "{}", sent.body);
     let mails = w.outbox("notification.email_requested").await;
     let code = mails.iter().find(|m| m["template"] == "email_code").unwrap()["params"]["code"]
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(verify(&w, &next, json!({ "code": code })).await.status, 200);
-    // Five wrong codes spend a challenge.
-    let last = login(&w, &p.email).await.body["challenge_token"].as_str().unwrap().to_owned();
-    for _ in 0..5 {
-        verify(&w, &last, json!({"code": "000000"})).await;
-    }
-    w.clock.advance(Duration::seconds(30));
-    assert_eq!(
-        verify(&w, &last, json!({ "code": current_code(&w, &secret) })).await.problem(401),
-        "unauthenticated"
-    );
+    let ok = verify(&w, &token, json!({ "code": code })).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    // A session from a tenant without the policy does not slip into A by switching.
+    w.join(p.id, b, &["TENANT_USER"]).await;
+    let in_b = w.mint(p.id, b).await;
+    let switch = w
+        .call("POST", "/api/v1/auth/switch-tenant", Some(&in_b.access_token), Some(json!({"tenant_id": a})))
+        .await;
+    assert_eq!(switch.status, 200);
+    assert_eq!(switch.body["mfa_required"], true, "{}", switch.body);
+    // One that passed the factor does.
+    let back = w
+        .call(
+            "POST",
+            "/api/v1/auth/switch-tenant",
+            ok.body["access_token"].as_str(),
+            Some(json!({"tenant_id": b})),
+        )
+        .await;
+    let to_a = w
+        .call(
+            "POST",
+            "/api/v1/auth/switch-tenant",
+            back.body["access_token"].as_str(),
+            Some(json!({"tenant_id": a})),
+        )
+        .await;
+    assert!(to_a.body["access_token"].is_string(), "{}", to_a.body);
 }
 
 #[tokio::test]
@@ -177,10 +232,9 @@ async fn disabling_needs_a_fresh_factor_and_the_tenant_can_require_one() {
     assert_eq!(off.status, 204, "{}", off.body);
     assert!(login(&w, &p.email).await.body["access_token"].is_string(), "no factor: tokens again");
     assert!(w.audit_actions(Some(a)).await.contains(&"mfa.disabled".to_owned()));
-    // Policy: admins of this tenant must pass a second factor; without an authenticator, email.
+    // Policy: admins of this tenant must pass a second factor; a role it does not name need not.
     w.setting(a, "mfa.required_roles", json!(["TENANT_ADMIN"])).await;
-    let challenge = login(&w, &p.email).await;
-    assert_eq!(challenge.body["methods"], json!(["email"]));
+    assert_eq!(login(&w, &p.email).await.body["methods"], json!(["email"]));
     let user = w.person_with(a, &["TENANT_USER"], Some(PASSWORD)).await;
     assert!(login(&w, &user.email).await.body["access_token"].is_string(), "a role the policy does not name");
 }

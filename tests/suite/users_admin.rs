@@ -297,3 +297,53 @@ async fn tenants_are_created_listed_updated_and_every_access_is_audited() {
         "reads across tenants are audited too"
     );
 }
+
+#[tokio::test]
+async fn settings_are_validated_audited_and_take_effect() {
+    let w = World::new().await;
+    let a = w.tenant().await;
+    let admin = w.person(a, &["TENANT_ADMIN"]).await;
+    let t = Some(admin.token.as_str());
+    let all = w.call("GET", "/api/v1/settings", t, None).await;
+    let keys: Vec<&str> = all.body.as_array().unwrap().iter().map(|s| s["key"].as_str().unwrap()).collect();
+    assert_eq!(
+        keys,
+        vec![
+            "session.idle_timeout_minutes",
+            "rate_limit.read_per_minute",
+            "rate_limit.write_per_minute",
+            "mfa.required_roles"
+        ]
+    );
+    assert!(all.body.as_array().unwrap().iter().all(|s| s["default"] == true));
+    for (key, bad) in [
+        ("rate_limit.read_per_minute", json!("lots")),
+        ("rate_limit.read_per_minute", json!(0)),
+        ("session.idle_timeout_minutes", json!(100000)),
+        ("mfa.required_roles", json!(["SUPER_ADMIN"])),
+        ("mfa.required_roles", json!(["NOPE"])),
+    ] {
+        let r = w.call("PUT", &format!("/api/v1/settings/{key}"), t, Some(json!({ "value": bad }))).await;
+        assert_eq!(r.problem(422), "validation_failed", "{key} = {bad}");
+    }
+    assert_eq!(
+        w.call("PUT", "/api/v1/settings/no.such", t, Some(json!({"value": 1}))).await.problem(404),
+        "not_found"
+    );
+    let r = w.call("PUT", "/api/v1/settings/rate_limit.read_per_minute", t, Some(json!({"value": 2}))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // The GET /settings above was read one of this minute (the PUTs were writes): one more fits.
+    assert_eq!(w.call("GET", "/api/v1/roles", t, None).await.status, 200);
+    assert_eq!(w.call("GET", "/api/v1/roles", t, None).await.problem(429), "rate_limited");
+    let user = w.person(a, &["TENANT_USER"]).await;
+    let r = w
+        .call(
+            "PUT",
+            "/api/v1/settings/rate_limit.read_per_minute",
+            Some(&user.token),
+            Some(json!({"value": 9})),
+        )
+        .await;
+    assert_eq!(r.problem(403), "forbidden");
+    assert!(w.audit_actions(Some(a)).await.contains(&"tenant.setting_changed".to_owned()));
+}

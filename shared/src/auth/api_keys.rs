@@ -336,6 +336,7 @@ pub async fn list(
     Query(f): Query<ApiKeyFilter>,
     Query(page): Query<PageQuery>,
 ) -> Result<Json<Page<ApiKey>>, ApiError> {
+    no_keys_by_keys(&principal)?;
     let (limit, cursor) = page.parse()?;
     let all = match f.status.as_deref() {
         None | Some("active") => false,
@@ -404,6 +405,9 @@ pub async fn rotate(
     ApiJson(req): ApiJson<Rotation>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
     no_keys_by_keys(&principal)?;
+    if principal.cross_tenant {
+        return Err(ApiError::Forbidden("an API key belongs to its creator's own tenant".into()));
+    }
     let id = key_id(&id)?;
     let grace = Duration::seconds(req.grace_seconds.unwrap_or(DEFAULT_GRACE.num_seconds()));
     if grace < Duration::zero() || grace > MAX_GRACE {

@@ -114,10 +114,15 @@ async fn check_totp(
     let secret = open(&data_key(state).await?, factor, &sealed)?;
     match totp::verify(&secret, code, totp::step_of(now.timestamp()), last) {
         Some(step) => {
-            tx.execute("UPDATE mfa_factors SET last_step = $2 WHERE id = $1", &[&factor, &step])
+            // Conditional, so two requests racing with the same code cannot both have it.
+            let n = tx
+                .execute(
+                    "UPDATE mfa_factors SET last_step = $2 WHERE id = $1 AND (last_step IS NULL OR last_step < $2)",
+                    &[&factor, &step],
+                )
                 .await
                 .map_err(ApiError::internal)?;
-            Ok(true)
+            Ok(n == 1)
         }
         None => Ok(false),
     }
@@ -145,24 +150,32 @@ async fn use_recovery_code(
 }
 
 /// Second-factor tries, like logins: limited per user and per client IP, failing closed.
-async fn limit_tries(state: &AppState, user: Uuid, caller: &Caller) -> Result<(), ApiError> {
+/// Per client IP first (before anything about the challenge is known)...
+async fn limit_ip(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+    match &caller.ip {
+        Some(ip) => {
+            rate_limit::enforce(
+                state,
+                &format!("mfa-ip:{ip}"),
+                rate_limit::LOGIN_PER_IP,
+                rate_limit::WhenDown::Closed,
+            )
+            .await
+        }
+        None => Ok(()),
+    }
+}
+
+/// ...then per user, once the challenge proved to be real (so nobody can spend a victim's budget
+/// with junk tokens naming their user id).
+async fn limit_user(state: &AppState, user: Uuid) -> Result<(), ApiError> {
     rate_limit::enforce(
         state,
         &format!("mfa:{user}"),
         rate_limit::LOGIN_PER_EMAIL,
         rate_limit::WhenDown::Closed,
     )
-    .await?;
-    if let Some(ip) = &caller.ip {
-        rate_limit::enforce(
-            state,
-            &format!("mfa-ip:{ip}"),
-            rate_limit::LOGIN_PER_IP,
-            rate_limit::WhenDown::Closed,
-        )
-        .await?;
-    }
-    Ok(())
+    .await
 }
 
 /// What a login answers when a second factor is needed.
@@ -209,10 +222,9 @@ pub async fn challenge_if_needed(
     )
     .await
     .map_err(ApiError::internal)?;
-    let mut methods = vec!["email".to_owned()];
-    if enrolled {
-        methods.splice(0..0, ["totp".to_owned(), "recovery_code".to_owned()]);
-    }
+    // With an authenticator the mailbox is not a second factor (a reset already rides on it).
+    let methods: Vec<String> =
+        if enrolled { vec!["totp".into(), "recovery_code".into()] } else { vec!["email".into()] };
     Ok(Some(MfaChallenge {
         mfa_required: true,
         challenge_token: token,
@@ -274,12 +286,13 @@ pub async fn verify(
             "send code or recovery_code",
         )]));
     }
-    limit_tries(&state, user, &caller).await?;
+    limit_ip(&state, &caller).await?;
     let now = state.clock().now();
     let keys = state.signing_keys().await;
     let mut conn = state.db().await?.conn().await?;
     let tx = scoped_tx(&mut conn, None, Some(user)).await?;
     let (challenge, tenant, email_hash, email_expires) = load_challenge(&tx, &hash, now).await?;
+    limit_user(&state, user).await?;
     let method = if let Some(code) = &req.code {
         if check_totp(&state, &tx, user, code, now).await? {
             Some("totp")
@@ -331,6 +344,9 @@ pub async fn verify(
         return Err(ApiError::Forbidden("no active membership in that tenant any more".into()));
     }
     let tokens = start(&tx, keys, user, tenant, &caller, now).await?;
+    tx.execute("UPDATE sessions SET mfa_verified = true WHERE id = $1", &[&tokens.session_id])
+        .await
+        .map_err(ApiError::internal)?;
     let entry =
         Entry::new("session.login", "session", tokens.session_id).after(serde_json::json!({ "mfa": method }));
     audit::record_as(&tx, Some(tenant), &actor, now, entry).await?;
@@ -365,12 +381,19 @@ pub async fn email_code(
 ) -> Result<(StatusCode, Json<Sent>), ApiError> {
     let refused = || ApiError::Unauthenticated("the sign-in challenge is invalid, used or expired".into());
     let (user, hash) = parse_secret(&req.challenge_token).ok_or_else(refused)?;
-    limit_tries(&state, user, &caller).await?;
+    limit_ip(&state, &caller).await?;
     let now = state.clock().now();
     let db = state.db().await?;
     let mut conn = db.conn().await?;
     let tx = scoped_tx(&mut conn, None, Some(user)).await?;
     let (challenge, tenant, _, _) = load_challenge(&tx, &hash, now).await?;
+    limit_user(&state, user).await?;
+    if live_factor(&tx, user).await?.is_some() {
+        return Err(ApiError::Conflict {
+            code: "use_authenticator",
+            detail: "this account has an authenticator: use its code or a recovery code".into(),
+        });
+    }
     let n = u32::from_be_bytes(random::<4>()?) % 1_000_000;
     let code = format!("{n:06}");
     tx.execute(
@@ -576,7 +599,18 @@ pub async fn disable(
     };
     let fresh = match (&req.code, &req.recovery_code) {
         (Some(code), None) => check_totp(&state, &tx, principal.user_id, code, principal.now).await?,
-        (None, Some(code)) => use_recovery_code(&tx, principal.user_id, code, principal.now).await?,
+        (None, Some(code)) => {
+            let used = use_recovery_code(&tx, principal.user_id, code, principal.now).await?;
+            if used {
+                audit::record(
+                    &tx,
+                    &principal,
+                    Entry::new("mfa.recovery_code_used", "user", principal.user_id),
+                )
+                .await?;
+            }
+            used
+        }
         _ => {
             return Err(ApiError::Validation(vec![FieldError::new(
                 "code",

@@ -71,6 +71,9 @@ pub static ROUTES: &[RoutePolicy] = &[
     r("PUT", "/api/v1/users/{id}/roles", P("users:assign")),
     r("POST", "/api/v1/users/{id}/deactivate", P("users:deactivate")),
     r("GET", "/api/v1/audit-log", P("audit:read")),
+    // The acting tenant's settings.
+    r("GET", "/api/v1/settings", P("settings:read")),
+    r("PUT", "/api/v1/settings/{key}", P("settings:update")),
     // API keys of the acting tenant (people only; keys cannot manage keys).
     r("POST", "/api/v1/api-keys", P("api_keys:create")),
     r("GET", "/api/v1/api-keys", P("api_keys:read")),

@@ -143,10 +143,10 @@ pub(crate) struct TenantLimits {
 /// SQL for the two limit settings of the tenant in column `tenant`.
 pub(crate) fn limits_sql(tenant: &str) -> String {
     format!(
-        "(SELECT (value #>> '{{}}')::integer FROM tenant_settings WHERE tenant_id = {tenant}
-            AND key = 'rate_limit.read_per_minute'),
-         (SELECT (value #>> '{{}}')::integer FROM tenant_settings WHERE tenant_id = {tenant}
-            AND key = 'rate_limit.write_per_minute')"
+        "(SELECT CASE WHEN jsonb_typeof(value) = 'number' THEN (value #>> '{{}}')::numeric::integer END
+            FROM tenant_settings WHERE tenant_id = {tenant} AND key = 'rate_limit.read_per_minute'),
+         (SELECT CASE WHEN jsonb_typeof(value) = 'number' THEN (value #>> '{{}}')::numeric::integer END
+            FROM tenant_settings WHERE tenant_id = {tenant} AND key = 'rate_limit.write_per_minute')"
     )
 }
 

@@ -125,7 +125,8 @@ pub async fn start(
     let row = tx
         .query_one(
             "SELECT ARRAY(SELECT role_code FROM role_grants WHERE tenant_id = $1 AND user_id = $2 ORDER BY 1),
-                    (SELECT (value #>> '{}')::integer FROM tenant_settings WHERE tenant_id = $1 AND key = $3),
+                    (SELECT CASE WHEN jsonb_typeof(value) = 'number' THEN (value #>> '{}')::numeric::integer END
+                       FROM tenant_settings WHERE tenant_id = $1 AND key = $3),
                     (SELECT kind FROM tenants WHERE id = $1)",
             &[&tenant.as_uuid(), &user, &IDLE_SETTING],
         )
@@ -290,14 +291,14 @@ pub struct SwitchTenantRequest {
 #[utoipa::path(post, path = "/api/v1/auth/switch-tenant", operation_id = "auth_switch_tenant", tag = "identity", security(("bearer" = [])),
     request_body = SwitchTenantRequest,
     responses(
-        (status = 200, description = "Tokens for the chosen tenant", body = TokenPair),
+        (status = 200, description = "Tokens for the chosen tenant, or a second-factor challenge if it requires one", body = super::login::LoginResult),
         (status = 403, description = "Not an active member of that tenant, or it is suspended", body = crate::Problem),
     ))]
 pub async fn switch_tenant(
     State(state): State<AppState>,
     principal: Principal,
     ApiJson(req): ApiJson<SwitchTenantRequest>,
-) -> Result<Json<TokenPair>, ApiError> {
+) -> Result<Json<super::login::LoginResult>, ApiError> {
     let target = TenantId::from_uuid(req.tenant_id);
     let keys = state.signing_keys().await;
     let mut conn = state.db().await?.conn().await?;
@@ -313,7 +314,32 @@ pub async fn switch_tenant(
     if ok.is_none() {
         return Err(ApiError::Forbidden("you are not an active member of that tenant".into()));
     }
+    // How the current session began decides what the switch needs.
+    let current = tx
+        .query_one("SELECT auth_method, mfa_verified FROM sessions WHERE id = $1", &[&principal.session_id])
+        .await
+        .map_err(ApiError::internal)?;
+    let (method, mfa_verified): (String, bool) = (current.get(0), current.get(1));
+    if method == "sso" {
+        // The identity provider vouched for this person to one tenant only.
+        return Err(ApiError::Forbidden(
+            "a single sign-on session cannot switch tenants; sign in to that tenant".into(),
+        ));
+    }
+    if !mfa_verified {
+        if let Some(challenge) =
+            super::mfa::challenge_if_needed(&tx, principal.user_id, target, principal.now).await?
+        {
+            tx.commit().await.map_err(ApiError::internal)?;
+            return Ok(Json(super::login::LoginResult::Challenge(challenge)));
+        }
+    }
     let tokens = start(&tx, keys, principal.user_id, target, &principal.caller, principal.now).await?;
+    if mfa_verified {
+        tx.execute("UPDATE sessions SET mfa_verified = true WHERE id = $1", &[&tokens.session_id])
+            .await
+            .map_err(ApiError::internal)?;
+    }
     revoke(&tx, principal.session_id, "switched_tenant", principal.now).await?;
     let actor = Actor {
         kind: "user",
@@ -328,7 +354,7 @@ pub async fn switch_tenant(
     );
     audit::record_as(&tx, Some(target), &actor, principal.now, entry).await?;
     tx.commit().await.map_err(ApiError::internal)?;
-    Ok(Json(tokens))
+    Ok(Json(super::login::LoginResult::Tokens(tokens)))
 }
 
 /// One of the caller's live sessions.

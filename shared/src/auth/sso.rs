@@ -24,7 +24,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::principal::{Caller, Principal, scoped_tx};
-use super::sessions::{TokenPair, new_secret, parse_secret, start};
+use super::sessions::{new_secret, parse_secret, start};
 use crate::audit::{self, Actor, Entry};
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::http::ApiJson;
@@ -183,13 +183,17 @@ pub struct SsoStart {
     pub authorization_url: String,
 }
 
+/// The cookie that binds a sign-in to the browser that started it (so a leaked callback URL —
+/// code and state — is useless elsewhere, and nobody can log a victim into their account).
+pub const BINDING_COOKIE: &str = "rg_sso_binding";
+
 /// Starts single sign-on: redirects to the provider's authorization endpoint with `state`,
-/// `nonce` and a PKCE challenge.
+/// `nonce` and a PKCE challenge, and sets the binding cookie the callback requires.
 #[utoipa::path(get, path = "/api/v1/auth/sso/{provider}", operation_id = "auth_sso_start", tag = "identity",
     params(("provider" = String, Path, description = "The tenant's provider name, e.g. google"), StartQuery),
     responses(
-        (status = 302, description = "To the identity provider", body = SsoStart),
-        (status = 404, description = "No such tenant or provider", body = crate::Problem),
+        (status = 302, description = "To the identity provider (also in the body); sets the binding cookie", body = SsoStart),
+        (status = 404, description = "No such active tenant or provider", body = crate::Problem),
     ))]
 pub async fn begin(
     State(state): State<AppState>,
@@ -197,19 +201,38 @@ pub async fn begin(
     Query(q): Query<StartQuery>,
 ) -> Result<Response, ApiError> {
     let now = state.clock().now();
-    let mut conn = state.db().await?.conn().await?;
     let tenant = resolve_tenant(&state, &q.tenant).await?;
+    let mut conn = state.db().await?.conn().await?;
     let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
+    let active = tx
+        .query_opt("SELECT 1 FROM tenants WHERE id = $1 AND status = 'active'", &[&tenant.as_uuid()])
+        .await
+        .map_err(ApiError::internal)?;
+    if active.is_none() {
+        return Err(ApiError::NotFound(format!("tenant {}", q.tenant)));
+    }
     let p = provider(&state, &tx, tenant, &name).await?;
     let meta = metadata(&p.issuer, now, false).await?;
     let (state_token, state_hash) = new_secret(tenant.as_uuid())?;
-    let (nonce, verifier) = (random_text()?, random_text()?);
+    let (nonce, verifier, binding) = (random_text()?, random_text()?, random_text()?);
     let challenge = URL_SAFE_NO_PAD.encode(digest(&SHA256, verifier.as_bytes()));
     let redirect_uri = callback_url(&state, &name);
     tx.execute(
-        "INSERT INTO sso_logins (id, tenant_id, provider, state_hash, nonce, pkce_verifier, redirect_uri, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        &[&Uuid::now_v7(), &tenant.as_uuid(), &name, &state_hash, &nonce, &verifier, &redirect_uri, &now, &(now + LOGIN_TTL)],
+        "INSERT INTO sso_logins (id, tenant_id, provider, state_hash, nonce, pkce_verifier, redirect_uri,
+                                 binding_hash, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &[
+            &Uuid::now_v7(),
+            &tenant.as_uuid(),
+            &name,
+            &state_hash,
+            &nonce,
+            &verifier,
+            &redirect_uri,
+            &digest(&SHA256, binding.as_bytes()).as_ref().to_vec(),
+            &now,
+            &(now + LOGIN_TTL),
+        ],
     )
     .await
     .map_err(ApiError::internal)?;
@@ -230,7 +253,28 @@ pub async fn begin(
     if let Ok(v) = http::HeaderValue::from_str(url.as_str()) {
         res.headers_mut().insert(http::header::LOCATION, v);
     }
+    let secure = if redirect_uri.starts_with("https://") { "; Secure" } else { "" };
+    let cookie = format!(
+        "{BINDING_COOKIE}={binding}; Path=/api/v1/auth/sso; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
+        LOGIN_TTL.num_seconds()
+    );
+    if let Ok(v) = http::HeaderValue::from_str(&cookie) {
+        res.headers_mut().insert(http::header::SET_COOKIE, v);
+    }
     Ok(res)
+}
+
+/// The binding cookie's value, from the `Cookie` header.
+fn binding_cookie(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == BINDING_COOKIE).then(|| v.to_owned())
+        })
 }
 
 /// A tenant by id, or by slug (through `identity_tenant_by_slug`: before a tenant is known the
@@ -305,21 +349,24 @@ fn verify_id_token(
     Ok(Some(claims))
 }
 
-/// Finishes single sign-on: checks `state`, exchanges the code with the PKCE verifier, verifies the
-/// ID token, and signs the user in (matched by verified email, or provisioned if the tenant allows).
+/// Finishes single sign-on: checks `state` and the browser binding, exchanges the code with the
+/// PKCE verifier, verifies the ID token, and signs the member in (matched by verified email, or
+/// provisioned as a new user if the tenant allows) — or answers a second-factor challenge when the
+/// user has an authenticator or the tenant requires one.
 #[utoipa::path(get, path = "/api/v1/auth/sso/{provider}/callback", operation_id = "auth_sso_callback", tag = "identity",
     params(("provider" = String, Path, description = "The provider name"), CallbackQuery),
     responses(
-        (status = 200, description = "Signed in", body = TokenPair),
-        (status = 401, description = "Wrong or used state, refused exchange, or an ID token that fails verification", body = crate::Problem),
-        (status = 403, description = "No active member with that verified email, and provisioning is off", body = crate::Problem),
+        (status = 200, description = "Signed in, or a second factor is needed", body = super::login::LoginResult),
+        (status = 401, description = "Wrong or used state, another browser, a refused exchange, or an ID token that fails verification", body = crate::Problem),
+        (status = 403, description = "No active member with that verified email, and no provisioning of it here", body = crate::Problem),
     ))]
 pub async fn callback(
     State(state): State<AppState>,
     caller: Caller,
+    headers: http::HeaderMap,
     Path(name): Path<String>,
     Query(q): Query<CallbackQuery>,
-) -> Result<Json<TokenPair>, ApiError> {
+) -> Result<Json<super::login::LoginResult>, ApiError> {
     if let Some(error) = q.error {
         return Err(ApiError::Unauthenticated(format!("the identity provider answered {error}")));
     }
@@ -328,24 +375,35 @@ pub async fn callback(
     let code = q.code.ok_or_else(|| {
         ApiError::Validation(vec![FieldError::new("query:code", "required", "the provider sent no code")])
     })?;
+    let binding = binding_cookie(&headers).ok_or_else(|| {
+        ApiError::Unauthenticated("finish single sign-on in the browser that started it".into())
+    })?;
     let tenant = TenantId::from_uuid(tenant);
     let now = state.clock().now();
     let keys = state.signing_keys().await;
-    let mut conn = state.db().await?.conn().await?;
-    let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
-    // The state is spent whatever happens next: a second try needs a new login.
-    let row = tx
-        .query_opt(
-            "UPDATE sso_logins SET completed_at = $3
-              WHERE state_hash = $1 AND provider = $2 AND completed_at IS NULL AND expires_at > $3
-             RETURNING nonce, pkce_verifier, redirect_uri",
-            &[&state_hash, &name, &now],
-        )
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(refused)?;
-    let (nonce, verifier, redirect_uri): (String, String, String) = (row.get(0), row.get(1), row.get(2));
-    let p = provider(&state, &tx, tenant, &name).await?;
+    let db = state.db().await?;
+
+    // 1. Spend the state (whatever happens next, a retry needs a new sign-in) and read the provider.
+    let (nonce, verifier, redirect_uri, p) = {
+        let mut conn = db.conn().await?;
+        let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
+        let row = tx
+            .query_opt(
+                "UPDATE sso_logins SET completed_at = $3
+                  WHERE state_hash = $1 AND provider = $2 AND completed_at IS NULL AND expires_at > $3
+                    AND binding_hash = $4
+                 RETURNING nonce, pkce_verifier, redirect_uri",
+                &[&state_hash, &name, &now, &digest(&SHA256, binding.as_bytes()).as_ref().to_vec()],
+            )
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(refused)?;
+        let p = provider(&state, &tx, tenant, &name).await?;
+        tx.commit().await.map_err(ApiError::internal)?;
+        (row.get::<_, String>(0), row.get::<_, String>(1), row.get::<_, String>(2), p)
+    };
+
+    // 2. The provider, with no transaction open.
     let meta = metadata(&p.issuer, now, false).await?;
     let mut form = vec![
         ("grant_type", "authorization_code".to_owned()),
@@ -364,41 +422,33 @@ pub async fn callback(
         .await
         .map_err(|e| provider_error("the token endpoint did not answer", e))?;
     if !res.status().is_success() {
-        tx.commit().await.map_err(ApiError::internal)?;
         return Err(provider_error("the provider refused the code exchange", res.status()));
     }
     let tokens: TokenResponse =
         res.json().await.map_err(|e| provider_error("the token endpoint's answer is malformed", e))?;
     let issuer = meta.discovery.issuer.clone();
-    let verified = match verify_id_token(&tokens.id_token, &meta.jwks, &issuer, &p.client_id, &nonce, now) {
-        Ok(Some(c)) => Ok(c),
+    let claims = match verify_id_token(&tokens.id_token, &meta.jwks, &issuer, &p.client_id, &nonce, now)? {
+        Some(c) => c,
         // A key the cached JWKS does not have: the provider rotated; fetch once more.
-        Ok(None) => {
+        None => {
             let fresh = metadata(&p.issuer, now, true).await?;
             verify_id_token(&tokens.id_token, &fresh.jwks, &issuer, &p.client_id, &nonce, now)?
-                .ok_or_else(|| provider_error("the ID token names an unknown key", "kid"))
-        }
-        Err(e) => Err(e),
-    };
-    let claims = match verified {
-        Ok(c) => c,
-        Err(e) => {
-            tx.commit().await.map_err(ApiError::internal)?;
-            return Err(e);
+                .ok_or_else(|| provider_error("the ID token names an unknown key", "kid"))?
         }
     };
     let email = match (claims.email.as_deref(), claims.email_verified) {
         (Some(e), Some(true)) => super::login::normalize_email(e, "email")?,
-        _ => {
-            tx.commit().await.map_err(ApiError::internal)?;
-            return Err(ApiError::Forbidden("the provider did not vouch for an email address".into()));
-        }
+        _ => return Err(ApiError::Forbidden("the provider did not vouch for an email address".into())),
     };
-    let actor_caller = caller.clone();
-    // Match among the tenant's members by email; otherwise provision if the tenant allows it.
+
+    // 3. The member, and the session.
+    let mut conn = db.conn().await?;
+    let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
     let member: Option<(Uuid, String)> = tx
         .query_opt(
-            "SELECT u.id, m.status FROM users u JOIN tenant_users m ON m.user_id = u.id AND m.tenant_id = $1
+            "SELECT u.id, m.status FROM users u
+               JOIN tenant_users m ON m.user_id = u.id AND m.tenant_id = $1
+               JOIN tenants t ON t.id = m.tenant_id AND t.status = 'active'
               WHERE u.email = $2",
             &[&tenant.as_uuid(), &email],
         )
@@ -407,11 +457,20 @@ pub async fn callback(
         .map(|r| (r.get(0), r.get(1)));
     let (user, provisioned) = match member {
         Some((user, status)) if status == "active" => (user, false),
-        Some(_) => {
-            tx.commit().await.map_err(ApiError::internal)?;
-            return Err(ApiError::Forbidden("the membership is not active".into()));
-        }
+        Some(_) => return Err(ApiError::Forbidden("the membership is not active".into())),
         None if p.allow_provisioning => {
+            // Only a brand-new person is provisioned: an existing user (of another tenant) joins by
+            // invitation, never because some tenant's provider says so.
+            let exists: Option<Uuid> = tx
+                .query_one("SELECT user_id FROM identity_login_lookup($1, $2)", &[&email, &now])
+                .await
+                .map_err(ApiError::internal)?
+                .get(0);
+            if exists.is_some() {
+                return Err(ApiError::Forbidden(
+                    "this email belongs to an existing user: an admin of the tenant invites them".into(),
+                ));
+            }
             let role = p.default_role.clone().unwrap_or_else(|| "TENANT_USER".into());
             let user: Uuid = tx
                 .query_one("SELECT identity_ensure_user($1, $2, '', $3)", &[&Uuid::now_v7(), &email, &now])
@@ -433,7 +492,6 @@ pub async fn callback(
             (user, true)
         }
         None => {
-            tx.commit().await.map_err(ApiError::internal)?;
             return Err(ApiError::Forbidden(
                 "no member of this tenant has that email, and this provider does not provision users".into(),
             ));
@@ -442,25 +500,33 @@ pub async fn callback(
     tx.execute("SELECT set_config('app.user_id', $1, true)", &[&user.to_string()])
         .await
         .map_err(ApiError::internal)?;
-    let pair = start(&tx, keys, user, tenant, &caller, now).await?;
     let actor = Actor {
         kind: "user",
         user_id: Some(user),
         key_id: None,
         tenant_id: Some(tenant),
-        caller: &actor_caller,
+        caller: &caller,
         cross_tenant: false,
     };
     if provisioned {
         let entry = Entry::new("user.provisioned_by_sso", "user", user)
-            .after(serde_json::json!({ "provider": name, "email": email, "roles": pair.roles }));
+            .after(serde_json::json!({ "provider": name, "email": email }));
         audit::record_as(&tx, Some(tenant), &actor, now, entry).await?;
     }
+    // The gateway's own second factor still applies (an authenticator, or the tenant's policy).
+    if let Some(challenge) = super::mfa::challenge_if_needed(&tx, user, tenant, now).await? {
+        tx.commit().await.map_err(ApiError::internal)?;
+        return Ok(Json(super::login::LoginResult::Challenge(challenge)));
+    }
+    let pair = start(&tx, keys, user, tenant, &caller, now).await?;
+    tx.execute("UPDATE sessions SET auth_method = 'sso' WHERE id = $1", &[&pair.session_id])
+        .await
+        .map_err(ApiError::internal)?;
     let entry = Entry::new("session.login", "session", pair.session_id)
         .after(serde_json::json!({ "sso": name, "subject": claims.sub }));
     audit::record_as(&tx, Some(tenant), &actor, now, entry).await?;
     tx.commit().await.map_err(ApiError::internal)?;
-    Ok(Json(pair))
+    Ok(Json(super::login::LoginResult::Tokens(pair)))
 }
 
 /// A tenant's identity provider, as configured (never the client secret).
@@ -516,8 +582,15 @@ pub async fn put_provider(
     {
         errors.push(FieldError::new("path:name", "invalid", "1-40 of a-z, 0-9 and '-'"));
     }
-    if reqwest::Url::parse(&req.issuer).map_or(true, |u| !matches!(u.scheme(), "https" | "http")) {
-        errors.push(FieldError::new("issuer", "invalid", "an http(s) URL"));
+    // Plain http only on a local stack (the test provider); anywhere else an issuer is https.
+    let local = state.config().stage == "local";
+    let scheme_ok = |u: &reqwest::Url| u.scheme() == "https" || (local && u.scheme() == "http");
+    if !reqwest::Url::parse(&req.issuer).is_ok_and(|u| scheme_ok(&u) && u.host_str().is_some()) {
+        errors.push(FieldError::new(
+            "issuer",
+            "invalid",
+            if local { "an http(s) URL" } else { "an https URL" },
+        ));
     }
     if req.client_id.trim().is_empty() {
         errors.push(FieldError::new("client_id", "required", "the client id registered with the provider"));

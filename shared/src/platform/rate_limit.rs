@@ -150,7 +150,12 @@ impl RateLimiter {
         }
         // Refused: take the hit back, so knocking while limited does not lengthen the wait.
         let accepted = self.add(&current_pk, -1, expires).await?;
-        let first = self.first_refusal(&format!("{current_pk}#refused"), expires).await?;
+        // Whether this is the window's first refusal only decides what gets recorded; failing to
+        // tell must not turn a 429 into "unavailable".
+        let first = self.first_refusal(&format!("{current_pk}#refused"), expires).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "could not mark the rate-limit refusal");
+            false
+        });
         Ok(Decision::Limited {
             retry_after_seconds: retry_after(previous, accepted, limit.max, elapsed, limit.window),
             first,

@@ -42,5 +42,6 @@ impl std::str::FromStr for TenantId {
 }
 
 pub mod roles;
+pub mod settings;
 pub mod tenants;
 pub mod users;

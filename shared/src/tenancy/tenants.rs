@@ -38,7 +38,8 @@ pub struct Tenant {
 }
 
 const SELECT: &str = "SELECT t.id, t.slug, t.name, t.kind, t.status,
-        COALESCE((SELECT (s.value #>> '{}')::bigint FROM tenant_settings s
+        COALESCE((SELECT CASE WHEN jsonb_typeof(s.value) = 'number' THEN (s.value #>> '{}')::numeric::bigint END
+                   FROM tenant_settings s
                    WHERE s.tenant_id = t.id AND s.key = 'session.idle_timeout_minutes'), 15),
         t.created_at, t.updated_at
    FROM tenants t";
