@@ -142,8 +142,10 @@ impl RateLimiter {
         let elapsed = Duration::milliseconds(now_ms - start);
         let expires = (start + 3 * w) / 1000;
         let current_pk = format!("rl#{key}#{start}");
-        let current = self.add(&current_pk, 1, expires).await?;
-        let previous = self.count(&format!("rl#{key}#{}", start - w)).await?;
+        // The two calls are independent: one round trip's latency, not two.
+        let previous_pk = format!("rl#{key}#{}", start - w);
+        let (current, previous) = tokio::join!(self.add(&current_pk, 1, expires), self.count(&previous_pk));
+        let (current, previous) = (current?, previous?);
         if estimate(previous, current, elapsed, limit.window) <= f64::from(limit.max) {
             let used = estimate(previous, current, elapsed, limit.window).ceil() as u32;
             return Ok(Decision::Allowed { remaining: limit.max.saturating_sub(used) });
