@@ -84,7 +84,7 @@ impl RateLimiter {
     }
 
     async fn add(&self, pk: &str, by: i64, expires: i64) -> Result<u64, Unavailable> {
-        let out = self
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -92,7 +92,18 @@ impl RateLimiter {
             .update_expression("ADD hits :n SET expires_at = if_not_exists(expires_at, :exp)")
             .expression_attribute_values(":n", AttributeValue::N(by.to_string()))
             .expression_attribute_values(":exp", AttributeValue::N(expires.to_string()))
-            .return_values(ReturnValue::UpdatedNew)
+            .return_values(ReturnValue::UpdatedNew);
+        // `ADD` is not idempotent: a retried take-back could apply twice and let one request too
+        // many through, so it is never retried (a retried hit only errs on the strict side).
+        let request = if by < 0 {
+            request.customize().config_override(
+                aws_sdk_dynamodb::config::Builder::default()
+                    .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled()),
+            )
+        } else {
+            request.customize()
+        };
+        let out = request
             .send()
             .await
             .map_err(|e| Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
