@@ -459,6 +459,13 @@ pub async fn callback(
         Some((user, status)) if status == "active" => (user, false),
         Some(_) => return Err(ApiError::Forbidden("the membership is not active".into())),
         None if p.allow_provisioning => {
+            let active = tx
+                .query_opt("SELECT 1 FROM tenants WHERE id = $1 AND status = 'active'", &[&tenant.as_uuid()])
+                .await
+                .map_err(ApiError::internal)?;
+            if active.is_none() {
+                return Err(ApiError::Forbidden("the tenant is not active".into()));
+            }
             // Only a brand-new person is provisioned: an existing user (of another tenant) joins by
             // invitation, never because some tenant's provider says so.
             let exists: Option<Uuid> = tx
