@@ -83,7 +83,52 @@ fn provider_error(what: &str, e: impl std::fmt::Display) -> ApiError {
     ApiError::Unauthenticated(format!("single sign-on failed: {what}"))
 }
 
-async fn fetch_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, ApiError> {
+/// Where the gateway may call an identity provider: https to a public host. On a local stack plain
+/// http and loopback are allowed too (the test provider). Keeps a tenant admin's issuer, or the
+/// endpoints its discovery document names, from pointing the gateway at internal addresses.
+fn check_outbound(url: &str, local: bool) -> Result<(), ApiError> {
+    let u = reqwest::Url::parse(url).map_err(|e| provider_error("an endpoint is not a URL", e))?;
+    if local {
+        return if matches!(u.scheme(), "http" | "https") {
+            Ok(())
+        } else {
+            Err(provider_error("an endpoint is not http(s)", url))
+        };
+    }
+    if u.scheme() != "https" {
+        return Err(provider_error("an endpoint is not https", url));
+    }
+    let host = u.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    let internal = match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => {
+            ip.is_private()
+                || ip.is_loopback()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.is_broadcast()
+        }
+        Ok(std::net::IpAddr::V6(ip)) => {
+            let first = ip.segments()[0];
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+        }
+        Err(_) => {
+            host.is_empty()
+                || host == "localhost"
+                || host.ends_with(".localhost")
+                || host.ends_with(".internal")
+        }
+    };
+    if internal {
+        return Err(provider_error("an endpoint points at an internal address", url));
+    }
+    Ok(())
+}
+
+async fn fetch_json<T: serde::de::DeserializeOwned>(url: &str, local: bool) -> Result<T, ApiError> {
+    check_outbound(url, local)?;
     let res = http()?
         .get(url)
         .send()
@@ -96,7 +141,12 @@ async fn fetch_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, ApiE
 }
 
 /// Discovery and JWKS of `issuer`, cached; `refresh` forces both to be fetched again.
-async fn metadata(issuer: &str, now: DateTime<Utc>, refresh: bool) -> Result<Arc<Cached>, ApiError> {
+async fn metadata(
+    issuer: &str,
+    now: DateTime<Utc>,
+    refresh: bool,
+    local: bool,
+) -> Result<Arc<Cached>, ApiError> {
     let key = issuer.trim_end_matches('/').to_owned();
     if !refresh {
         if let Some(c) = cache().lock().await.get(&key) {
@@ -105,11 +155,13 @@ async fn metadata(issuer: &str, now: DateTime<Utc>, refresh: bool) -> Result<Arc
             }
         }
     }
-    let discovery: Discovery = fetch_json(&format!("{key}/.well-known/openid-configuration")).await?;
+    let discovery: Discovery = fetch_json(&format!("{key}/.well-known/openid-configuration"), local).await?;
     if discovery.issuer.trim_end_matches('/') != key {
         return Err(provider_error("the discovery document names another issuer", &discovery.issuer));
     }
-    let jwks: JwkSet = fetch_json(&discovery.jwks_uri).await?;
+    check_outbound(&discovery.authorization_endpoint, local)?;
+    check_outbound(&discovery.token_endpoint, local)?;
+    let jwks: JwkSet = fetch_json(&discovery.jwks_uri, local).await?;
     let cached = Arc::new(Cached { discovery, jwks, fetched_at: now });
     cache().lock().await.insert(key, cached.clone());
     Ok(cached)
@@ -212,7 +264,7 @@ pub async fn begin(
         return Err(ApiError::NotFound(format!("tenant {}", q.tenant)));
     }
     let p = provider(&state, &tx, tenant, &name).await?;
-    let meta = metadata(&p.issuer, now, false).await?;
+    let meta = metadata(&p.issuer, now, false, state.config().stage == "local").await?;
     let (state_token, state_hash) = new_secret(tenant.as_uuid())?;
     let (nonce, verifier, binding) = (random_text()?, random_text()?, random_text()?);
     let challenge = URL_SAFE_NO_PAD.encode(digest(&SHA256, verifier.as_bytes()));
@@ -404,7 +456,7 @@ pub async fn callback(
     };
 
     // 2. The provider, with no transaction open.
-    let meta = metadata(&p.issuer, now, false).await?;
+    let meta = metadata(&p.issuer, now, false, state.config().stage == "local").await?;
     let mut form = vec![
         ("grant_type", "authorization_code".to_owned()),
         ("code", code),
@@ -431,7 +483,7 @@ pub async fn callback(
         Some(c) => c,
         // A key the cached JWKS does not have: the provider rotated; fetch once more.
         None => {
-            let fresh = metadata(&p.issuer, now, true).await?;
+            let fresh = metadata(&p.issuer, now, true, state.config().stage == "local").await?;
             verify_id_token(&tokens.id_token, &fresh.jwks, &issuer, &p.client_id, &nonce, now)?
                 .ok_or_else(|| provider_error("the ID token names an unknown key", "kid"))?
         }
@@ -712,4 +764,34 @@ pub async fn list_providers(
     let out = list_rows(&state, &tx, &principal, None).await?;
     tx.commit().await.map_err(ApiError::internal)?;
     Ok(Json(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outside_a_local_stack_providers_are_https_on_public_hosts() {
+        for ok in [
+            "https://accounts.google.com",
+            "https://login.microsoftonline.com/x/v2.0",
+            "https://8.8.8.8/jwks",
+        ] {
+            assert!(check_outbound(ok, false).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://accounts.google.com",
+            "https://localhost/x",
+            "https://127.0.0.1/x",
+            "https://10.0.0.5/token",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[::1]/x",
+            "https://[fd00::1]/x",
+            "https://metadata.google.internal/x",
+            "ftp://example.com",
+        ] {
+            assert!(check_outbound(bad, false).is_err(), "{bad}");
+        }
+        assert!(check_outbound("http://127.0.0.1:4000", true).is_ok(), "the local test provider");
+    }
 }
