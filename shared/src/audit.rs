@@ -3,7 +3,7 @@
 //! update or delete a row), and readable by a tenant's auditors at `GET /api/v1/audit-log`.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio_postgres::Transaction;
@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::principal::{Caller, Principal};
 use crate::platform::error::ApiError;
+use crate::platform::http::ApiQuery;
 use crate::platform::pagination::{Page, PageQuery};
 use crate::platform::state::AppState;
 use crate::tenancy::TenantId;
@@ -53,6 +54,17 @@ pub struct Actor<'a> {
 }
 
 impl<'a> Actor<'a> {
+    /// A person acting before they hold a session (a login, a link from an email): `kind` is
+    /// `user` once they proved who they are, `anonymous` when they only presented something.
+    pub fn person(kind: &'static str, user: Uuid, tenant: Option<TenantId>, caller: &'a Caller) -> Self {
+        Self { kind, user_id: Some(user), key_id: None, tenant_id: tenant, caller, cross_tenant: false }
+    }
+
+    /// A background job of the platform, reaching across tenants.
+    pub fn system(caller: &'a Caller) -> Self {
+        Self { kind: "system", user_id: None, key_id: None, tenant_id: None, caller, cross_tenant: true }
+    }
+
     /// An authenticated principal as the actor.
     pub fn of(p: &'a Principal) -> Self {
         Self {
@@ -103,8 +115,7 @@ pub async fn record_as(
             &actor.key_id,
         ],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok(())
 }
 
@@ -156,8 +167,8 @@ pub struct AuditFilter {
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    Query(f): Query<AuditFilter>,
-    Query(page): Query<PageQuery>,
+    ApiQuery(f): ApiQuery<AuditFilter>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<AuditRecord>>, ApiError> {
     let (limit, cursor) = page.parse()?;
     let mut conn = state.db().await?.conn().await?;
@@ -187,8 +198,7 @@ pub async fn list(
                 &(limit + 1),
             ],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     let items = rows
         .iter()
         .map(|r| AuditRecord {
@@ -209,6 +219,6 @@ pub async fn list(
             occurred_at: r.get(14),
         })
         .collect();
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(Json(Page::of(items, limit, |r: &AuditRecord| r.id)))
 }

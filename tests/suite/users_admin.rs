@@ -220,6 +220,10 @@ async fn user_lists_filter_and_page_and_a_plain_user_sees_only_themself() {
     assert_eq!(seen, reps, "five reps over three pages, each once");
     let r = w.call("GET", "/api/v1/users?limit=500", Some(&admin.token), None).await;
     assert_eq!(r.problem(422), "validation_failed");
+    // A malformed query string is problem+json too, naming what was wrong.
+    let r = w.call("GET", "/api/v1/users?limit=abc", Some(&admin.token), None).await;
+    assert_eq!(r.problem(422), "validation_failed");
+    assert_eq!(r.body["errors"][0]["field"], "query");
     let mine = w.call("GET", "/api/v1/users", Some(&plain.token), None).await;
     let ids: Vec<&str> =
         mine.body["items"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();

@@ -9,7 +9,7 @@
 
 use aws_lc_rs::digest::{SHA256, digest};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::principal::{Principal, role_permissions, scoped_tx};
 use crate::audit::{self, Entry};
 use crate::platform::error::{ApiError, FieldError};
-use crate::platform::http::ApiJson;
+use crate::platform::http::{ApiJson, ApiQuery};
 use crate::platform::pagination::{Page, PageQuery};
 use crate::platform::state::AppState;
 use crate::tenancy::TenantId;
@@ -95,8 +95,7 @@ pub(crate) async fn check(conn: &mut Object, key: &str, now: DateTime<Utc>) -> R
             ),
             &[&hash, &now],
         )
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .ok_or_else(|| refused("is not valid"))?;
     if row.get::<_, bool>(3) {
         return Err(refused("was revoked"));
@@ -117,11 +116,9 @@ pub(crate) async fn check(conn: &mut Object, key: &str, now: DateTime<Utc>) -> R
     let id: Uuid = row.get(0);
     let last: Option<DateTime<Utc>> = row.get(9);
     if last.is_none_or(|l| now - l >= TOUCH_INTERVAL) {
-        tx.execute("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", &[&id, &now])
-            .await
-            .map_err(ApiError::internal)?;
+        tx.execute("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", &[&id, &now]).await?;
     }
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     // What the creator holds now bounds what the key may do (platform roles count only in the
     // platform tenant, as for sessions).
     let platform = row.get::<_, String>(7) == "platform";
@@ -272,8 +269,7 @@ pub async fn mint(
             ),
             &[&id, &tenant.as_uuid(), &name.trim(), &shown, &hash, &permissions, &created_by, &now, &expires_at],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     Ok(CreatedApiKey { key, api_key: api_key(&row, now) })
 }
 
@@ -314,7 +310,7 @@ pub async fn create(
         Entry::new("api_key.created", "api_key", created.api_key.id).after(&created.api_key),
     )
     .await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -333,8 +329,8 @@ pub struct ApiKeyFilter {
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    Query(f): Query<ApiKeyFilter>,
-    Query(page): Query<PageQuery>,
+    ApiQuery(f): ApiQuery<ApiKeyFilter>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<ApiKey>>, ApiError> {
     no_keys_by_keys(&principal)?;
     let (limit, cursor) = page.parse()?;
@@ -361,9 +357,8 @@ pub async fn list(
             ),
             &[&all, &principal.now, &cursor, &(limit + 1)],
         )
-        .await
-        .map_err(ApiError::internal)?;
-    tx.commit().await.map_err(ApiError::internal)?;
+        .await?;
+    tx.commit().await?;
     Ok(Json(Page::of(rows.iter().map(|r| api_key(r, principal.now)).collect(), limit, |k: &ApiKey| k.id)))
 }
 
@@ -374,8 +369,7 @@ fn key_id(raw: &str) -> Result<Uuid, ApiError> {
 
 async fn load(tx: &tokio_postgres::Transaction<'_>, p: &Principal, id: Uuid) -> Result<ApiKey, ApiError> {
     tx.query_opt(&format!("{SELECT} WHERE id = $1 FOR UPDATE"), &[&id])
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .map(|r| api_key(&r, p.now))
         .ok_or_else(|| ApiError::NotFound(format!("API key {id}")))
 }
@@ -443,13 +437,12 @@ pub async fn rotate(
         "UPDATE api_keys SET grace_until = $2, replaced_by = $3 WHERE id = $1",
         &[&id, &(principal.now + grace), &created.api_key.id],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     let entry = Entry::new("api_key.rotated", "api_key", id).before(&old).after(
         serde_json::json!({ "grace_until": principal.now + grace, "replaced_by": created.api_key.id }),
     );
     audit::record(&tx, &principal, entry).await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -472,12 +465,10 @@ pub async fn revoke(
     let tx = principal.tx(&mut conn).await?;
     let before = load(&tx, &principal, id).await?;
     if before.revoked_at.is_none() {
-        tx.execute("UPDATE api_keys SET revoked_at = $2 WHERE id = $1", &[&id, &principal.now])
-            .await
-            .map_err(ApiError::internal)?;
+        tx.execute("UPDATE api_keys SET revoked_at = $2 WHERE id = $1", &[&id, &principal.now]).await?;
         audit::record(&tx, &principal, Entry::new("api_key.revoked", "api_key", id).before(&before)).await?;
     }
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

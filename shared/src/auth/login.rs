@@ -95,8 +95,7 @@ async fn record_attempt(
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &[&Uuid::now_v7(), &email, &user, &caller.ip, &caller.user_agent, &succeeded, &reason, &now],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     Ok(())
 }
 
@@ -138,7 +137,7 @@ pub async fn login(
     // Attempts for one email run one at a time (across instances: the lock is in Postgres), so
     // parallel guesses cannot all read "4 failures" and slip past the lockout. A flood for one
     // email waits at most 3 s for its turn, then is told to retry, so it cannot pin the pool.
-    tx.batch_execute("SET LOCAL lock_timeout = '3s'").await.map_err(ApiError::internal)?;
+    tx.batch_execute("SET LOCAL lock_timeout = '3s'").await?;
     tx.execute("SELECT pg_advisory_xact_lock(hashtext('login:' || $1))", &[&email]).await.map_err(|e| {
         if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
             ApiError::TooManyAttempts { retry_after_seconds: 1 }
@@ -150,14 +149,13 @@ pub async fn login(
     let now = state.clock().now();
     let row = tx
         .query_one("SELECT * FROM identity_login_lookup($1, $2)", &[&email, &(now - FAILURE_WINDOW)])
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     let (user, stored): (Option<Uuid>, Option<String>) = (row.get(0), row.get(1));
     let (failures, last_failure): (i32, Option<DateTime<Utc>>) = (row.get(2), row.get(3));
 
     if let Some(wait) = locked_for(failures, last_failure, now) {
         record_attempt(&*tx, &email, user, &caller, false, "locked", now).await?;
-        tx.commit().await.map_err(ApiError::internal)?;
+        tx.commit().await?;
         // Rounded up: a client that waits exactly this long is let in.
         let seconds = (wait.num_milliseconds() + 999) / 1000;
         return Err(ApiError::TooManyAttempts { retry_after_seconds: seconds.max(1) as u64 });
@@ -167,13 +165,11 @@ pub async fn login(
         (true, Some(user)) => user,
         _ => {
             record_attempt(&*tx, &email, user, &caller, false, "bad_credentials", now).await?;
-            tx.commit().await.map_err(ApiError::internal)?;
+            tx.commit().await?;
             return Err(ApiError::InvalidCredentials);
         }
     };
-    tx.execute("SELECT set_config('app.user_id', $1, true)", &[&user.to_string()])
-        .await
-        .map_err(ApiError::internal)?;
+    super::principal::scope_user(&tx, user).await?;
     let memberships: Vec<Uuid> = tx
         .query(
             "SELECT m.tenant_id FROM tenant_users m JOIN tenants t ON t.id = m.tenant_id
@@ -181,8 +177,7 @@ pub async fn login(
               ORDER BY m.created_at, m.tenant_id",
             &[&user],
         )
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .iter()
         .map(|r| r.get(0))
         .collect();
@@ -192,30 +187,21 @@ pub async fn login(
     };
     let Some(tenant) = chosen.map(TenantId::from_uuid) else {
         record_attempt(&*tx, &email, Some(user), &caller, false, "no_active_membership", now).await?;
-        tx.commit().await.map_err(ApiError::internal)?;
+        tx.commit().await?;
         return Err(ApiError::Forbidden(
             "no active membership in an active tenant (or the one named)".into(),
         ));
     };
-    tx.execute("SELECT set_config('app.tenant_id', $1, true)", &[&tenant.to_string()])
-        .await
-        .map_err(ApiError::internal)?;
+    super::principal::scope_tenant(&tx, tenant).await?;
     record_attempt(&*tx, &email, Some(user), &caller, true, "ok", now).await?;
     // A user with an authenticator, or whose tenant requires a second factor for their roles, gets
     // a challenge now and tokens from POST /api/v1/auth/mfa/verify.
     if let Some(challenge) = super::mfa::challenge_if_needed(&tx, user, tenant, now).await? {
-        tx.commit().await.map_err(ApiError::internal)?;
+        tx.commit().await?;
         return Ok(Json(LoginResult::Challenge(challenge)));
     }
     let tokens = start(&tx, keys, user, tenant, &caller, now).await?;
-    let actor = Actor {
-        kind: "user",
-        user_id: Some(user),
-        key_id: None,
-        tenant_id: Some(tenant),
-        caller: &caller,
-        cross_tenant: false,
-    };
+    let actor = Actor::person("user", user, Some(tenant), &caller);
     audit::record_as(
         &tx,
         Some(tenant),
@@ -224,7 +210,7 @@ pub async fn login(
         Entry::new("session.login", "session", tokens.session_id),
     )
     .await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(Json(LoginResult::Tokens(tokens)))
 }
 
@@ -269,10 +255,8 @@ pub struct Me {
 pub async fn me(State(state): State<AppState>, principal: Principal) -> Result<Json<Me>, ApiError> {
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
-    let user = tx
-        .query_one("SELECT email, display_name FROM users WHERE id = $1", &[&principal.user_id])
-        .await
-        .map_err(ApiError::internal)?;
+    let user =
+        tx.query_one("SELECT email, display_name FROM users WHERE id = $1", &[&principal.user_id]).await?;
     let memberships = tx
         .query(
             "SELECT m.tenant_id, t.slug, t.name, t.status, m.status,
@@ -282,8 +266,7 @@ pub async fn me(State(state): State<AppState>, principal: Principal) -> Result<J
               WHERE m.user_id = $1 ORDER BY m.created_at",
             &[&principal.user_id],
         )
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .iter()
         .map(|r| Membership {
             tenant_id: r.get(0),
@@ -294,7 +277,7 @@ pub async fn me(State(state): State<AppState>, principal: Principal) -> Result<J
             roles: r.get(5),
         })
         .collect();
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     let mut permissions: Vec<String> = principal
         .roles
         .iter()

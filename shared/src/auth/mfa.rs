@@ -97,8 +97,7 @@ async fn live_factor(
               WHERE user_id = $1 AND confirmed_at IS NOT NULL AND disabled_at IS NULL",
             &[&user],
         )
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .map(|r| (r.get(0), r.get(1), r.get(2))))
 }
 
@@ -120,8 +119,7 @@ async fn check_totp(
                     "UPDATE mfa_factors SET last_step = $2 WHERE id = $1 AND (last_step IS NULL OR last_step < $2)",
                     &[&factor, &step],
                 )
-                .await
-                .map_err(ApiError::internal)?;
+                .await?;
             Ok(n == 1)
         }
         None => Ok(false),
@@ -144,8 +142,7 @@ async fn use_recovery_code(
                            LIMIT 1 FOR UPDATE)",
             &[&user, &sha256(&normalized), &now],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     Ok(n > 0)
 }
 
@@ -208,8 +205,7 @@ pub async fn challenge_if_needed(
                                AND s.value ? g.role_code)",
             &[&user, &tenant.as_uuid(), &REQUIRED_ROLES_SETTING],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     let (enrolled, required): (bool, bool) = (row.get(0), row.get(1));
     if !enrolled && !required {
         return Ok(None);
@@ -220,8 +216,7 @@ pub async fn challenge_if_needed(
          VALUES ($1, $2, $3, $4, $5, $6)",
         &[&Uuid::now_v7(), &user, &tenant.as_uuid(), &hash, &now, &(now + CHALLENGE_TTL)],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     // With an authenticator the mailbox is not a second factor (a reset already rides on it).
     let methods: Vec<String> =
         if enrolled { vec!["totp".into(), "recovery_code".into()] } else { vec!["email".into()] };
@@ -246,8 +241,7 @@ async fn load_challenge(
               FOR UPDATE",
             &[&hash, &now, &MAX_ATTEMPTS],
         )
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .ok_or_else(|| {
             ApiError::Unauthenticated("the sign-in challenge is invalid, used or expired".into())
         })?;
@@ -306,27 +300,14 @@ pub async fn verify(
     } else {
         None
     };
-    tx.execute("SELECT set_config('app.tenant_id', $1, true)", &[&tenant.to_string()])
-        .await
-        .map_err(ApiError::internal)?;
-    let actor = Actor {
-        kind: "user",
-        user_id: Some(user),
-        key_id: None,
-        tenant_id: Some(tenant),
-        caller: &caller,
-        cross_tenant: false,
-    };
+    super::principal::scope_tenant(&tx, tenant).await?;
+    let actor = Actor::person("user", user, Some(tenant), &caller);
     let Some(method) = method else {
-        tx.execute("UPDATE mfa_challenges SET attempts = attempts + 1 WHERE id = $1", &[&challenge])
-            .await
-            .map_err(ApiError::internal)?;
-        tx.commit().await.map_err(ApiError::internal)?;
+        tx.execute("UPDATE mfa_challenges SET attempts = attempts + 1 WHERE id = $1", &[&challenge]).await?;
+        tx.commit().await?;
         return Err(ApiError::InvalidSecondFactor);
     };
-    tx.execute("UPDATE mfa_challenges SET completed_at = $2 WHERE id = $1", &[&challenge, &now])
-        .await
-        .map_err(ApiError::internal)?;
+    tx.execute("UPDATE mfa_challenges SET completed_at = $2 WHERE id = $1", &[&challenge, &now]).await?;
     if method == "recovery_code" {
         audit::record_as(&tx, Some(tenant), &actor, now, Entry::new("mfa.recovery_code_used", "user", user))
             .await?;
@@ -337,20 +318,17 @@ pub async fn verify(
               WHERE m.tenant_id = $1 AND m.user_id = $2 AND m.status = 'active' AND t.status = 'active'",
             &[&tenant.as_uuid(), &user],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     if member.is_none() {
-        tx.commit().await.map_err(ApiError::internal)?;
+        tx.commit().await?;
         return Err(ApiError::Forbidden("no active membership in that tenant any more".into()));
     }
     let tokens = start(&tx, keys, user, tenant, &caller, now).await?;
-    tx.execute("UPDATE sessions SET mfa_verified = true WHERE id = $1", &[&tokens.session_id])
-        .await
-        .map_err(ApiError::internal)?;
+    tx.execute("UPDATE sessions SET mfa_verified = true WHERE id = $1", &[&tokens.session_id]).await?;
     let entry =
         Entry::new("session.login", "session", tokens.session_id).after(serde_json::json!({ "mfa": method }));
     audit::record_as(&tx, Some(tenant), &actor, now, entry).await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(Json(tokens))
 }
 
@@ -400,22 +378,15 @@ pub async fn email_code(
         "UPDATE mfa_challenges SET email_code_hash = $2, email_code_expires_at = $3 WHERE id = $1",
         &[&challenge, &sha256(&code), &(now + EMAIL_CODE_TTL)],
     )
-    .await
-    .map_err(ApiError::internal)?;
-    let email: String = tx
-        .query_one("SELECT email FROM users WHERE id = $1", &[&user])
-        .await
-        .map_err(ApiError::internal)?
-        .get(0);
-    tx.execute("SELECT set_config('app.tenant_id', $1, true)", &[&tenant.to_string()])
-        .await
-        .map_err(ApiError::internal)?;
+    .await?;
+    let email: String = tx.query_one("SELECT email FROM users WHERE id = $1", &[&user]).await?.get(0);
+    super::principal::scope_tenant(&tx, tenant).await?;
     let mut params = serde_json::Map::new();
     params.insert("code".into(), code.into());
     params.insert("expires_minutes".into(), EMAIL_CODE_TTL.num_minutes().into());
     let mail = EmailRequested { to: email, template: EmailTemplate::EmailCode, params };
     let envelope = events::record(&*tx, Some(tenant), state.clock().as_ref(), &mail).await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     events::publisher(&state).await?.publish_committed(db, &[envelope]).await;
     Ok((StatusCode::ACCEPTED, Json(Sent { status: "sent", expires_in: EMAIL_CODE_TTL.num_seconds() })))
 }
@@ -459,22 +430,17 @@ pub async fn setup(State(state): State<AppState>, principal: Principal) -> Resul
         "UPDATE mfa_factors SET disabled_at = $2 WHERE user_id = $1 AND confirmed_at IS NULL AND disabled_at IS NULL",
         &[&principal.user_id, &principal.now],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     let secret = random::<20>()?;
     let factor = Uuid::now_v7();
     tx.execute(
         "INSERT INTO mfa_factors (id, user_id, kind, secret_encrypted, created_at) VALUES ($1, $2, 'totp', $3, $4)",
         &[&factor, &principal.user_id, &seal(&key, factor, &secret)?, &principal.now],
     )
-    .await
-    .map_err(ApiError::internal)?;
-    let email: String = tx
-        .query_one("SELECT email FROM users WHERE id = $1", &[&principal.user_id])
-        .await
-        .map_err(ApiError::internal)?
-        .get(0);
-    tx.commit().await.map_err(ApiError::internal)?;
+    .await?;
+    let email: String =
+        tx.query_one("SELECT email FROM users WHERE id = $1", &[&principal.user_id]).await?.get(0);
+    tx.commit().await?;
     let b32 = totp::base32(&secret);
     let otpauth_uri = format!(
         "otpauth://totp/{}:{}?secret={b32}&issuer={}&algorithm=SHA1&digits={}&period={}",
@@ -522,8 +488,7 @@ pub async fn confirm(
               WHERE user_id = $1 AND confirmed_at IS NULL AND disabled_at IS NULL ORDER BY id DESC LIMIT 1 FOR UPDATE",
             &[&principal.user_id],
         )
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .ok_or(ApiError::Conflict { code: "no_enrolment", detail: "start with POST /api/v1/auth/mfa/setup".into() })?;
     let (factor, sealed): (Uuid, Vec<u8>) = (pending.get(0), pending.get(1));
     let secret = open(&key, factor, &sealed)?;
@@ -534,14 +499,12 @@ pub async fn confirm(
         "UPDATE mfa_factors SET confirmed_at = $2, last_step = $3 WHERE id = $1",
         &[&factor, &principal.now, &step],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     tx.execute(
         "UPDATE mfa_recovery_codes SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
         &[&principal.user_id, &principal.now],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     let mut codes = Vec::new();
     for _ in 0..RECOVERY_CODES {
         let raw = totp::base32(&random::<8>()?);
@@ -550,12 +513,11 @@ pub async fn confirm(
             "INSERT INTO mfa_recovery_codes (id, user_id, code_hash, created_at) VALUES ($1, $2, $3, $4)",
             &[&Uuid::now_v7(), &principal.user_id, &sha256(&code.replace('-', "")), &principal.now],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
         codes.push(code);
     }
     audit::record(&tx, &principal, Entry::new("mfa.enrolled", "user", principal.user_id)).await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(Json(RecoveryCodes { recovery_codes: codes }))
 }
 
@@ -622,16 +584,13 @@ pub async fn disable(
     if !fresh {
         return Err(ApiError::InvalidSecondFactor);
     }
-    tx.execute("UPDATE mfa_factors SET disabled_at = $2 WHERE id = $1", &[&factor, &principal.now])
-        .await
-        .map_err(ApiError::internal)?;
+    tx.execute("UPDATE mfa_factors SET disabled_at = $2 WHERE id = $1", &[&factor, &principal.now]).await?;
     tx.execute(
         "UPDATE mfa_recovery_codes SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
         &[&principal.user_id, &principal.now],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     audit::record(&tx, &principal, Entry::new("mfa.disabled", "user", principal.user_id)).await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

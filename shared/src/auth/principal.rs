@@ -114,7 +114,7 @@ pub async fn scoped_tx(
     tenant: Option<TenantId>,
     user: Option<Uuid>,
 ) -> Result<Transaction<'_>, ApiError> {
-    let tx = conn.transaction().await.map_err(ApiError::internal)?;
+    let tx = conn.transaction().await?;
     tx.execute(
         "SELECT set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true)",
         &[
@@ -122,9 +122,20 @@ pub async fn scoped_tx(
             &user.map(|u| u.to_string()).unwrap_or_default(),
         ],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok(tx)
+}
+
+/// Sets the tenant of an open transaction once it is known (a login picks one midway).
+pub async fn scope_tenant(tx: &tokio_postgres::Transaction<'_>, tenant: TenantId) -> Result<(), ApiError> {
+    tx.execute("SELECT set_config('app.tenant_id', $1, true)", &[&tenant.to_string()]).await?;
+    Ok(())
+}
+
+/// Sets the user of an open transaction once it is known (a token names them).
+pub async fn scope_user(tx: &tokio_postgres::Transaction<'_>, user: Uuid) -> Result<(), ApiError> {
+    tx.execute("SELECT set_config('app.user_id', $1, true)", &[&user.to_string()]).await?;
+    Ok(())
 }
 
 /// The live session's facts, or why it is not live.
@@ -176,8 +187,7 @@ pub(crate) async fn check_session(
             ),
             &[&session, &user, &tenant.as_uuid(), &now],
         )
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .ok_or_else(|| ApiError::Unauthenticated("the session does not exist".into()))?;
     let (tenant_status, member_status): (String, String) = (row.get(0), row.get(1));
     let last: DateTime<Utc> = row.get(2);
@@ -189,8 +199,7 @@ pub(crate) async fn check_session(
             "UPDATE sessions SET revoked_at = $2, revoked_reason = 'idle' WHERE id = $1 AND revoked_at IS NULL",
             &[&session, &now],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
         return Err(ApiError::Unauthenticated("the session expired after inactivity".into()));
     }
     if tenant_status != "active" {
@@ -200,9 +209,7 @@ pub(crate) async fn check_session(
         return Err(ApiError::Unauthenticated("the membership is not active".into()));
     }
     if now - last >= TOUCH_INTERVAL {
-        tx.execute("UPDATE sessions SET last_activity_at = $2 WHERE id = $1", &[&session, &now])
-            .await
-            .map_err(ApiError::internal)?;
+        tx.execute("UPDATE sessions SET last_activity_at = $2 WHERE id = $1", &[&session, &now]).await?;
     }
     // Platform staff roles take effect only in the platform tenant, whatever a grant says.
     let platform = row.get::<_, String>(6) == "platform";
@@ -309,7 +316,7 @@ impl FromRequestParts<AppState> for Principal {
                 let tx = scoped_tx(&mut conn, Some(claims.tid), Some(claims.sub)).await?;
                 let live = check_session(&tx, claims.sid, claims.sub, claims.tid, now).await;
                 // Idle sessions are marked ended even though the request fails.
-                tx.commit().await.map_err(ApiError::internal)?;
+                tx.commit().await?;
                 let live = live?;
                 limits = live.limits;
                 Principal {
@@ -366,7 +373,7 @@ impl FromRequestParts<AppState> for Principal {
                     serde_json::json!({ "limit_per_minute": per_minute, "route": format!("{} {path}", parts.method) }),
                 );
                 crate::audit::record(&tx, &principal, entry).await?;
-                tx.commit().await.map_err(ApiError::internal)?;
+                tx.commit().await?;
             }
             return Err(refusal);
         }
@@ -380,8 +387,7 @@ impl FromRequestParts<AppState> for Principal {
             let tx = principal.tx(&mut conn).await?;
             let status: Option<String> = tx
                 .query_opt("SELECT status FROM tenants WHERE id = $1", &[&tenant.as_uuid()])
-                .await
-                .map_err(ApiError::internal)?
+                .await?
                 .map(|r| r.get(0));
             if status.is_none() {
                 return Err(ApiError::NotFound(format!("tenant {tenant}")));
@@ -392,7 +398,7 @@ impl FromRequestParts<AppState> for Principal {
                 crate::audit::Entry::new("tenant.cross_access", "route", format!("{} {path}", parts.method)),
             )
             .await?;
-            tx.commit().await.map_err(ApiError::internal)?;
+            tx.commit().await?;
         }
         Ok(principal)
     }

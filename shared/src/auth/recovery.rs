@@ -64,11 +64,8 @@ pub async fn request_reset(
     let now = state.clock().now();
     let db = state.db().await?;
     let mut conn = db.conn().await?;
-    let user: Option<Uuid> = conn
-        .query_one("SELECT user_id FROM identity_login_lookup($1, $2)", &[&email, &now])
-        .await
-        .map_err(ApiError::internal)?
-        .get(0);
+    let user: Option<Uuid> =
+        conn.query_one("SELECT user_id FROM identity_login_lookup($1, $2)", &[&email, &now]).await?.get(0);
     let mut published = Vec::new();
     if let Some(user) = user {
         let tx = scoped_tx(&mut conn, None, Some(user)).await?;
@@ -78,15 +75,12 @@ pub async fn request_reset(
                   ORDER BY created_at LIMIT 1",
                 &[&user],
             )
-            .await
-            .map_err(ApiError::internal)?
+            .await?
             .map(|r| r.get(0));
         // The email travels through a tenant's outbox; without an active membership the user
         // could not sign in after a reset anyway.
         if let Some(tenant) = tenant.map(TenantId::from_uuid) {
-            tx.execute("SELECT set_config('app.tenant_id', $1, true)", &[&tenant.to_string()])
-                .await
-                .map_err(ApiError::internal)?;
+            super::principal::scope_tenant(&tx, tenant).await?;
             let (token, hash) = new_secret(user)?;
             let expires = now + RESET_TTL;
             tx.execute(
@@ -94,8 +88,7 @@ pub async fn request_reset(
                  VALUES ($1, $2, $3, $4, $5)",
                 &[&Uuid::now_v7(), &user, &hash, &now, &expires],
             )
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
             let mut params = serde_json::Map::new();
             params.insert(
                 "reset_url".into(),
@@ -104,14 +97,7 @@ pub async fn request_reset(
             params.insert("expires_at".into(), expires.to_rfc3339().into());
             let mail = EmailRequested { to: email.clone(), template: EmailTemplate::PasswordReset, params };
             published.push(events::record(&*tx, Some(tenant), state.clock().as_ref(), &mail).await?);
-            let actor = Actor {
-                kind: "anonymous",
-                user_id: Some(user),
-                key_id: None,
-                tenant_id: None,
-                caller: &caller,
-                cross_tenant: false,
-            };
+            let actor = Actor::person("anonymous", user, None, &caller);
             audit::record_as(
                 &tx,
                 Some(tenant),
@@ -120,7 +106,7 @@ pub async fn request_reset(
                 Entry::new("user.password_reset_requested", "user", user),
             )
             .await?;
-            tx.commit().await.map_err(ApiError::internal)?;
+            tx.commit().await?;
         }
     }
     if !published.is_empty() {
@@ -161,8 +147,7 @@ pub async fn confirm_reset(
               WHERE token_hash = $1 AND user_id = $2 AND used_at IS NULL AND expires_at > $3",
             &[&hash, &user, &now],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     if spent == 0 {
         return Err(ApiError::InvalidToken);
     }
@@ -171,54 +156,40 @@ pub async fn confirm_reset(
         "UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
         &[&user, &now],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     let email: String = tx
         .query_one(
             "UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3 WHERE id = $1
              RETURNING email",
             &[&user, &password_hash, &now],
         )
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .get(0);
     tx.execute(
         "UPDATE sessions SET revoked_at = $2, revoked_reason = 'password_reset' WHERE user_id = $1 AND revoked_at IS NULL",
         &[&user, &now],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     // A reset ends any lockout on the email.
     tx.execute(
         "INSERT INTO login_attempts (id, email, user_id, ip, user_agent, succeeded, reason, attempted_at)
          VALUES ($1, $2, $3, $4, $5, true, 'password_reset', $6)",
         &[&Uuid::now_v7(), &email, &user, &caller.ip, &caller.user_agent, &now],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     let tenants: Vec<Uuid> = tx
         .query("SELECT tenant_id FROM tenant_users WHERE user_id = $1", &[&user])
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .iter()
         .map(|r| r.get(0))
         .collect();
-    let actor = Actor {
-        kind: "user",
-        user_id: Some(user),
-        key_id: None,
-        tenant_id: None,
-        caller: &caller,
-        cross_tenant: false,
-    };
+    let actor = Actor::person("user", user, None, &caller);
     for tenant in tenants.into_iter().map(TenantId::from_uuid) {
-        tx.execute("SELECT set_config('app.tenant_id', $1, true)", &[&tenant.to_string()])
-            .await
-            .map_err(ApiError::internal)?;
+        super::principal::scope_tenant(&tx, tenant).await?;
         audit::record_as(&tx, Some(tenant), &actor, now, Entry::new("user.password_reset", "user", user))
             .await?;
     }
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -275,17 +246,11 @@ pub async fn accept_invitation(
              RETURNING user_id, roles, invited_by",
             &[&hash, &now],
         )
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .ok_or(ApiError::InvalidToken)?;
     let (user, roles, invited_by): (Uuid, Vec<String>, Option<Uuid>) = (row.get(0), row.get(1), row.get(2));
-    tx.execute("SELECT set_config('app.user_id', $1, true)", &[&user.to_string()])
-        .await
-        .map_err(ApiError::internal)?;
-    let account = tx
-        .query_one("SELECT email, has_password FROM users WHERE id = $1", &[&user])
-        .await
-        .map_err(ApiError::internal)?;
+    super::principal::scope_user(&tx, user).await?;
+    let account = tx.query_one("SELECT email, has_password FROM users WHERE id = $1", &[&user]).await?;
     let (email, has_password): (String, bool) = (account.get(0), account.get(1));
     if !has_password {
         let password = req.password.ok_or_else(|| {
@@ -296,50 +261,38 @@ pub async fn accept_invitation(
             "UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3 WHERE id = $1",
             &[&user, &hashed, &now],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     }
     if let Some(name) = req.display_name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
         tx.execute(
             "UPDATE users SET display_name = $2, updated_at = $3 WHERE id = $1",
             &[&user, &name, &now],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     }
     tx.execute(
         "UPDATE tenant_users SET status = 'active', updated_at = $3, deactivated_at = NULL
           WHERE tenant_id = $1 AND user_id = $2",
         &[&tenant.as_uuid(), &user, &now],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     // The membership holds exactly the invited roles.
     tx.execute(
         "DELETE FROM role_grants WHERE tenant_id = $1 AND user_id = $2 AND NOT (role_code = ANY($3))",
         &[&tenant.as_uuid(), &user, &roles],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     tx.execute(
         "INSERT INTO role_grants (tenant_id, user_id, role_code, granted_by, granted_at)
          SELECT $1, $2, r, $4, $5 FROM unnest($3::text[]) AS r
          ON CONFLICT DO NOTHING",
         &[&tenant.as_uuid(), &user, &roles, &invited_by, &now],
     )
-    .await
-    .map_err(ApiError::internal)?;
-    let actor = Actor {
-        kind: "user",
-        user_id: Some(user),
-        key_id: None,
-        tenant_id: Some(tenant),
-        caller: &caller,
-        cross_tenant: false,
-    };
+    .await?;
+    let actor = Actor::person("user", user, Some(tenant), &caller);
     let entry = Entry::new("user.invitation_accepted", "user", user)
         .after(serde_json::json!({ "status": "active", "roles": roles }));
     audit::record_as(&tx, Some(tenant), &actor, now, entry).await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(Json(InvitationAccepted { user_id: user, tenant_id: tenant.as_uuid(), email, roles }))
 }

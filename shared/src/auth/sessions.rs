@@ -82,8 +82,7 @@ async fn issue_refresh(
          VALUES ($1, $2, $3, $4, $5, $6)",
         &[&id, &tenant.as_uuid(), &session, &hash, &now, &(now + REFRESH_TOKEN_TTL)],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok((id, token))
 }
 
@@ -130,8 +129,7 @@ pub async fn start(
                     (SELECT kind FROM tenants WHERE id = $1)",
             &[&tenant.as_uuid(), &user, &IDLE_SETTING],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     let platform = row.get::<_, Option<String>>(2).as_deref() == Some("platform");
     let roles: Vec<String> = row.get(0);
     // As the guard does: platform roles count only in the platform tenant.
@@ -156,8 +154,7 @@ pub async fn start(
             &(now + SESSION_MAX_AGE),
         ],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     let (_, refresh) = issue_refresh(tx, tenant, session, now).await?;
     pair(keys, user, tenant, session, roles, refresh, now).await
 }
@@ -174,8 +171,7 @@ pub async fn revoke(
             "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL",
             &[&session, &now, &reason],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     Ok(n > 0)
 }
 
@@ -211,25 +207,15 @@ pub async fn refresh(
               WHERE rt.token_hash = $1 FOR UPDATE OF rt",
             &[&hash],
         )
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .ok_or_else(refused)?;
     let (token_id, session, user): (Uuid, Uuid, Uuid) = (row.get(0), row.get(1), row.get(4));
     let (used_at, expires_at): (Option<DateTime<Utc>>, DateTime<Utc>) = (row.get(2), row.get(3));
-    tx.execute("SELECT set_config('app.user_id', $1, true)", &[&user.to_string()])
-        .await
-        .map_err(ApiError::internal)?;
+    super::principal::scope_user(&tx, user).await?;
     if used_at.is_some() {
         // Replay of a spent token: whoever holds the family is not to be trusted.
         revoke(&tx, session, "refresh_token_reuse", now).await?;
-        let actor = Actor {
-            kind: "anonymous",
-            user_id: Some(user),
-            key_id: None,
-            tenant_id: Some(tenant),
-            caller: &caller,
-            cross_tenant: false,
-        };
+        let actor = Actor::person("anonymous", user, Some(tenant), &caller);
         audit::record_as(
             &tx,
             Some(tenant),
@@ -238,7 +224,7 @@ pub async fn refresh(
             Entry::new("session.refresh_reuse_revoked", "session", session),
         )
         .await?;
-        tx.commit().await.map_err(ApiError::internal)?;
+        tx.commit().await?;
         return Err(ApiError::Unauthenticated(
             "the refresh token was already used; the session is revoked".into(),
         ));
@@ -250,7 +236,7 @@ pub async fn refresh(
     let live = match live {
         Ok(l) => l,
         Err(e) => {
-            tx.commit().await.map_err(ApiError::internal)?;
+            tx.commit().await?;
             return Err(e);
         }
     };
@@ -259,10 +245,9 @@ pub async fn refresh(
         "UPDATE refresh_tokens SET used_at = $2, replaced_by = $3 WHERE id = $1",
         &[&token_id, &now, &next_id],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     let tokens = pair(keys, user, tenant, session, live.roles, next, now).await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(Json(tokens))
 }
 
@@ -277,7 +262,7 @@ pub async fn logout(State(state): State<AppState>, principal: Principal) -> Resu
     let tx = principal.tx(&mut conn).await?;
     revoke(&tx, principal.session_id, "logout", principal.now).await?;
     audit::record(&tx, &principal, Entry::new("session.logout", "session", principal.session_id)).await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -309,16 +294,14 @@ pub async fn switch_tenant(
               WHERE m.tenant_id = $1 AND m.user_id = $2 AND m.status = 'active' AND t.status = 'active'",
             &[&target.as_uuid(), &principal.user_id],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     if ok.is_none() {
         return Err(ApiError::Forbidden("you are not an active member of that tenant".into()));
     }
     // How the current session began decides what the switch needs.
     let current = tx
         .query_one("SELECT auth_method, mfa_verified FROM sessions WHERE id = $1", &[&principal.session_id])
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     let (method, mfa_verified): (String, bool) = (current.get(0), current.get(1));
     if method == "sso" {
         // The identity provider vouched for this person to one tenant only.
@@ -330,30 +313,21 @@ pub async fn switch_tenant(
         if let Some(challenge) =
             super::mfa::challenge_if_needed(&tx, principal.user_id, target, principal.now).await?
         {
-            tx.commit().await.map_err(ApiError::internal)?;
+            tx.commit().await?;
             return Ok(Json(super::login::LoginResult::Challenge(challenge)));
         }
     }
     let tokens = start(&tx, keys, principal.user_id, target, &principal.caller, principal.now).await?;
     if mfa_verified {
-        tx.execute("UPDATE sessions SET mfa_verified = true WHERE id = $1", &[&tokens.session_id])
-            .await
-            .map_err(ApiError::internal)?;
+        tx.execute("UPDATE sessions SET mfa_verified = true WHERE id = $1", &[&tokens.session_id]).await?;
     }
     revoke(&tx, principal.session_id, "switched_tenant", principal.now).await?;
-    let actor = Actor {
-        kind: "user",
-        user_id: Some(principal.user_id),
-        key_id: None,
-        tenant_id: Some(principal.home_tenant),
-        caller: &principal.caller,
-        cross_tenant: false,
-    };
+    let actor = Actor::of(&principal);
     let entry = Entry::new("session.switched_tenant", "session", tokens.session_id).before(
         serde_json::json!({ "tenant_id": principal.home_tenant, "session_id": principal.session_id }),
     );
     audit::record_as(&tx, Some(target), &actor, principal.now, entry).await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(Json(super::login::LoginResult::Tokens(tokens)))
 }
 
@@ -390,8 +364,7 @@ pub async fn list_sessions(
               ORDER BY id DESC LIMIT 200",
             &[&principal.user_id, &principal.now],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     let out = rows
         .iter()
         .map(|r| SessionView {
@@ -406,7 +379,7 @@ pub async fn list_sessions(
             idle_timeout_seconds: r.get(7),
         })
         .collect();
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(Json(out))
 }
 
@@ -432,12 +405,11 @@ pub async fn revoke_session(
               WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
             &[&id, &principal.user_id, &principal.now],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     if n == 0 {
         return Err(ApiError::NotFound(format!("session {id}")));
     }
     audit::record(&tx, &principal, Entry::new("session.revoked", "session", id)).await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

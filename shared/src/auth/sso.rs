@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 
 use aws_lc_rs::digest::{SHA256, digest};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -27,7 +27,7 @@ use super::principal::{Caller, Principal, scoped_tx};
 use super::sessions::{new_secret, parse_secret, start};
 use crate::audit::{self, Actor, Entry};
 use crate::platform::error::{ApiError, FieldError};
-use crate::platform::http::ApiJson;
+use crate::platform::http::{ApiJson, ApiQuery};
 use crate::platform::state::AppState;
 use crate::tenancy::TenantId;
 
@@ -189,8 +189,7 @@ async fn provider(
                FROM sso_providers WHERE tenant_id = $1 AND name = $2 AND enabled",
             &[&tenant.as_uuid(), &name],
         )
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("single sign-on provider {name}")))?;
     let sealed: Option<Vec<u8>> = row.get(2);
     let client_secret = match sealed {
@@ -250,7 +249,7 @@ pub const BINDING_COOKIE: &str = "rg_sso_binding";
 pub async fn begin(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    Query(q): Query<StartQuery>,
+    ApiQuery(q): ApiQuery<StartQuery>,
 ) -> Result<Response, ApiError> {
     let now = state.clock().now();
     let tenant = resolve_tenant(&state, &q.tenant).await?;
@@ -258,8 +257,7 @@ pub async fn begin(
     let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
     let active = tx
         .query_opt("SELECT 1 FROM tenants WHERE id = $1 AND status = 'active'", &[&tenant.as_uuid()])
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     if active.is_none() {
         return Err(ApiError::NotFound(format!("tenant {}", q.tenant)));
     }
@@ -286,9 +284,8 @@ pub async fn begin(
             &(now + LOGIN_TTL),
         ],
     )
-    .await
-    .map_err(ApiError::internal)?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    .await?;
+    tx.commit().await?;
     let mut url = reqwest::Url::parse(&meta.discovery.authorization_endpoint)
         .map_err(|e| provider_error("the authorization endpoint is not a URL", e))?;
     url.query_pairs_mut()
@@ -336,11 +333,7 @@ async fn resolve_tenant(state: &AppState, raw: &str) -> Result<TenantId, ApiErro
         return Ok(id);
     }
     let conn = state.db().await?.conn().await?;
-    let id: Option<Uuid> = conn
-        .query_one("SELECT identity_tenant_by_slug($1)", &[&raw])
-        .await
-        .map_err(ApiError::internal)?
-        .get(0);
+    let id: Option<Uuid> = conn.query_one("SELECT identity_tenant_by_slug($1)", &[&raw]).await?.get(0);
     id.map(TenantId::from_uuid).ok_or_else(|| ApiError::NotFound(format!("tenant {raw}")))
 }
 
@@ -417,7 +410,7 @@ pub async fn callback(
     caller: Caller,
     headers: http::HeaderMap,
     Path(name): Path<String>,
-    Query(q): Query<CallbackQuery>,
+    ApiQuery(q): ApiQuery<CallbackQuery>,
 ) -> Result<Json<super::login::LoginResult>, ApiError> {
     if let Some(error) = q.error {
         return Err(ApiError::Unauthenticated(format!("the identity provider answered {error}")));
@@ -447,11 +440,10 @@ pub async fn callback(
                  RETURNING nonce, pkce_verifier, redirect_uri",
                 &[&state_hash, &name, &now, &digest(&SHA256, binding.as_bytes()).as_ref().to_vec()],
             )
-            .await
-            .map_err(ApiError::internal)?
+            .await?
             .ok_or_else(refused)?;
         let p = provider(&state, &tx, tenant, &name).await?;
-        tx.commit().await.map_err(ApiError::internal)?;
+        tx.commit().await?;
         (row.get::<_, String>(0), row.get::<_, String>(1), row.get::<_, String>(2), p)
     };
 
@@ -504,8 +496,7 @@ pub async fn callback(
               WHERE u.email = $2",
             &[&tenant.as_uuid(), &email],
         )
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .map(|r| (r.get(0), r.get(1)));
     let (user, provisioned) = match member {
         Some((user, status)) if status == "active" => (user, false),
@@ -513,8 +504,7 @@ pub async fn callback(
         None if p.allow_provisioning => {
             let active = tx
                 .query_opt("SELECT 1 FROM tenants WHERE id = $1 AND status = 'active'", &[&tenant.as_uuid()])
-                .await
-                .map_err(ApiError::internal)?;
+                .await?;
             if active.is_none() {
                 return Err(ApiError::Forbidden("the tenant is not active".into()));
             }
@@ -522,8 +512,7 @@ pub async fn callback(
             // invitation, never because some tenant's provider says so.
             let exists: Option<Uuid> = tx
                 .query_one("SELECT user_id FROM identity_login_lookup($1, $2)", &[&email, &now])
-                .await
-                .map_err(ApiError::internal)?
+                .await?
                 .get(0);
             if exists.is_some() {
                 return Err(ApiError::Forbidden(
@@ -533,21 +522,18 @@ pub async fn callback(
             let role = p.default_role.clone().unwrap_or_else(|| "TENANT_USER".into());
             let user: Uuid = tx
                 .query_one("SELECT identity_ensure_user($1, $2, '', $3)", &[&Uuid::now_v7(), &email, &now])
-                .await
-                .map_err(ApiError::internal)?
+                .await?
                 .get(0);
             tx.execute(
                 "INSERT INTO tenant_users (tenant_id, user_id, status, created_at, updated_at) VALUES ($1, $2, 'active', $3, $3)",
                 &[&tenant.as_uuid(), &user, &now],
             )
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
             tx.execute(
                 "INSERT INTO role_grants (tenant_id, user_id, role_code, granted_at) VALUES ($1, $2, $3, $4)",
                 &[&tenant.as_uuid(), &user, &role, &now],
             )
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
             (user, true)
         }
         None => {
@@ -556,17 +542,8 @@ pub async fn callback(
             ));
         }
     };
-    tx.execute("SELECT set_config('app.user_id', $1, true)", &[&user.to_string()])
-        .await
-        .map_err(ApiError::internal)?;
-    let actor = Actor {
-        kind: "user",
-        user_id: Some(user),
-        key_id: None,
-        tenant_id: Some(tenant),
-        caller: &caller,
-        cross_tenant: false,
-    };
+    super::principal::scope_user(&tx, user).await?;
+    let actor = Actor::person("user", user, Some(tenant), &caller);
     if provisioned {
         let entry = Entry::new("user.provisioned_by_sso", "user", user)
             .after(serde_json::json!({ "provider": name, "email": email }));
@@ -574,17 +551,15 @@ pub async fn callback(
     }
     // The gateway's own second factor still applies (an authenticator, or the tenant's policy).
     if let Some(challenge) = super::mfa::challenge_if_needed(&tx, user, tenant, now).await? {
-        tx.commit().await.map_err(ApiError::internal)?;
+        tx.commit().await?;
         return Ok(Json(super::login::LoginResult::Challenge(challenge)));
     }
     let pair = start(&tx, keys, user, tenant, &caller, now).await?;
-    tx.execute("UPDATE sessions SET auth_method = 'sso' WHERE id = $1", &[&pair.session_id])
-        .await
-        .map_err(ApiError::internal)?;
+    tx.execute("UPDATE sessions SET auth_method = 'sso' WHERE id = $1", &[&pair.session_id]).await?;
     let entry = Entry::new("session.login", "session", pair.session_id)
         .after(serde_json::json!({ "sso": name, "subject": claims.sub }));
     audit::record_as(&tx, Some(tenant), &actor, now, entry).await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(Json(super::login::LoginResult::Tokens(pair)))
 }
 
@@ -701,8 +676,7 @@ pub async fn put_provider(
             &principal.now,
         ],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     let saved = list_rows(&state, &tx, &principal, Some(&name))
         .await?
         .into_iter()
@@ -714,7 +688,7 @@ pub async fn put_provider(
         Entry::new("sso.provider_configured", "sso_provider", &name).after(&saved),
     )
     .await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(Json(saved))
 }
 
@@ -731,8 +705,7 @@ async fn list_rows(
                FROM sso_providers WHERE tenant_id = $1 AND ($2::text IS NULL OR name = $2) ORDER BY name",
             &[&p.tenant.as_uuid(), &only],
         )
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .iter()
         .map(|r| {
             let name: String = r.get(0);
@@ -762,7 +735,7 @@ pub async fn list_providers(
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
     let out = list_rows(&state, &tx, &principal, None).await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(Json(out))
 }
 

@@ -250,6 +250,13 @@ impl From<super::events::EventError> for ApiError {
     }
 }
 
+/// A database error inside a handler is a 500: the cause goes to the log, never to the client.
+impl From<tokio_postgres::Error> for ApiError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Self::internal(e)
+    }
+}
+
 impl From<super::db::DbError> for ApiError {
     fn from(e: super::db::DbError) -> Self {
         Self::internal(e)

@@ -322,14 +322,7 @@ pub async fn relay_task(
         let mut conn = ops.conn().await?;
         let tx = conn.transaction().await.map_err(DbError::from)?;
         let caller = crate::auth::principal::Caller::default();
-        let actor = crate::audit::Actor {
-            kind: "system",
-            user_id: None,
-            key_id: None,
-            tenant_id: None,
-            caller: &caller,
-            cross_tenant: true,
-        };
+        let actor = crate::audit::Actor::system(&caller);
         let entry = crate::audit::Entry::new("outbox.relayed", "function", "outbox-relay").after(&report);
         crate::audit::record_as(&tx, None, &actor, state.clock().now(), entry)
             .await

@@ -149,6 +149,27 @@ where
     }
 }
 
+/// A query string. Unlike `axum::extract::Query`, a malformed one (`?limit=abc`) is a 422
+/// problem+json naming what was wrong, not a plain-text 400.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri).map(|q| ApiQuery(q.0)).map_err(|rejection| {
+            let message = rejection.body_text();
+            let message = message.strip_prefix("Failed to deserialize query string: ").unwrap_or(&message);
+            ApiError::Validation(vec![FieldError::new("query", "invalid", message)])
+        })
+    }
+}
+
 /// The limit in force for this request, for the 413 message (axum keeps its own copy private).
 fn body_limit_of(req: &Request) -> usize {
     req.extensions().get::<BodyLimit>().map(|l| l.0).unwrap_or(DEFAULT_BODY_LIMIT)

@@ -80,8 +80,7 @@ pub struct Setting {
 async fn current(tx: &tokio_postgres::Transaction<'_>, p: &Principal) -> Result<Vec<Setting>, ApiError> {
     let rows = tx
         .query("SELECT key, value FROM tenant_settings WHERE tenant_id = $1", &[&p.tenant.as_uuid()])
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     let set: std::collections::HashMap<String, Value> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
     Ok(KNOWN
         .iter()
@@ -103,7 +102,7 @@ pub async fn list(
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
     let out = current(&tx, &principal).await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(Json(out))
 }
 
@@ -142,13 +141,12 @@ pub async fn put(
          ON CONFLICT (tenant_id, key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
         &[&principal.tenant.as_uuid(), &known.key, &req.value, &principal.now],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     let after = Setting { key: known.key, description: known.description, value: req.value, default: false };
     let entry = Entry::new("tenant.setting_changed", "setting", known.key)
         .before(before.map(|b| b.value))
         .after(&after.value);
     audit::record(&tx, &principal, entry).await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(Json(after))
 }

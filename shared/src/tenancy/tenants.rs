@@ -3,7 +3,7 @@
 //! credentials) and every access — reads included — is written to the audit log.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,7 @@ use crate::audit::{self, Actor, Entry};
 use crate::auth::principal::Principal;
 use crate::auth::sessions::{DEFAULT_IDLE_MINUTES, IDLE_SETTING};
 use crate::platform::error::{ApiError, FieldError};
-use crate::platform::http::ApiJson;
+use crate::platform::http::{ApiJson, ApiQuery};
 use crate::platform::pagination::{Page, PageQuery};
 use crate::platform::state::AppState;
 
@@ -99,16 +99,14 @@ async fn set_idle(
          ON CONFLICT (tenant_id, key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
         &[&id, &IDLE_SETTING, &minutes, &now],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok(())
 }
 
 async fn load(tx: &tokio_postgres::Transaction<'_>, id: Uuid, lock: bool) -> Result<Tenant, ApiError> {
     let sql = format!("{SELECT} WHERE t.id = $1{}", if lock { " FOR UPDATE OF t" } else { "" });
     tx.query_opt(&sql, &[&id])
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .map(|r| tenant(&r))
         .ok_or_else(|| ApiError::NotFound(format!("tenant {id}")))
 }
@@ -147,7 +145,7 @@ pub async fn create(
     let idle = req.idle_timeout_minutes.unwrap_or(DEFAULT_IDLE_MINUTES);
     check_fields(Some(&req.slug), Some(&req.name), Some(&kind), Some(idle))?;
     let mut conn = state.ops_db().await?.conn().await?;
-    let tx = conn.transaction().await.map_err(ApiError::internal)?;
+    let tx = conn.transaction().await?;
     let id = Uuid::now_v7();
     let inserted = tx
         .execute(
@@ -155,8 +153,7 @@ pub async fn create(
              ON CONFLICT (slug) DO NOTHING",
             &[&id, &req.slug, &req.name.trim(), &kind, &principal.now],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     if inserted == 0 {
         return Err(ApiError::Conflict {
             code: "slug_taken",
@@ -173,7 +170,7 @@ pub async fn create(
         Entry::new("tenant.created", "tenant", id).after(&created),
     )
     .await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -196,12 +193,12 @@ pub struct TenantFilter {
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    Query(f): Query<TenantFilter>,
-    Query(page): Query<PageQuery>,
+    ApiQuery(f): ApiQuery<TenantFilter>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<Tenant>>, ApiError> {
     let (limit, cursor) = page.parse()?;
     let mut conn = state.ops_db().await?.conn().await?;
-    let tx = conn.transaction().await.map_err(ApiError::internal)?;
+    let tx = conn.transaction().await?;
     let like =
         f.q.as_deref()
             .map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
@@ -210,15 +207,12 @@ pub async fn list(
             AND ($3::text IS NULL OR t.name ILIKE $3 OR t.slug ILIKE $3) AND ($4::uuid IS NULL OR t.id < $4)
           ORDER BY t.id DESC LIMIT $5"
     );
-    let rows = tx
-        .query(&sql, &[&f.status, &f.kind, &like, &cursor, &(limit + 1)])
-        .await
-        .map_err(ApiError::internal)?;
+    let rows = tx.query(&sql, &[&f.status, &f.kind, &like, &cursor, &(limit + 1)]).await?;
     let items: Vec<Tenant> = rows.iter().map(tenant).collect();
     let entry = Entry::new("tenant.listed", "tenant", "*")
         .after(serde_json::json!({ "status": f.status, "kind": f.kind, "q": f.q, "count": items.len().min(limit as usize) }));
     audit::record_as(&tx, None, &Actor::of(&principal), principal.now, entry).await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(Json(Page::of(items, limit, |t: &Tenant| t.id)))
 }
 
@@ -236,7 +230,7 @@ pub async fn get(
 ) -> Result<Json<Tenant>, ApiError> {
     let id = tenant_id(&id)?;
     let mut conn = state.ops_db().await?.conn().await?;
-    let tx = conn.transaction().await.map_err(ApiError::internal)?;
+    let tx = conn.transaction().await?;
     let found = load(&tx, id, false).await?;
     audit::record_as(
         &tx,
@@ -246,7 +240,7 @@ pub async fn get(
         Entry::new("tenant.viewed", "tenant", id),
     )
     .await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(Json(found))
 }
 
@@ -276,14 +270,13 @@ pub async fn update(
     let id = tenant_id(&id)?;
     check_fields(None, req.name.as_deref(), req.kind.as_deref(), req.idle_timeout_minutes)?;
     let mut conn = state.ops_db().await?.conn().await?;
-    let tx = conn.transaction().await.map_err(ApiError::internal)?;
+    let tx = conn.transaction().await?;
     let before = load(&tx, id, true).await?;
     tx.execute(
         "UPDATE tenants SET name = COALESCE($2, name), kind = COALESCE($3, kind), updated_at = $4 WHERE id = $1",
         &[&id, &req.name.as_deref().map(str::trim), &req.kind, &principal.now],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     if let Some(m) = req.idle_timeout_minutes {
         set_idle(&tx, id, m, principal.now).await?;
     }
@@ -296,7 +289,7 @@ pub async fn update(
         Entry::new("tenant.updated", "tenant", id).before(&before).after(&after),
     )
     .await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(Json(after))
 }
 
@@ -324,7 +317,7 @@ async fn set_status(
         )]));
     }
     let mut conn = state.ops_db().await?.conn().await?;
-    let tx = conn.transaction().await.map_err(ApiError::internal)?;
+    let tx = conn.transaction().await?;
     let before = load(&tx, id, true).await?;
     if before.kind == "platform" && status != "active" {
         return Err(ApiError::Conflict {
@@ -342,14 +335,13 @@ async fn set_status(
         "UPDATE tenants SET status = $2, updated_at = $3 WHERE id = $1",
         &[&id, &status, &principal.now],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     let after = load(&tx, id, false).await?;
     let entry = Entry::new(action, "tenant", id)
         .before(serde_json::json!({ "status": before.status }))
         .after(serde_json::json!({ "status": after.status, "reason": reason }));
     audit::record_as(&tx, Some(TenantId::from_uuid(id)), &Actor::of(principal), principal.now, entry).await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(Json(after))
 }
 

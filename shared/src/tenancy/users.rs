@@ -10,7 +10,7 @@
 //! membership), never the user's own profile, which every tenant of the user shares.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -26,7 +26,7 @@ use crate::auth::sessions::new_secret;
 use crate::notifications::{EmailRequested, EmailTemplate};
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::events;
-use crate::platform::http::ApiJson;
+use crate::platform::http::{ApiJson, ApiQuery};
 use crate::platform::pagination::{Page, PageQuery};
 use crate::platform::state::AppState;
 
@@ -82,11 +82,7 @@ fn check_outranks(p: &Principal, target: &User) -> Result<(), ApiError> {
 
 /// The acting tenant's kind (`platform` or a customer kind).
 async fn tenant_kind(tx: &tokio_postgres::Transaction<'_>, p: &Principal) -> Result<String, ApiError> {
-    Ok(tx
-        .query_one("SELECT kind FROM tenants WHERE id = $1", &[&p.tenant.as_uuid()])
-        .await
-        .map_err(ApiError::internal)?
-        .get(0))
+    Ok(tx.query_one("SELECT kind FROM tenants WHERE id = $1", &[&p.tenant.as_uuid()]).await?.get(0))
 }
 
 fn check_roles(p: &Principal, roles: &[String], field: &str, tenant_kind: &str) -> Result<(), ApiError> {
@@ -127,8 +123,7 @@ async fn load(tx: &tokio_postgres::Transaction<'_>, p: &Principal, id: Uuid) -> 
         return Err(not_found());
     }
     tx.query_opt(&format!("{SELECT} WHERE m.tenant_id = $1 AND m.user_id = $2"), &[&p.tenant.as_uuid(), &id])
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .map(|r| user(&r))
         .ok_or_else(not_found)
 }
@@ -183,8 +178,7 @@ pub async fn invite(
         // The user's own profile name is theirs to set (on acceptance); the admin's name for them
         // is this tenant's.
         .query_one("SELECT identity_ensure_user($1, $2, '', $3)", &[&Uuid::now_v7(), &email, &now])
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .get(0);
     let tenant = principal.tenant.as_uuid();
     let status: String = tx
@@ -198,8 +192,7 @@ pub async fn invite(
              RETURNING status",
             &[&tenant, &uid, &now, &name],
         )
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .get(0);
     if status == "active" {
         return Err(ApiError::Conflict {
@@ -214,8 +207,7 @@ pub async fn invite(
                 AND accepted_at IS NULL AND revoked_at IS NULL",
             &[&tenant, &uid],
         )
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .iter()
         .map(|r| r.get(0))
         .collect();
@@ -227,8 +219,7 @@ pub async fn invite(
             AND accepted_at IS NULL AND revoked_at IS NULL",
         &[&tenant, &uid, &now],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     let (token, hash) = new_secret(tenant)?;
     let id = Uuid::now_v7();
     let expires_at = now + INVITATION_TTL;
@@ -237,13 +228,9 @@ pub async fn invite(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         &[&id, &tenant, &uid, &req.roles, &hash, &principal.user_id, &now, &expires_at],
     )
-    .await
-    .map_err(ApiError::internal)?;
-    let tenant_name: String = tx
-        .query_one("SELECT name FROM tenants WHERE id = $1", &[&tenant])
-        .await
-        .map_err(ApiError::internal)?
-        .get(0);
+    .await?;
+    let tenant_name: String =
+        tx.query_one("SELECT name FROM tenants WHERE id = $1", &[&tenant]).await?.get(0);
     let mut params = serde_json::Map::new();
     params.insert("tenant_name".into(), tenant_name.into());
     params.insert(
@@ -255,7 +242,7 @@ pub async fn invite(
     let envelope = events::record(&*tx, Some(principal.tenant), state.clock().as_ref(), &mail).await?;
     let invitation = Invitation { id, user_id: uid, email, roles: req.roles, expires_at };
     audit::record(&tx, &principal, Entry::new("user.invited", "user", uid).after(&invitation)).await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     events::publisher(&state).await?.publish_committed(db, &[envelope]).await;
     Ok((StatusCode::CREATED, Json(invitation)))
 }
@@ -278,8 +265,8 @@ pub struct UserFilter {
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    Query(f): Query<UserFilter>,
-    Query(page): Query<PageQuery>,
+    ApiQuery(f): ApiQuery<UserFilter>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<User>>, ApiError> {
     let (limit, cursor) = page.parse()?;
     let only: Option<Uuid> = (principal.scope == Scope::Own).then_some(principal.user_id);
@@ -300,9 +287,8 @@ pub async fn list(
             ),
             &[&principal.tenant.as_uuid(), &only, &f.status, &like, &f.role, &cursor, &(limit + 1)],
         )
-        .await
-        .map_err(ApiError::internal)?;
-    tx.commit().await.map_err(ApiError::internal)?;
+        .await?;
+    tx.commit().await?;
     Ok(Json(Page::of(rows.iter().map(user).collect(), limit, |u: &User| u.id)))
 }
 
@@ -322,7 +308,7 @@ pub async fn get(
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
     let found = load(&tx, &principal, id).await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(Json(found))
 }
 
@@ -366,13 +352,12 @@ pub async fn update(
             "UPDATE tenant_users SET display_name = $3, updated_at = $4 WHERE tenant_id = $1 AND user_id = $2",
             &[&principal.tenant.as_uuid(), &id, &name, &principal.now],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     }
     let after = load(&tx, &principal, id).await?;
     audit::record(&tx, &principal, Entry::new("user.updated", "user", id).before(&before).after(&after))
         .await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(Json(after))
 }
 
@@ -426,21 +411,19 @@ pub async fn assign_roles(
         "DELETE FROM role_grants WHERE tenant_id = $1 AND user_id = $2 AND NOT (role_code = ANY($3))",
         &[&tenant, &id, &req.roles],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     tx.execute(
         "INSERT INTO role_grants (tenant_id, user_id, role_code, granted_by, granted_at)
          SELECT $1, $2, r, $4, $5 FROM unnest($3::text[]) AS r ON CONFLICT DO NOTHING",
         &[&tenant, &id, &req.roles, &principal.user_id, &principal.now],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     let after = load(&tx, &principal, id).await?;
     let entry = Entry::new("user.roles_assigned", "user", id)
         .before(serde_json::json!({ "roles": before.roles }))
         .after(serde_json::json!({ "roles": after.roles }));
     audit::record(&tx, &principal, entry).await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(Json(after))
 }
 
@@ -468,35 +451,30 @@ pub async fn deactivate(
     check_outranks(&principal, &before)?;
     let (tenant, now) = (principal.tenant.as_uuid(), principal.now);
     // Grants go with the membership: a later invitation grants only what it names.
-    tx.execute("DELETE FROM role_grants WHERE tenant_id = $1 AND user_id = $2", &[&tenant, &id])
-        .await
-        .map_err(ApiError::internal)?;
+    tx.execute("DELETE FROM role_grants WHERE tenant_id = $1 AND user_id = $2", &[&tenant, &id]).await?;
     tx.execute(
         "UPDATE tenant_users SET status = 'deactivated', deactivated_at = $3, updated_at = $3
           WHERE tenant_id = $1 AND user_id = $2",
         &[&tenant, &id, &now],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     tx.execute(
         "UPDATE sessions SET revoked_at = $3, revoked_reason = 'deactivated'
           WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL",
         &[&tenant, &id, &now],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     tx.execute(
         "UPDATE invitations SET revoked_at = $3 WHERE tenant_id = $1 AND user_id = $2
             AND accepted_at IS NULL AND revoked_at IS NULL",
         &[&tenant, &id, &now],
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     let after = load(&tx, &principal, id).await?;
     let entry = Entry::new("user.deactivated", "user", id)
         .before(serde_json::json!({ "status": before.status, "roles": before.roles }))
         .after(serde_json::json!({ "status": after.status, "roles": after.roles }));
     audit::record(&tx, &principal, entry).await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     Ok(Json(after))
 }
