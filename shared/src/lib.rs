@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod catalog;
 pub mod notifications;
 pub mod platform;
 pub mod registry;

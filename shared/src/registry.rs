@@ -356,6 +356,227 @@ pub static NOTIFY_EMAIL: QueueFunction = QueueFunction {
     },
 };
 
+pub static CATALOG_CATEGORIES_LIST: HttpFunction = HttpFunction {
+    name: "catalog-categories-list",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::products::list_categories)),
+    warm: nothing,
+};
+
+pub static CATALOG_CATEGORIES_CREATE: HttpFunction = HttpFunction {
+    name: "catalog-categories-create",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::products::create_category)),
+    warm: nothing,
+};
+
+pub static CATALOG_CATEGORIES_UPDATE: HttpFunction = HttpFunction {
+    name: "catalog-categories-update",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::products::update_category)),
+    warm: nothing,
+};
+
+pub static CATALOG_PRODUCTS_LIST: HttpFunction = HttpFunction {
+    name: "catalog-products-list",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::products::list_products)),
+    warm: nothing,
+};
+
+pub static CATALOG_PRODUCTS_CREATE: HttpFunction = HttpFunction {
+    name: "catalog-products-create",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::products::create_product)),
+    warm: nothing,
+};
+
+pub static CATALOG_PRODUCTS_GET: HttpFunction = HttpFunction {
+    name: "catalog-products-get",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::products::get_product)),
+    warm: nothing,
+};
+
+pub static CATALOG_PRODUCTS_UPDATE: HttpFunction = HttpFunction {
+    name: "catalog-products-update",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::products::update_product)),
+    warm: nothing,
+};
+
+pub static CATALOG_PRODUCTS_REVIEW: HttpFunction = HttpFunction {
+    name: "catalog-products-review",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::products::review_product)),
+    warm: nothing,
+};
+
+pub static CATALOG_ITEMS_LIST: HttpFunction = HttpFunction {
+    name: "catalog-items-list",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::items::list)),
+    warm: nothing,
+};
+
+pub static CATALOG_ITEMS_CREATE: HttpFunction = HttpFunction {
+    name: "catalog-items-create",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::items::create)),
+    warm: nothing,
+};
+
+pub static CATALOG_ITEMS_GET: HttpFunction = HttpFunction {
+    name: "catalog-items-get",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::items::get)),
+    warm: nothing,
+};
+
+pub static CATALOG_ITEMS_UPDATE: HttpFunction = HttpFunction {
+    name: "catalog-items-update",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::items::update)),
+    warm: nothing,
+};
+
+pub static CATALOG_ITEMS_DELETE: HttpFunction = HttpFunction {
+    name: "catalog-items-delete",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::items::delete)),
+    warm: nothing,
+};
+
+pub static SKU_MAPPINGS_LIST: HttpFunction = HttpFunction {
+    name: "sku-mappings-list",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::mappings::list)),
+    warm: nothing,
+};
+
+pub static SKU_MAPPINGS_CREATE: HttpFunction = HttpFunction {
+    name: "sku-mappings-create",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::mappings::create)),
+    warm: nothing,
+};
+
+pub static SKU_MAPPINGS_GET: HttpFunction = HttpFunction {
+    name: "sku-mappings-get",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::mappings::get)),
+    warm: nothing,
+};
+
+pub static SKU_MAPPINGS_UPDATE: HttpFunction = HttpFunction {
+    name: "sku-mappings-update",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::mappings::update)),
+    warm: nothing,
+};
+
+pub static SKU_MAPPINGS_DELETE: HttpFunction = HttpFunction {
+    name: "sku-mappings-delete",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::mappings::delete)),
+    warm: nothing,
+};
+
+pub static SKU_MAPPINGS_RESOLVE: HttpFunction = HttpFunction {
+    name: "sku-mappings-resolve",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::mappings::resolve_route)),
+    warm: nothing,
+};
+
+pub static SKU_MAPPINGS_BULK: HttpFunction = HttpFunction {
+    name: "sku-mappings-bulk",
+    routes: || {
+        crate::platform::http::with_body_limit(
+            OpenApiRouter::new().routes(routes!(crate::catalog::mappings::bulk)),
+            crate::catalog::mappings::BULK_BODY_LIMIT,
+        )
+    },
+    warm: nothing,
+};
+
+pub static SKU_MAPPINGS_EXPORT: HttpFunction = HttpFunction {
+    name: "sku-mappings-export",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::mappings::export)),
+    warm: nothing,
+};
+
+pub static SKU_MAPPINGS_SUGGESTIONS: HttpFunction = HttpFunction {
+    name: "sku-mappings-suggestions",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::mappings::suggestions)),
+    warm: nothing,
+};
+
+pub static PRICE_LISTS_LIST: HttpFunction = HttpFunction {
+    name: "price-lists-list",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::pricing::list)),
+    warm: nothing,
+};
+
+pub static PRICE_LISTS_CREATE: HttpFunction = HttpFunction {
+    name: "price-lists-create",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::pricing::create)),
+    warm: nothing,
+};
+
+pub static PRICE_LISTS_GET: HttpFunction = HttpFunction {
+    name: "price-lists-get",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::pricing::get)),
+    warm: nothing,
+};
+
+pub static PRICE_LISTS_UPDATE: HttpFunction = HttpFunction {
+    name: "price-lists-update",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::pricing::update)),
+    warm: nothing,
+};
+
+pub static PRICE_LISTS_PRICES_PUT: HttpFunction = HttpFunction {
+    name: "price-lists-prices-put",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::pricing::put_prices)),
+    warm: nothing,
+};
+
+pub static PRICE_LISTS_PRICES_DELETE: HttpFunction = HttpFunction {
+    name: "price-lists-prices-delete",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::pricing::delete_prices)),
+    warm: nothing,
+};
+
+pub static PRICING_QUOTE: HttpFunction = HttpFunction {
+    name: "pricing-quote",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::pricing::quote)),
+    warm: nothing,
+};
+
+pub static PROMOTIONS_LIST: HttpFunction = HttpFunction {
+    name: "promotions-list",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::promotions::list)),
+    warm: nothing,
+};
+
+pub static PROMOTIONS_CREATE: HttpFunction = HttpFunction {
+    name: "promotions-create",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::promotions::create)),
+    warm: nothing,
+};
+
+pub static PROMOTIONS_GET: HttpFunction = HttpFunction {
+    name: "promotions-get",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::promotions::get)),
+    warm: nothing,
+};
+
+pub static PROMOTIONS_UPDATE: HttpFunction = HttpFunction {
+    name: "promotions-update",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::promotions::update)),
+    warm: nothing,
+};
+
+pub static PROMOTIONS_VALIDATE: HttpFunction = HttpFunction {
+    name: "promotions-validate",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::promotions::validate)),
+    warm: nothing,
+};
+
+pub static PROMOTIONS_REDEEM: HttpFunction = HttpFunction {
+    name: "promotions-redeem",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::promotions::redeem)),
+    warm: nothing,
+};
+
+pub static PROMOTIONS_REDEMPTIONS_LIST: HttpFunction = HttpFunction {
+    name: "promotions-redemptions-list",
+    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::promotions::redemptions)),
+    warm: nothing,
+};
+
 pub static HTTP_FUNCTIONS: &[&HttpFunction] = &[
     &HEALTH,
     &HEALTH_READY,
@@ -399,6 +620,42 @@ pub static HTTP_FUNCTIONS: &[&HttpFunction] = &[
     &SSO_PROVIDERS_LIST,
     &SETTINGS_LIST,
     &SETTINGS_PUT,
+    &CATALOG_CATEGORIES_LIST,
+    &CATALOG_CATEGORIES_CREATE,
+    &CATALOG_CATEGORIES_UPDATE,
+    &CATALOG_PRODUCTS_LIST,
+    &CATALOG_PRODUCTS_CREATE,
+    &CATALOG_PRODUCTS_GET,
+    &CATALOG_PRODUCTS_UPDATE,
+    &CATALOG_PRODUCTS_REVIEW,
+    &CATALOG_ITEMS_LIST,
+    &CATALOG_ITEMS_CREATE,
+    &CATALOG_ITEMS_GET,
+    &CATALOG_ITEMS_UPDATE,
+    &CATALOG_ITEMS_DELETE,
+    &SKU_MAPPINGS_LIST,
+    &SKU_MAPPINGS_CREATE,
+    &SKU_MAPPINGS_GET,
+    &SKU_MAPPINGS_UPDATE,
+    &SKU_MAPPINGS_DELETE,
+    &SKU_MAPPINGS_RESOLVE,
+    &SKU_MAPPINGS_BULK,
+    &SKU_MAPPINGS_EXPORT,
+    &SKU_MAPPINGS_SUGGESTIONS,
+    &PRICE_LISTS_LIST,
+    &PRICE_LISTS_CREATE,
+    &PRICE_LISTS_GET,
+    &PRICE_LISTS_UPDATE,
+    &PRICE_LISTS_PRICES_PUT,
+    &PRICE_LISTS_PRICES_DELETE,
+    &PRICING_QUOTE,
+    &PROMOTIONS_LIST,
+    &PROMOTIONS_CREATE,
+    &PROMOTIONS_GET,
+    &PROMOTIONS_UPDATE,
+    &PROMOTIONS_VALIDATE,
+    &PROMOTIONS_REDEEM,
+    &PROMOTIONS_REDEMPTIONS_LIST,
 ];
 pub static TASK_FUNCTIONS: &[&TaskFunction] = &[&MIGRATE, &OUTBOX_RELAY, &ROTATE_SIGNING_KEYS];
 pub static QUEUE_FUNCTIONS: &[&QueueFunction] = &[&NOTIFY_EMAIL];

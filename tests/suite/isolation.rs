@@ -54,7 +54,8 @@ struct Walk {
 impl Walk {
     async fn new() -> Self {
         let w = World::new().await;
-        let (a, b) = (w.tenant().await, w.tenant().await);
+        // B is a marketplace vendor, so it also owns products the platform has not approved.
+        let (a, b) = (w.tenant().await, w.tenant_of("vendor").await);
         let a_admin = w.person(a, &["TENANT_ADMIN"]).await;
         let perms = [
             "users:read",
@@ -84,6 +85,58 @@ impl Walk {
 
     async fn staff(&self) -> Person {
         self.w.person(self.w.platform, &["SUPER_ADMIN"]).await
+    }
+
+    /// `body` POSTed to `path` by B's admin (it must succeed); the answer.
+    async fn b_made(&self, path: &str, body: Value) -> Value {
+        let r = self.w.call("POST", path, Some(&self.b_admin().await.token), Some(body)).await;
+        assert!(r.status.is_success(), "{path}: {} {}", r.status, r.body);
+        r.body
+    }
+
+    /// A fresh approved platform product's SKU (every case gets its own: controls repeat).
+    async fn fresh_sku(&self) -> String {
+        let sku = format!("W-{}", &Uuid::now_v7().simple().to_string()[16..]);
+        let body = json!({"sku": sku, "name": format!("Walker {sku}"), "weight_grams": 10,
+                          "dimensions_mm": {"length": 1, "width": 1, "height": 1}});
+        let r = self
+            .w
+            .call("POST", "/api/v1/catalog/products", Some(&self.staff().await.token), Some(body))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        sku
+    }
+
+    /// B's own product, pending review (B is a marketplace vendor).
+    async fn b_product(&self) -> String {
+        let sku = format!("WB-{}", &Uuid::now_v7().simple().to_string()[16..]);
+        let body = json!({"sku": sku, "name": "B's own", "weight_grams": 10,
+                          "dimensions_mm": {"length": 1, "width": 1, "height": 1}});
+        self.b_made("/api/v1/catalog/products", body).await["id"].as_str().unwrap().to_owned()
+    }
+
+    /// B sells a fresh product under its own SKU at 10.00 USD; the SKU.
+    async fn b_priced(&self) -> String {
+        let sku = self.fresh_sku().await;
+        let tenant_sku = format!("B-{sku}");
+        self.b_made("/api/v1/catalog/items", json!({"platform_sku": sku, "tenant_sku": tenant_sku})).await;
+        let list = self.b_made("/api/v1/pricing/price-lists", json!({"name": "B", "currency": "USD"})).await;
+        let path = format!("/api/v1/pricing/price-lists/{}/prices/{sku}", list["id"].as_str().unwrap());
+        let r = self
+            .w
+            .call(
+                "PUT",
+                &path,
+                Some(&self.b_admin().await.token),
+                Some(json!({"breaks": [{"min_quantity": 1, "unit_price": 1000}]})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        tenant_sku
+    }
+
+    fn b_cart(tenant_sku: &str, code: &str) -> Value {
+        json!({"codes": [code], "currency": "USD", "lines": [{"sku": tenant_sku, "quantity": 1, "unit_price": 1000}]})
     }
 
     /// The case for `method path`, or `None` if the walker does not know the route.
@@ -303,6 +356,202 @@ impl Walk {
                     if method == "DELETE" { req("DELETE", p, None) } else { req("POST", p, Some(json!({}))) };
                 guarded(r.clone(), r, owner)
             }
+            // Catalog: categories are the platform's; products are the platform's or a vendor's.
+            ("GET", "/api/v1/catalog/categories")
+            | ("GET", "/api/v1/catalog/products")
+            | ("GET", "/api/v1/catalog/items")
+            | ("GET", "/api/v1/mappings/skus")
+            | ("GET", "/api/v1/mappings/skus/export")
+            | ("GET", "/api/v1/pricing/price-lists")
+            | ("GET", "/api/v1/promotions") => {
+                let r = req("GET", path, None);
+                guarded(acting_b(r.clone()), r, self.b_admin().await)
+            }
+            ("GET", "/api/v1/mappings/skus/suggestions") => {
+                let r = req("GET", "/api/v1/mappings/skus/suggestions?sku=WB-1", None);
+                guarded(acting_b(r.clone()), r, self.b_admin().await)
+            }
+            ("POST", "/api/v1/catalog/categories") => {
+                let slug = format!("walk-{}", &Uuid::now_v7().simple().to_string()[20..]);
+                let r = req("POST", path, Some(json!({"slug": slug, "name": "Walker"})));
+                guarded(r.clone(), r, self.staff().await)
+            }
+            ("PATCH", "/api/v1/catalog/categories/{id}") => {
+                let slug = format!("walk-{}", &Uuid::now_v7().simple().to_string()[20..]);
+                let staff = self.staff().await;
+                let made = self
+                    .w
+                    .call(
+                        "POST",
+                        "/api/v1/catalog/categories",
+                        Some(&staff.token),
+                        Some(json!({"slug": slug, "name": "W"})),
+                    )
+                    .await;
+                let r = req(
+                    "PATCH",
+                    path.replace("{id}", made.body["id"].as_str().unwrap()),
+                    Some(json!({"name": "Renamed"})),
+                );
+                guarded(r.clone(), r, staff)
+            }
+            ("POST", "/api/v1/catalog/products") => {
+                let sku = format!("WB-{}", &Uuid::now_v7().simple().to_string()[16..]);
+                let body = json!({"sku": sku, "name": "B's", "weight_grams": 10,
+                                  "dimensions_mm": {"length": 1, "width": 1, "height": 1}});
+                let r = req("POST", path, Some(body));
+                guarded(acting_b(r.clone()), r, self.b_admin().await)
+            }
+            ("GET", "/api/v1/catalog/products/{id}") | ("PATCH", "/api/v1/catalog/products/{id}") => {
+                let p = path.replace("{id}", &self.b_product().await);
+                let r = if method == "GET" {
+                    req("GET", p, None)
+                } else {
+                    req("PATCH", p, Some(json!({"description": "x"})))
+                };
+                guarded(r.clone(), r, self.b_admin().await)
+            }
+            ("POST", "/api/v1/catalog/products/{id}/review") => {
+                let p = path.replace("{id}", &self.b_product().await);
+                let r = req("POST", p, Some(json!({"decision": "approve"})));
+                guarded(r.clone(), r, self.staff().await)
+            }
+            ("POST", "/api/v1/catalog/items") => {
+                let sku = self.fresh_sku().await;
+                let r =
+                    req("POST", path, Some(json!({"platform_sku": sku, "tenant_sku": format!("B-{sku}")})));
+                guarded(acting_b(r.clone()), r, self.b_admin().await)
+            }
+            ("GET", "/api/v1/catalog/items/{id}")
+            | ("PATCH", "/api/v1/catalog/items/{id}")
+            | ("DELETE", "/api/v1/catalog/items/{id}") => {
+                let sku = self.fresh_sku().await;
+                let made = self
+                    .b_made(
+                        "/api/v1/catalog/items",
+                        json!({"platform_sku": sku, "tenant_sku": format!("B-{sku}")}),
+                    )
+                    .await;
+                let p = path.replace("{id}", made["id"].as_str().unwrap());
+                let r = match method {
+                    "GET" => req("GET", p, None),
+                    "PATCH" => req("PATCH", p, Some(json!({"visibility": "hidden"}))),
+                    _ => req("DELETE", p, None),
+                };
+                guarded(r.clone(), r, self.b_admin().await)
+            }
+            ("POST", "/api/v1/mappings/skus") => {
+                let sku = self.fresh_sku().await;
+                let r =
+                    req("POST", path, Some(json!({"identifier": format!("B-{sku}"), "platform_sku": sku})));
+                guarded(acting_b(r.clone()), r, self.b_admin().await)
+            }
+            ("POST", "/api/v1/mappings/skus/bulk") => {
+                let sku = self.fresh_sku().await;
+                let r = req(
+                    "POST",
+                    path,
+                    Some(json!({"mappings": [{"identifier": format!("B-{sku}"), "platform_sku": sku}]})),
+                );
+                guarded(acting_b(r.clone()), r, self.b_admin().await)
+            }
+            ("POST", "/api/v1/mappings/skus/resolve") => {
+                let r = req("POST", path, Some(json!({"items": [{"sku": "B-1"}]})));
+                guarded(acting_b(r.clone()), r, self.b_admin().await)
+            }
+            ("GET", "/api/v1/mappings/skus/{id}")
+            | ("PATCH", "/api/v1/mappings/skus/{id}")
+            | ("DELETE", "/api/v1/mappings/skus/{id}") => {
+                let sku = self.fresh_sku().await;
+                let made = self
+                    .b_made(
+                        "/api/v1/mappings/skus",
+                        json!({"identifier": format!("B-{sku}"), "platform_sku": sku}),
+                    )
+                    .await;
+                let p = path.replace("{id}", made["id"].as_str().unwrap());
+                let r = match method {
+                    "GET" => req("GET", p, None),
+                    "PATCH" => req("PATCH", p, Some(json!({"note": "changed"}))),
+                    _ => req("DELETE", p, None),
+                };
+                guarded(r.clone(), r, self.b_admin().await)
+            }
+            ("POST", "/api/v1/pricing/price-lists") => {
+                let r = req("POST", path, Some(json!({"name": "walker", "currency": "USD"})));
+                guarded(acting_b(r.clone()), r, self.b_admin().await)
+            }
+            ("GET", "/api/v1/pricing/price-lists/{id}")
+            | ("PATCH", "/api/v1/pricing/price-lists/{id}")
+            | ("PUT", "/api/v1/pricing/price-lists/{id}/prices/{sku}")
+            | ("DELETE", "/api/v1/pricing/price-lists/{id}/prices/{sku}") => {
+                let list =
+                    self.b_made("/api/v1/pricing/price-lists", json!({"name": "B", "currency": "USD"})).await;
+                let sku = self.fresh_sku().await;
+                let p = path.replace("{id}", list["id"].as_str().unwrap()).replace("{sku}", &sku);
+                let breaks = json!({"breaks": [{"min_quantity": 1, "unit_price": 1000}]});
+                if method == "DELETE" {
+                    let put =
+                        self.w.call("PUT", &p, Some(&self.b_admin().await.token), Some(breaks.clone())).await;
+                    assert_eq!(put.status, 200, "{}", put.body);
+                }
+                let r = match method {
+                    "GET" => req("GET", p, None),
+                    "PATCH" => req("PATCH", p, Some(json!({"priority": 3}))),
+                    "PUT" => req("PUT", p, Some(breaks)),
+                    _ => req("DELETE", p, None),
+                };
+                guarded(r.clone(), r, self.b_admin().await)
+            }
+            ("POST", "/api/v1/pricing/quote") => {
+                let sku = self.b_priced().await;
+                let r = req("POST", path, Some(json!({"lines": [{"sku": sku, "quantity": 2}]})));
+                guarded(acting_b(r.clone()), r, self.b_admin().await)
+            }
+            ("POST", "/api/v1/promotions") => {
+                let code = format!("W{}", &Uuid::now_v7().simple().to_string()[20..]);
+                let r = req(
+                    "POST",
+                    path,
+                    Some(json!({"code": code, "discount_type": "percentage", "percent_bp": 500})),
+                );
+                guarded(acting_b(r.clone()), r, self.b_admin().await)
+            }
+            ("GET", "/api/v1/promotions/{id}")
+            | ("PATCH", "/api/v1/promotions/{id}")
+            | ("GET", "/api/v1/promotions/{id}/redemptions") => {
+                let code = format!("W{}", &Uuid::now_v7().simple().to_string()[20..]);
+                let made = self
+                    .b_made(
+                        "/api/v1/promotions",
+                        json!({"code": code, "discount_type": "percentage", "percent_bp": 500}),
+                    )
+                    .await;
+                let p = path.replace("{id}", made["id"].as_str().unwrap());
+                let r = if method == "PATCH" {
+                    req("PATCH", p, Some(json!({"active": false})))
+                } else {
+                    req("GET", p, None)
+                };
+                guarded(r.clone(), r, self.b_admin().await)
+            }
+            ("POST", "/api/v1/promotions/validate") | ("POST", "/api/v1/promotions/redemptions") => {
+                let code = format!("W{}", &Uuid::now_v7().simple().to_string()[20..]);
+                self.b_made(
+                    "/api/v1/promotions",
+                    json!({"code": code, "discount_type": "percentage", "percent_bp": 500}),
+                )
+                .await;
+                let sku = self.b_priced().await;
+                let cart = Self::b_cart(&sku, &code);
+                let body = if path.ends_with("/validate") {
+                    cart
+                } else {
+                    json!({"order_ref": format!("walk-{}", Uuid::now_v7()), "cart": cart})
+                };
+                let r = req("POST", path, Some(body));
+                guarded(acting_b(r.clone()), r, self.b_admin().await)
+            }
             _ => return None,
         })
     }
@@ -346,7 +595,14 @@ impl Walk {
                     (SELECT string_agg(x::text, ',' ORDER BY x::text) FROM invitations x WHERE tenant_id = $1),
                     (SELECT string_agg(x::text, ',' ORDER BY x::text) FROM audit_log x WHERE tenant_id = $1),
                     (SELECT string_agg(x::text, ',' ORDER BY x::text) FROM outbox x WHERE tenant_id = $1),
-                    (SELECT string_agg(concat(id, revoked_at, grace_until), ',' ORDER BY id) FROM api_keys WHERE tenant_id = $1))",
+                    (SELECT string_agg(concat(id, revoked_at, grace_until), ',' ORDER BY id) FROM api_keys WHERE tenant_id = $1),
+                    (SELECT string_agg(x::text, ',' ORDER BY x.id) FROM products x WHERE owner_tenant_id = $1),
+                    (SELECT string_agg(x::text, ',' ORDER BY x.id) FROM catalog_items x WHERE tenant_id = $1),
+                    (SELECT string_agg(x::text, ',' ORDER BY x.id) FROM sku_mappings x WHERE tenant_id = $1),
+                    (SELECT string_agg(x::text, ',' ORDER BY x.id) FROM price_lists x WHERE tenant_id = $1),
+                    (SELECT string_agg(x::text, ',' ORDER BY x::text) FROM price_list_prices x WHERE tenant_id = $1),
+                    (SELECT string_agg(x::text, ',' ORDER BY x.id) FROM promotions x WHERE tenant_id = $1),
+                    (SELECT string_agg(x::text, ',' ORDER BY x.id) FROM promotion_redemptions x WHERE tenant_id = $1))",
                 &[&self.b.as_uuid()],
             )
             .await
@@ -364,6 +620,13 @@ impl Walk {
             "SELECT id FROM invitations WHERE tenant_id = $1",
             "SELECT id FROM audit_log WHERE tenant_id = $1",
             "SELECT id FROM api_keys WHERE tenant_id = $1",
+            // B's approved products are for sale to everyone; the others are B's alone.
+            "SELECT id FROM products WHERE owner_tenant_id = $1 AND review_status <> 'approved'",
+            "SELECT id FROM catalog_items WHERE tenant_id = $1",
+            "SELECT id FROM sku_mappings WHERE tenant_id = $1",
+            "SELECT id FROM price_lists WHERE tenant_id = $1",
+            "SELECT id FROM promotions WHERE tenant_id = $1",
+            "SELECT id FROM promotion_redemptions WHERE tenant_id = $1",
         ] {
             for r in admin.query(sql, &[&self.b.as_uuid()]).await.unwrap() {
                 ids.insert(r.get::<_, Uuid>(0).to_string());

@@ -88,8 +88,13 @@ impl World {
     }
 
     pub async fn tenant(&self) -> TenantId {
+        self.tenant_of("clinic").await
+    }
+
+    /// A tenant of `kind` (`clinic`, `vendor`, ...).
+    pub async fn tenant_of(&self, kind: &str) -> TenantId {
         let id = TenantId::new();
-        self.insert_tenant(id, "clinic").await;
+        self.insert_tenant(id, kind).await;
         id
     }
 
@@ -185,6 +190,25 @@ impl World {
             None => req.body(Body::empty()),
         };
         send(&self.router, req.unwrap()).await
+    }
+
+    /// A request whose body is `body` as `content_type` (a CSV import).
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: String,
+    ) -> Reply {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", content_type)
+            .body(Body::from(body))
+            .unwrap();
+        send(&self.router, req).await
     }
 
     /// The events of `type` written to the outbox, newest first.

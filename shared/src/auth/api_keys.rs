@@ -363,8 +363,7 @@ pub async fn list(
 }
 
 fn key_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw)
-        .map_err(|_| ApiError::Validation(vec![FieldError::new("path:id", "invalid", "not an API key id")]))
+    crate::platform::http::path_id(raw, "an API key")
 }
 
 async fn load(tx: &tokio_postgres::Transaction<'_>, p: &Principal, id: Uuid) -> Result<ApiKey, ApiError> {

@@ -79,6 +79,44 @@ pub static ROUTES: &[RoutePolicy] = &[
     r("GET", "/api/v1/api-keys", P("api_keys:read")),
     r("POST", "/api/v1/api-keys/{id}/rotate", P("api_keys:update")),
     r("DELETE", "/api/v1/api-keys/{id}", P("api_keys:delete")),
+    // Catalog: platform categories and products (vendors own theirs; the platform reviews), each
+    // tenant's catalog, SKU mappings, price lists and promotions.
+    r("GET", "/api/v1/catalog/categories", P("catalog:read")),
+    r("POST", "/api/v1/catalog/categories", P("catalog:create:all")),
+    r("PATCH", "/api/v1/catalog/categories/{id}", P("catalog:update:all")),
+    r("GET", "/api/v1/catalog/products", P("catalog:read")),
+    r("POST", "/api/v1/catalog/products", P("catalog:create:own")),
+    r("GET", "/api/v1/catalog/products/{id}", P("catalog:read")),
+    r("PATCH", "/api/v1/catalog/products/{id}", P("catalog:update:own")),
+    r("POST", "/api/v1/catalog/products/{id}/review", P("catalog:approve:all")),
+    r("GET", "/api/v1/catalog/items", P("catalog:read")),
+    r("POST", "/api/v1/catalog/items", P("catalog:create")),
+    r("GET", "/api/v1/catalog/items/{id}", P("catalog:read")),
+    r("PATCH", "/api/v1/catalog/items/{id}", P("catalog:update")),
+    r("DELETE", "/api/v1/catalog/items/{id}", P("catalog:delete")),
+    r("GET", "/api/v1/mappings/skus", P("sku_mappings:read")),
+    r("POST", "/api/v1/mappings/skus", P("sku_mappings:create")),
+    r("GET", "/api/v1/mappings/skus/{id}", P("sku_mappings:read")),
+    r("PATCH", "/api/v1/mappings/skus/{id}", P("sku_mappings:update")),
+    r("DELETE", "/api/v1/mappings/skus/{id}", P("sku_mappings:delete")),
+    r("POST", "/api/v1/mappings/skus/resolve", P("sku_mappings:read")),
+    r("POST", "/api/v1/mappings/skus/bulk", P("sku_mappings:create")),
+    r("GET", "/api/v1/mappings/skus/export", P("sku_mappings:read")),
+    r("GET", "/api/v1/mappings/skus/suggestions", P("sku_mappings:read")),
+    r("GET", "/api/v1/pricing/price-lists", P("pricing:read")),
+    r("POST", "/api/v1/pricing/price-lists", P("pricing:create")),
+    r("GET", "/api/v1/pricing/price-lists/{id}", P("pricing:read")),
+    r("PATCH", "/api/v1/pricing/price-lists/{id}", P("pricing:update")),
+    r("PUT", "/api/v1/pricing/price-lists/{id}/prices/{sku}", P("pricing:update")),
+    r("DELETE", "/api/v1/pricing/price-lists/{id}/prices/{sku}", P("pricing:update")),
+    r("POST", "/api/v1/pricing/quote", P("pricing:read")),
+    r("GET", "/api/v1/promotions", P("promotions:read")),
+    r("POST", "/api/v1/promotions", P("promotions:create")),
+    r("GET", "/api/v1/promotions/{id}", P("promotions:read")),
+    r("PATCH", "/api/v1/promotions/{id}", P("promotions:update")),
+    r("POST", "/api/v1/promotions/validate", P("pricing:read")),
+    r("POST", "/api/v1/promotions/redemptions", P("promotions:redeem")),
+    r("GET", "/api/v1/promotions/{id}/redemptions", P("promotions:read")),
 ];
 
 /// The policy of the route matched as `method path` (path as declared, e.g. `/api/v1/users/{id}`).
@@ -87,9 +125,10 @@ pub fn policy(method: &str, path: &str) -> Option<&'static RoutePolicy> {
 }
 
 impl RoutePolicy {
-    /// True for routes that change state.
+    /// True for routes that change state: any method but GET, unless the route declares a `read`
+    /// permission (a POST that only computes: a quote, a resolution, a promotion check).
     pub fn mutates(&self) -> bool {
-        !matches!(self.method, "GET" | "HEAD" | "OPTIONS")
+        !matches!(self.method, "GET" | "HEAD" | "OPTIONS") && !self.permission().is_some_and(|p| p.is_read())
     }
 
     pub fn permission(&self) -> Option<Permission> {

@@ -98,6 +98,11 @@ impl Principal {
         self.permissions.iter().any(|p| p.grants(wanted))
     }
 
+    /// The acting tenant's kind: `platform`, `vendor` or a customer kind.
+    pub async fn tenant_kind(&self, tx: &tokio_postgres::Transaction<'_>) -> Result<String, ApiError> {
+        Ok(tx.query_one("SELECT kind FROM tenants WHERE id = $1", &[&self.tenant.as_uuid()]).await?.get(0))
+    }
+
     pub fn may(&self, permission: &str) -> bool {
         permission.parse::<Permission>().is_ok_and(|p| self.holds(&p))
     }

@@ -263,6 +263,23 @@ impl From<super::db::DbError> for ApiError {
     }
 }
 
+/// The unique constraint (or unique index) a statement broke, if that is why it failed: the caller
+/// answers 409 naming the clash instead of a 500.
+pub fn unique_violation(e: &tokio_postgres::Error) -> Option<&str> {
+    e.as_db_error()
+        .filter(|d| *d.code() == tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+        .map(|d| d.constraint().unwrap_or(""))
+}
+
+/// Deserializes a field that may be absent (`None`), `null` (`Some(None)`: clear it) or a value.
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Some(Option::<T>::deserialize(d)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -137,16 +137,20 @@ where
                 .to_owned();
             return Err(ApiError::UnsupportedMediaType(format!("expected application/json, got {got}")));
         }
-        let limit = body_limit_of(&req);
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge { limit }
-            } else {
-                ApiError::MalformedBody("the request body could not be read".into())
-            }
-        })?;
-        parse_json(&bytes).map(ApiJson)
+        parse_json(&read_body(req, state).await?).map(ApiJson)
     }
+}
+
+/// The whole request body, within the route's size limit (413 problem+json past it).
+pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    let limit = body_limit_of(&req);
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge { limit }
+        } else {
+            ApiError::MalformedBody("the request body could not be read".into())
+        }
+    })
 }
 
 /// A query string. Unlike `axum::extract::Query`, a malformed one (`?limit=abc`) is a 422
@@ -168,6 +172,21 @@ where
             ApiError::Validation(vec![FieldError::new("query", "invalid", message)])
         })
     }
+}
+
+/// The id in a path (`/things/{id}`), or a 422 naming it: `what` is "a user", "a product", ...
+pub fn path_id(raw: &str, what: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(raw).map_err(|_| {
+        ApiError::Validation(vec![FieldError::new("path:id", "invalid", format!("not {what} id"))])
+    })
+}
+
+/// Gives one route a body limit of its own (a bulk import), in place of the platform's.
+pub fn with_body_limit<S: Clone + Send + Sync + 'static>(
+    routes: utoipa_axum::router::OpenApiRouter<S>,
+    limit: usize,
+) -> utoipa_axum::router::OpenApiRouter<S> {
+    routes.layer(DefaultBodyLimit::max(limit)).layer(axum::Extension(BodyLimit(limit)))
 }
 
 /// The limit in force for this request, for the 413 message (axum keeps its own copy private).

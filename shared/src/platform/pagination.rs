@@ -63,3 +63,8 @@ impl<T> Page<T> {
         Self { items: rows, next_cursor }
     }
 }
+
+/// A `LIKE`/`ILIKE` pattern matching text that contains `q` literally (`%`, `_` and `\\` escaped).
+pub fn contains_pattern(q: &str) -> String {
+    format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}

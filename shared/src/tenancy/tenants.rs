@@ -112,8 +112,7 @@ async fn load(tx: &tokio_postgres::Transaction<'_>, id: Uuid, lock: bool) -> Res
 }
 
 fn tenant_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw)
-        .map_err(|_| ApiError::Validation(vec![FieldError::new("path:id", "invalid", "not a tenant id")]))
+    crate::platform::http::path_id(raw, "a tenant")
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -199,9 +198,7 @@ pub async fn list(
     let (limit, cursor) = page.parse()?;
     let mut conn = state.ops_db().await?.conn().await?;
     let tx = conn.transaction().await?;
-    let like =
-        f.q.as_deref()
-            .map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let like = f.q.as_deref().map(crate::platform::pagination::contains_pattern);
     let sql = format!(
         "{SELECT} WHERE ($1::text IS NULL OR t.status = $1) AND ($2::text IS NULL OR t.kind = $2)
             AND ($3::text IS NULL OR t.name ILIKE $3 OR t.slug ILIKE $3) AND ($4::uuid IS NULL OR t.id < $4)

@@ -80,11 +80,6 @@ fn check_outranks(p: &Principal, target: &User) -> Result<(), ApiError> {
     }
 }
 
-/// The acting tenant's kind (`platform` or a customer kind).
-async fn tenant_kind(tx: &tokio_postgres::Transaction<'_>, p: &Principal) -> Result<String, ApiError> {
-    Ok(tx.query_one("SELECT kind FROM tenants WHERE id = $1", &[&p.tenant.as_uuid()]).await?.get(0))
-}
-
 fn check_roles(p: &Principal, roles: &[String], field: &str, tenant_kind: &str) -> Result<(), ApiError> {
     let mut errors = Vec::new();
     if roles.is_empty() {
@@ -111,8 +106,7 @@ fn check_roles(p: &Principal, roles: &[String], field: &str, tenant_kind: &str) 
 }
 
 fn user_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw)
-        .map_err(|_| ApiError::Validation(vec![FieldError::new("path:id", "invalid", "not a user id")]))
+    crate::platform::http::path_id(raw, "a user")
 }
 
 /// The member `id` of the acting tenant (404 if there is none, or if the caller may see only
@@ -173,7 +167,7 @@ pub async fn invite(
     let db = state.db().await?;
     let mut conn = db.conn().await?;
     let tx = principal.tx(&mut conn).await?;
-    check_roles(&principal, &req.roles, "roles", &tenant_kind(&tx, &principal).await?)?;
+    check_roles(&principal, &req.roles, "roles", &principal.tenant_kind(&tx).await?)?;
     let uid: Uuid = tx
         // The user's own profile name is theirs to set (on acceptance); the admin's name for them
         // is this tenant's.
@@ -270,9 +264,7 @@ pub async fn list(
 ) -> Result<Json<Page<User>>, ApiError> {
     let (limit, cursor) = page.parse()?;
     let only: Option<Uuid> = (principal.scope == Scope::Own).then_some(principal.user_id);
-    let like = f.email.as_deref().map(|q| {
-        format!("%{}%", q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
-    });
+    let like = f.email.as_deref().map(|q| crate::platform::pagination::contains_pattern(&q.to_lowercase()));
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
     let rows = tx
@@ -405,7 +397,7 @@ pub async fn assign_roles(
             ),
         });
     }
-    check_roles(&principal, &req.roles, "roles", &tenant_kind(&tx, &principal).await?)?;
+    check_roles(&principal, &req.roles, "roles", &principal.tenant_kind(&tx).await?)?;
     let tenant = principal.tenant.as_uuid();
     tx.execute(
         "DELETE FROM role_grants WHERE tenant_id = $1 AND user_id = $2 AND NOT (role_code = ANY($3))",

@@ -1,0 +1,81 @@
+//! The catalog context: what is sold, by whom, under which SKU, at what price. Platform products
+//! and categories ([`products`]), each tenant's private-label catalog ([`items`]), the SKU
+//! resolution engine ([`mappings`]), price lists and quotes ([`pricing`]), and promotions
+//! ([`promotions`]).
+
+pub mod items;
+pub mod mappings;
+pub mod pricing;
+pub mod products;
+pub mod promotions;
+
+use tokio_postgres::Transaction;
+use uuid::Uuid;
+
+use crate::platform::error::{ApiError, FieldError};
+
+/// Longest tenant SKU, alias or channel identifier accepted.
+pub const MAX_IDENTIFIER: usize = 128;
+
+/// An ISO 4217 code (three letters, any case in, uppercase out), or a field error.
+pub fn currency(raw: &str, field: &str, errors: &mut Vec<FieldError>) -> String {
+    let code = raw.trim().to_ascii_uppercase();
+    if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+        errors.push(FieldError::new(field, "invalid", "a three-letter ISO 4217 currency code"));
+    }
+    code
+}
+
+/// Free text of 1 to `max` characters (trimmed), or a field error.
+pub fn text(raw: &str, field: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
+    let t = raw.trim();
+    if t.is_empty() || t.chars().count() > max {
+        errors.push(FieldError::new(field, "invalid", format!("1 to {max} characters")));
+    }
+    t.to_owned()
+}
+
+/// A tenant identifier (SKU, alias, channel product id): trimmed, 1 to 128 characters, no
+/// control characters.
+pub fn identifier(raw: &str, field: &str, errors: &mut Vec<FieldError>) -> String {
+    let t = raw.trim();
+    if t.is_empty() || t.chars().count() > MAX_IDENTIFIER || t.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            field,
+            "invalid",
+            format!("1 to {MAX_IDENTIFIER} characters, no control characters"),
+        ));
+    }
+    t.to_owned()
+}
+
+/// Fails with the collected field errors, if any.
+pub fn check(errors: Vec<FieldError>) -> Result<(), ApiError> {
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }
+}
+
+/// The product the acting tenant may sell under this platform SKU (approved), as (id, SKU).
+pub async fn sellable(tx: &Transaction<'_>, platform_sku: &str) -> Result<Option<(Uuid, String)>, ApiError> {
+    Ok(tx
+        .query_opt(
+            "SELECT id, sku FROM products WHERE lower(sku) = lower($1) AND review_status = 'approved'",
+            &[&platform_sku.trim()],
+        )
+        .await?
+        .map(|r| (r.get(0), r.get(1))))
+}
+
+/// [`sellable`], or a 422 on `field` saying the SKU names nothing the tenant can sell.
+pub async fn require_sellable(
+    tx: &Transaction<'_>,
+    platform_sku: &str,
+    field: &str,
+) -> Result<(Uuid, String), ApiError> {
+    sellable(tx, platform_sku).await?.ok_or_else(|| {
+        ApiError::Validation(vec![FieldError::new(
+            field,
+            "unknown_product",
+            format!("no platform product {:?} is available to this tenant", platform_sku.trim()),
+        )])
+    })
+}
