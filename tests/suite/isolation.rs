@@ -56,6 +56,12 @@ impl Walk {
         let w = World::new().await;
         // B is a marketplace vendor, so it also owns products the platform has not approved.
         let (a, b) = (w.tenant().await, w.tenant_of("vendor").await);
+        // The walk sets up many objects per route: no rate limit may get in its way.
+        for t in [a, b, w.platform] {
+            for class in ["read", "write"] {
+                w.setting(t, &format!("rate_limit.{class}_per_minute"), json!(100_000)).await;
+            }
+        }
         let a_admin = w.person(a, &["TENANT_ADMIN"]).await;
         let perms = [
             "users:read",
