@@ -10,66 +10,23 @@
 //! Needs DATABASE_URL / DATABASE_OPS_URL / DATABASE_ADMIN_URL, AWS_ENDPOINT_URL and a provisioned,
 //! migrated stack (scripts/bench does this).
 
+mod common;
+
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use axum::body::Body;
-use gateway::platform::config::DbRole;
-use gateway::{AppState, Env};
-use gateway_functions::local::{self, LocalStack, demo};
-use http::Request;
-use tower::ServiceExt;
-
-fn stats(mut v: Vec<f64>) -> (f64, f64) {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let at = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
-    (at(0.5), at(0.95))
-}
-
-async fn call(
-    router: &axum::Router,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<serde_json::Value>,
-) -> Result<(u16, serde_json::Value)> {
-    let mut req = Request::builder().method(method).uri(path);
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let req = match body {
-        Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string()))?,
-        None => req.body(Body::empty())?,
-    };
-    let res = router.clone().oneshot(req).await?;
-    let status = res.status().as_u16();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await?;
-    Ok((status, serde_json::from_slice(&bytes).unwrap_or_default()))
-}
+use common::{call, stats};
+use gateway_functions::local::demo;
 
 #[tokio::main]
 async fn main() -> Result<()> {
     let logins: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(50);
     let requests: usize = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(2000);
-    let process = Env::from_process();
-    let template = local::template::Template::load(&local::repo_root().join("template.yaml"))?;
-    let stack = LocalStack::from_env(template, &process);
-    let env = stack.env(&process)?;
-    let state = AppState::from_env(&env)?;
-    let admin = state.connect_db(DbRole::Admin).await?;
+    let (state, router, admin) = common::stack().await?;
     let (_, users) = demo::seed(&admin).await?;
     let user = users.iter().find(|u| u.roles == ["TENANT_USER"]).context("a demo tenant user")?;
     // The guard is measured with its rate limiter working, not refusing: lift the tenant's limit.
-    admin
-        .conn()
-        .await?
-        .execute(
-            "INSERT INTO tenant_settings (tenant_id, key, value) VALUES ($1, 'rate_limit.read_per_minute', '100000')
-             ON CONFLICT (tenant_id, key) DO UPDATE SET value = EXCLUDED.value",
-            &[&user.tenant_id],
-        )
-        .await?;
-    let router = local::router(&state).await?;
+    common::lift_limits(&admin, user.tenant_id).await?;
 
     let mut login_ms = Vec::new();
     let mut token = String::new();

@@ -47,7 +47,7 @@ async fn verify(w: &World, challenge: &str, body: Value) -> crate::support::Repl
 
 #[test]
 fn totp_matches_every_rfc_6238_vector() {
-    let path = gateway_functions::local::repo_root().join("../shared/fixtures/rfc6238-vectors.txt");
+    let path = crate::support::fixture("rfc6238-vectors.txt");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut checked = 0;
     for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {

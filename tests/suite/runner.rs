@@ -33,10 +33,10 @@ async fn the_local_runner_serves_every_route_and_writes_demo_credentials() {
     let demo: serde_json::Value = serde_json::from_slice(&std::fs::read(&demo).unwrap()).unwrap();
     assert_eq!(demo["api"], api);
     let tenants = demo["tenants"].as_array().unwrap();
-    assert_eq!(tenants.len(), 3, "the platform tenant and two demo tenants");
+    assert_eq!(tenants.len(), 4, "the platform tenant, two demo tenants and a vendor");
     // The demo people sign in with what demo.json says.
     let users = demo["users"].as_array().unwrap();
-    assert_eq!(users.len(), 5, "{users:?}");
+    assert_eq!(users.len(), 6, "{users:?}");
     for u in users {
         let login = http
             .post(format!("{api}/api/v1/auth/login"))
@@ -52,7 +52,7 @@ async fn the_local_runner_serves_every_route_and_writes_demo_credentials() {
     for t in tenants {
         assert!(t["id"].as_str().unwrap().parse::<uuid::Uuid>().is_ok());
         // Each customer tenant has a working demo API key.
-        if t["kind"] != "platform" {
+        if t["kind"] != "platform" && t["kind"] != "vendor" {
             let key = t["api_key"].as_str().unwrap();
             let users =
                 http.get(format!("{api}/api/v1/users")).header("x-api-key", key).send().await.unwrap();
@@ -60,6 +60,60 @@ async fn the_local_runner_serves_every_route_and_writes_demo_credentials() {
         }
         assert!(t["slug"].is_string() && t["channels"].is_object() && t.get("api_key").is_some(), "{t}");
     }
+    // The demo catalog maps the identifiers of the fixture payloads and prices them.
+    let apex = users.iter().find(|u| u["email"] == "admin@apex-regen.example").unwrap();
+    let login: serde_json::Value = http
+        .post(format!("{api}/api/v1/auth/login"))
+        .json(&serde_json::json!({ "email": apex["email"], "password": apex["password"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap();
+    let shopify: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(support::fixture("shopify-orders-create.json")).unwrap())
+            .unwrap();
+    let woo: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(support::fixture("woocommerce-order.json")).unwrap()).unwrap();
+    let mut items: Vec<serde_json::Value> = Vec::new();
+    for l in shopify["line_items"].as_array().unwrap() {
+        items.push(serde_json::json!({"channel": "shopify", "sku": l["sku"], "product_id": l["product_id"], "variant_id": l["variant_id"]}));
+    }
+    for l in woo["line_items"].as_array().unwrap() {
+        items.push(
+            serde_json::json!({"channel": "woocommerce", "sku": l["sku"], "product_id": l["product_id"]}),
+        );
+    }
+    let resolved: serde_json::Value = http
+        .post(format!("{api}/api/v1/mappings/skus/resolve"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "items": items }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let skus: Vec<&str> = resolved["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["platform_sku"].as_str().unwrap_or("-"))
+        .collect();
+    assert_eq!(skus, ["RT-EXO-10ML", "RT-EXO-10ML", "RT-SAMPLE-SACHET", "RT-APPL-TIPS"], "{resolved}");
+    let quote: serde_json::Value = http
+        .post(format!("{api}/api/v1/pricing/quote"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"channel": "shopify", "lines": [{"sku": "IPOD2008PINK", "quantity": 2}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(quote["total"], 39_800, "the fixture's 2 × 199.00: {quote}");
     child.kill().await.unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -20,6 +20,11 @@ fn required(name: &str) -> String {
 }
 
 /// A short unique suffix for database and stack names.
+/// A file of the team's fixtures (`../shared/fixtures` beside the repository).
+pub fn fixture(name: &str) -> std::path::PathBuf {
+    gateway_functions::local::repo_root().join("../shared/fixtures").join(name)
+}
+
 pub fn unique() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
 }

@@ -1,5 +1,7 @@
-//! Demo data for the local stack: `infra/seed/demo.sql` (tenants), then people who can sign in — a
-//! platform super admin, and an admin and a user for each demo tenant — with argon2id hashes made
+//! Demo data for the local stack: `infra/seed/demo.sql` (tenants, the platform catalog, each
+//! tenant's catalog, SKU mappings for the fixture payloads, prices, promotions), then people who can
+//! sign in — a platform super admin, an admin and a user for each demo tenant, and the demo vendor's
+//! admin — with argon2id hashes made
 //! here (a hash is salted, so it cannot live in the SQL). Idempotent. What it made goes to
 //! `.local/demo.json`.
 
@@ -31,6 +33,8 @@ pub const DEMO_KEY_PERMISSIONS: &[&str] =
 pub const PLATFORM_TENANT: Uuid = Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000000);
 pub const APEX: Uuid = Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000001);
 pub const NORTHWIND: Uuid = Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000002);
+/// A marketplace vendor (its product awaits the platform's review).
+pub const CRYO_SUPPLY: Uuid = Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000003);
 
 pub fn users() -> Vec<DemoUser> {
     let u = |n: u128, email, password, tenant_id, tenant_slug, roles: &[&'static str]| DemoUser {
@@ -81,6 +85,14 @@ pub fn users() -> Vec<DemoUser> {
             NORTHWIND,
             "northwind-wellness",
             &["TENANT_USER"],
+        ),
+        u(
+            5,
+            "admin@cryo-supply.example",
+            "demo cryo vendor passphrase",
+            CRYO_SUPPLY,
+            "cryo-supply",
+            &["VENDOR_ADMIN"],
         ),
     ]
 }

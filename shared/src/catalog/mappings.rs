@@ -726,7 +726,16 @@ pub async fn suggestions(
     let tx = principal.tx(&mut conn).await?;
     let rows = tx
         .query(
-            "SELECT id, sku, name, score, matched_on, matched_value FROM (
+            "WITH mapped AS (
+                 -- The tenant's identifiers that look like it (the trigram index finds them: at
+                 -- least pg_trgm.similarity_threshold alike), best per product.
+                 SELECT DISTINCT ON (m.product_id) m.product_id, similarity(m.identifier_key, lower($1)) AS score,
+                        m.identifier
+                   FROM sku_mappings m
+                  WHERE m.tenant_id = $2 AND m.identifier_key % lower($1)
+                  ORDER BY m.product_id, 2 DESC
+             )
+             SELECT id, sku, name, score, matched_on, matched_value FROM (
                  SELECT p.id, p.sku, p.name, best.score, best.matched_on, best.matched_value
                    FROM products p
                    CROSS JOIN LATERAL (
@@ -739,8 +748,7 @@ pub async fn suggestions(
                            SELECT similarity(lower(x.tenant_sku), lower($1)), 'tenant_sku', x.tenant_sku, 3
                              FROM catalog_items x WHERE x.tenant_id = $2 AND x.product_id = p.id
                            UNION ALL
-                           SELECT similarity(m.identifier_key, lower($1)), 'mapping', m.identifier, 4
-                             FROM sku_mappings m WHERE m.tenant_id = $2 AND m.product_id = p.id
+                           SELECT x.score, 'mapping', x.identifier, 4 FROM mapped x WHERE x.product_id = p.id
                        ) s ORDER BY s.score DESC, s.pref LIMIT 1
                    ) best
                   WHERE p.review_status = 'approved' AND p.active
