@@ -4,7 +4,9 @@
 --
 -- The platform catalog is one table for every tenant. It has no tenant_id: a product has an owner
 -- (the platform tenant, or the vendor tenant that submitted it), and row-level security decides who
--- sees it: everyone sees approved products; an owner sees its own in any state; the platform tenant
+-- sees it: everyone sees a product once it has been approved (published; a later rejection keeps it
+-- readable, so tenants still see what their catalogs and mappings point at, but only an approved
+-- product can be sold, mapped or priced); an owner sees its own in any state; the platform tenant
 -- sees everything (it reviews). Only the platform approves, enforced below by a trigger, not only by
 -- the route's permission.
 
@@ -58,6 +60,8 @@ CREATE TABLE products (
     review_reason    text CHECK (length(review_reason) <= 1000),
     reviewed_by      uuid REFERENCES users (id),
     reviewed_at      timestamptz,
+    -- When it was first approved: from then on every tenant may read it.
+    published_at     timestamptz,
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now()
 );
@@ -70,7 +74,7 @@ CREATE INDEX products_name_trgm ON products USING gin (lower(name) gin_trgm_ops)
 ALTER TABLE products ENABLE ROW LEVEL SECURITY;
 ALTER TABLE products FORCE ROW LEVEL SECURITY;
 CREATE POLICY products_read ON products FOR SELECT TO gateway_app
-    USING (review_status = 'approved' OR owner_tenant_id = app_current_tenant() OR (SELECT app_acting_as_platform()));
+    USING (published_at IS NOT NULL OR owner_tenant_id = app_current_tenant() OR (SELECT app_acting_as_platform()));
 CREATE POLICY products_insert ON products FOR INSERT TO gateway_app
     WITH CHECK (owner_tenant_id = app_current_tenant());
 CREATE POLICY products_update ON products FOR UPDATE TO gateway_app
@@ -81,15 +85,19 @@ GRANT SELECT, INSERT, UPDATE ON products TO gateway_app;
 GRANT SELECT ON products TO gateway_ops;
 
 -- Who may own products and who decides their review state, for the application role (the schema
--- owner, loading seed data, is not checked): only the platform and vendor tenants own products; a
--- platform product is approved at once, a vendor's starts pending; only the platform changes a
--- review state, except that a vendor editing a rejected product resubmits it (back to pending).
+-- owner, loading seed data, is only given the publication date): only the platform and vendor
+-- tenants own products; a platform product is approved at once, a vendor's starts pending; only the
+-- platform changes a review state or the approval gate, except that a vendor's edit of what a
+-- review looked at (name, description, category) sends its product back to pending.
 CREATE FUNCTION catalog_products_guard() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 DECLARE
     acting_kind text;
 BEGIN
+    IF NEW.review_status = 'approved' AND NEW.published_at IS NULL THEN
+        NEW.published_at := COALESCE(NEW.reviewed_at, now());
+    END IF;
     IF current_user <> 'gateway_app' THEN
         IF TG_OP = 'INSERT' THEN
             NEW.source := CASE WHEN (SELECT kind FROM tenants WHERE id = NEW.owner_tenant_id) = 'vendor'
@@ -107,16 +115,27 @@ BEGIN
         NEW.reviewed_by := NULL;
         NEW.reviewed_at := NULL;
         NEW.review_reason := NULL;
+        NEW.published_at := CASE WHEN acting_kind = 'platform' THEN NEW.created_at END;
         RETURN NEW;
     END IF;
-    IF NEW.owner_tenant_id <> OLD.owner_tenant_id OR NEW.sku <> OLD.sku OR NEW.source <> OLD.source THEN
-        RAISE EXCEPTION 'a product''s owner and platform SKU never change' USING ERRCODE = '42501';
+    IF NEW.owner_tenant_id <> OLD.owner_tenant_id OR NEW.sku <> OLD.sku OR NEW.source <> OLD.source
+       OR (OLD.published_at IS NOT NULL AND NEW.published_at IS DISTINCT FROM OLD.published_at) THEN
+        RAISE EXCEPTION 'a product''s owner, platform SKU and publication never change' USING ERRCODE = '42501';
     END IF;
-    IF acting_kind IS DISTINCT FROM 'platform'
-       AND (NEW.review_status, NEW.reviewed_by, NEW.reviewed_at, NEW.review_reason)
-           IS DISTINCT FROM (OLD.review_status, OLD.reviewed_by, OLD.reviewed_at, OLD.review_reason)
-       AND NOT (OLD.review_status = 'rejected' AND NEW.review_status = 'pending') THEN
-        RAISE EXCEPTION 'only the platform reviews products' USING ERRCODE = '42501';
+    IF acting_kind IS DISTINCT FROM 'platform' THEN
+        IF NEW.approval_gated IS DISTINCT FROM OLD.approval_gated THEN
+            RAISE EXCEPTION 'only the platform sets whether a product needs a customer approval'
+                USING ERRCODE = '42501';
+        END IF;
+        IF (NEW.name, NEW.description, NEW.category_id) IS DISTINCT FROM (OLD.name, OLD.description, OLD.category_id)
+        THEN
+            NEW.review_status := 'pending';
+        END IF;
+        IF (NEW.reviewed_by, NEW.reviewed_at, NEW.review_reason, NEW.published_at)
+               IS DISTINCT FROM (OLD.reviewed_by, OLD.reviewed_at, OLD.review_reason, OLD.published_at)
+           OR (NEW.review_status IS DISTINCT FROM OLD.review_status AND NEW.review_status <> 'pending') THEN
+            RAISE EXCEPTION 'only the platform reviews products' USING ERRCODE = '42501';
+        END IF;
     END IF;
     RETURN NEW;
 END

@@ -121,6 +121,20 @@ async fn unapproved_vendor_products_are_invisible_to_tenants_and_approval_is_aud
         w.call("POST", "/api/v1/catalog/items", Some(&clinic_admin.token), Some(sell)).await.status,
         201
     );
+    // Only the platform moves the approval gate; renaming an approved product sends it back to review.
+    let gate = w.call("PATCH", &path, Some(&vendor_admin.token), Some(json!({"approval_gated": true}))).await;
+    assert_eq!(gate.problem(403), "forbidden");
+    let renamed = s.ok("PATCH", &path, &vendor_admin, json!({"name": "Cryo pack XL"})).await;
+    assert_eq!(renamed["review_status"], "pending");
+    let resolve = json!({"items": [{"sku": "CLN-CRYO"}]});
+    let r = s.ok("POST", "/api/v1/mappings/skus/resolve", &clinic_admin, resolve.clone()).await;
+    assert_eq!(r["results"][0]["status"], "unavailable", "known, but not sellable until approved again");
+    // What a tenant sells stays visible to it while the product is withdrawn.
+    let items = w.call("GET", "/api/v1/catalog/items", Some(&clinic_admin.token), None).await;
+    assert_eq!(items.body["items"][0]["tenant_sku"], "CLN-CRYO");
+    s.ok("POST", &review, &s.staff, json!({"decision": "approve"})).await;
+    let r = s.ok("POST", "/api/v1/mappings/skus/resolve", &clinic_admin, resolve).await;
+    assert_eq!(r["results"][0]["status"], "resolved");
 
     let actions = w.audit_actions(Some(w.platform)).await;
     for a in ["product.created", "product.rejected", "product.approved"] {
@@ -130,7 +144,7 @@ async fn unapproved_vendor_products_are_invisible_to_tenants_and_approval_is_aud
         w.db.admin()
             .await
             .query_one(
-                "SELECT before, after, actor_user_id FROM audit_log WHERE action = 'product.approved'",
+                "SELECT before, after, actor_user_id FROM audit_log WHERE action = 'product.approved' ORDER BY id LIMIT 1",
                 &[],
             )
             .await
@@ -141,6 +155,68 @@ async fn unapproved_vendor_products_are_invisible_to_tenants_and_approval_is_aud
         (Some("pending"), Some("approved"))
     );
     assert_eq!(row.get::<_, uuid::Uuid>(2), s.staff.id);
+}
+
+#[tokio::test]
+async fn categories_nest_without_cycles_and_belong_to_the_platform() {
+    let s = Shop::new().await;
+    let w = &s.w;
+    let parent = s
+        .ok("POST", "/api/v1/catalog/categories", &s.staff, json!({"slug": "serums", "name": "Serums"}))
+        .await;
+    let child = s
+        .ok(
+            "POST",
+            "/api/v1/catalog/categories",
+            &s.staff,
+            json!({"slug": "exosomes", "name": "Exosomes", "parent_id": parent["id"]}),
+        )
+        .await;
+    assert_eq!(child["parent_id"], parent["id"]);
+    let cycle = w
+        .call(
+            "PATCH",
+            &format!("/api/v1/catalog/categories/{}", parent["id"].as_str().unwrap()),
+            Some(&s.staff.token),
+            Some(json!({"parent_id": child["id"]})),
+        )
+        .await;
+    assert_eq!(cycle.body["errors"][0]["code"], "cycle", "{}", cycle.body);
+    let orphan = w
+        .call(
+            "POST",
+            "/api/v1/catalog/categories",
+            Some(&s.staff.token),
+            Some(json!({"slug": "x", "name": "X", "parent_id": uuid::Uuid::now_v7()})),
+        )
+        .await;
+    assert_eq!(orphan.body["errors"][0]["code"], "unknown");
+    let taken = w
+        .call(
+            "POST",
+            "/api/v1/catalog/categories",
+            Some(&s.staff.token),
+            Some(json!({"slug": "serums", "name": "Again"})),
+        )
+        .await;
+    assert_eq!(taken.problem(409), "slug_taken");
+    let clinic = w.tenant().await;
+    let admin = w.person(clinic, &["TENANT_ADMIN"]).await;
+    let listed = w.call("GET", "/api/v1/catalog/categories?q=exo", Some(&admin.token), None).await;
+    assert_eq!(listed.body["items"][0]["slug"], "exosomes");
+    let refused = w
+        .call(
+            "POST",
+            "/api/v1/catalog/categories",
+            Some(&admin.token),
+            Some(json!({"slug": "mine", "name": "Mine"})),
+        )
+        .await;
+    assert_eq!(refused.problem(403), "forbidden");
+    // Text the database cannot store is the request's fault, not a 500.
+    let nul = w.call("GET", "/api/v1/catalog/products?q=%00", Some(&admin.token), None).await;
+    assert_eq!(nul.problem(422), "validation_failed");
+    assert_eq!(nul.body["errors"][0]["code"], "invalid_character");
 }
 
 #[tokio::test]
@@ -185,7 +261,9 @@ async fn skus_resolve_by_tenant_sku_channel_product_id_and_alias_and_unknown_one
         {"sku": "IPOD2008PINK", "channel": "woocommerce"},
         {"sku": "Bar3", "channel": "woocommerce", "product_id": 22},
         {"sku": "RT-EXO-5ML"},
-        {"sku": "RT-PRP-KIT"}
+        {"sku": "RT-PRP-KIT"},
+        {"sku": "IPOD2008PINK", "channel": "Shopify"},
+        {"sku": "GLOW\u{0}"}
     ]});
     let r = s.ok("POST", "/api/v1/mappings/skus/resolve", &admin, items.clone()).await;
     let got: Vec<(String, String, String)> = r["results"]
@@ -208,11 +286,15 @@ async fn skus_resolve_by_tenant_sku_channel_product_id_and_alias_and_unknown_one
         ("resolved", "RT-EXO-5ML", "platform_sku"),
         // A platform SKU resolves only for products the tenant's catalog sells.
         ("unknown", "-", "-"),
+        // Channel names, like identifiers, match without regard to case.
+        ("resolved", "RT-PRP-KIT", "sku"),
+        // What no mapping can hold is simply unknown, not an error for the batch.
+        ("unknown", "-", "-"),
     ];
     let want: Vec<(String, String, String)> =
         want.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect();
     assert_eq!(got, want);
-    assert_eq!((r["resolved"].as_u64(), r["unknown"].as_u64()), (Some(6), Some(3)));
+    assert_eq!((r["resolved"].as_u64(), r["unknown"].as_u64()), (Some(7), Some(4)));
     assert_eq!(r["results"][0]["tenant_name"], "Apex Glow 5");
     // Tenant B shares none of it.
     let theirs = s.ok("POST", "/api/v1/mappings/skus/resolve", &other, items).await;
@@ -431,6 +513,15 @@ async fn pricing_honours_tier_and_break_boundaries_and_windows_and_refuses_a_cur
     let codes: Vec<&str> =
         bad.body["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["duplicate", "no_base_price"]);
+    let huge = w
+        .call(
+            "PUT",
+            &format!("/api/v1/pricing/price-lists/{id}/prices/RT-EXO-5ML"),
+            Some(&admin.token),
+            Some(json!({"breaks": [{"min_quantity": 1, "unit_price": 10_000_000_001i64}]})),
+        )
+        .await;
+    assert_eq!(huge.body["errors"][0]["code"], "out_of_range", "amounts stay far from 64-bit overflow");
     assert_eq!(quote(0, json!({})).await.body["errors"][0]["field"], "lines[0].quantity");
     let unknown = w
         .call(
@@ -612,6 +703,17 @@ async fn a_code_is_redeemed_once_per_order_even_when_retried_and_limits_hold_und
     let mut statuses = futures::future::join_all(local.chain(remote)).await;
     statuses.sort();
     assert_eq!(statuses, [200, 200, 200, 200, 200, 200, 200, 201]);
+    // The same order with different codes at once: one redemption; the other finds it and is refused.
+    let mut one = body("D-1");
+    one["cart"]["codes"] = json!(["TWICE"]);
+    let two = body("D-1");
+    let (first, second) = tokio::join!(
+        redeem(one),
+        http.post(format!("{api}/api/v1/promotions/redemptions")).bearer_auth(&admin.token).json(&two).send()
+    );
+    let mut statuses = [first.status.as_u16(), second.unwrap().status().as_u16()];
+    statuses.sort();
+    assert!(statuses == [201, 409] || statuses == [201, 422], "{statuses:?}");
     runner.kill().await.unwrap();
     std::fs::remove_dir_all(&dir).ok();
     let counts = w
@@ -625,7 +727,7 @@ async fn a_code_is_redeemed_once_per_order_even_when_retried_and_limits_hold_und
         )
         .await
         .unwrap();
-    assert_eq!((counts.get::<_, i32>(0), counts.get::<_, i32>(1), counts.get::<_, i64>(2)), (3, 1, 4));
+    assert_eq!((counts.get::<_, i32>(0), counts.get::<_, i32>(1), counts.get::<_, i64>(2)), (3, 2, 5));
     let listed = w
         .call(
             "GET",

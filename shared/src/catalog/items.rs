@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::mappings::{MappingRef, publish, record_created};
-use super::{check, identifier, require_sellable, text};
+use super::{check, identifier, long_text, require_sellable, text};
 use crate::audit::{self, Entry};
 use crate::auth::principal::Principal;
 use crate::platform::error::{ApiError, FieldError, unique_violation};
@@ -84,11 +84,7 @@ fn conflict(e: tokio_postgres::Error, sku: &str) -> ApiError {
 }
 
 async fn load(tx: &Transaction<'_>, id: Uuid, lock: bool) -> Result<CatalogItem, ApiError> {
-    let sql = format!("{SELECT} WHERE i.id = $1{}", if lock { " FOR UPDATE OF i" } else { "" });
-    tx.query_opt(&sql, &[&id])
-        .await?
-        .map(|r| item(&r))
-        .ok_or_else(|| ApiError::NotFound(format!("catalog item {id}")))
+    super::by_id(tx, SELECT, "i", id, lock, "catalog item", item).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -181,10 +177,8 @@ pub async fn create(
     let mut errors = Vec::new();
     let tenant_sku = identifier(&req.tenant_sku, "tenant_sku", &mut errors);
     let name = req.name.as_deref().map(|n| text(n, "name", 200, &mut errors));
-    let description = req.description.as_deref().unwrap_or("").trim().to_owned();
-    if description.chars().count() > 5000 {
-        errors.push(FieldError::new("description", "too_long", "at most 5000 characters"));
-    }
+    let description =
+        long_text(req.description.as_deref(), "description", 5000, &mut errors).unwrap_or_default();
     check_visibility(req.visibility.as_deref(), &mut errors);
     check(errors)?;
     let mut conn = state.db().await?.conn().await?;
@@ -254,10 +248,7 @@ pub async fn update(
     let mut errors = Vec::new();
     let tenant_sku = req.tenant_sku.as_deref().map(|s| identifier(s, "tenant_sku", &mut errors));
     let name = req.name.as_deref().map(|n| text(n, "name", 200, &mut errors));
-    let description = req.description.as_deref().map(|d| d.trim().to_owned());
-    if description.as_ref().is_some_and(|d| d.chars().count() > 5000) {
-        errors.push(FieldError::new("description", "too_long", "at most 5000 characters"));
-    }
+    let description = long_text(req.description.as_deref(), "description", 5000, &mut errors);
     check_visibility(req.visibility.as_deref(), &mut errors);
     check(errors)?;
     let mut conn = state.db().await?.conn().await?;

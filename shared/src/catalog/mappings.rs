@@ -236,7 +236,7 @@ fn check_input(input: &MappingInput, at: &str, errors: &mut Vec<FieldError>) -> 
             String::new()
         }
     };
-    let channel = empty_to_none(&input.channel).map(str::to_owned);
+    let channel = empty_to_none(&input.channel).map(str::to_lowercase);
     if channel.as_deref().is_some_and(|c| !valid_channel(c)) {
         errors.push(FieldError::new(format!("{at}channel"), "invalid", "1-63 of a-z, 0-9, '_' and '-'"));
     }
@@ -294,11 +294,7 @@ fn exists_error(c: &Checked) -> ApiError {
 }
 
 async fn load(tx: &Transaction<'_>, id: Uuid, lock: bool) -> Result<Mapping, ApiError> {
-    let sql = format!("{SELECT} WHERE m.id = $1{}", if lock { " FOR UPDATE OF m" } else { "" });
-    tx.query_opt(&sql, &[&id])
-        .await?
-        .map(|r| mapping(&r))
-        .ok_or_else(|| ApiError::NotFound(format!("SKU mapping {id}")))
+    super::by_id(tx, SELECT, "m", id, lock, "SKU mapping", mapping).await
 }
 
 fn reference(m: &Mapping) -> MappingRef {
@@ -471,10 +467,15 @@ pub async fn update(
         None => before.product_id,
     };
     tx.execute(
-        "UPDATE sku_mappings SET product_id = $2, note = $3, updated_at = $4 WHERE id = $1",
-        &[&id, &product, &note.unwrap_or_else(|| before.note.clone()), &principal.now],
+        "UPDATE sku_mappings SET note = $2, updated_at = $3 WHERE id = $1",
+        &[&id, &note.unwrap_or_else(|| before.note.clone()), &principal.now],
     )
     .await?;
+    if product != before.product_id {
+        // Only then: the sellable-product check runs on a write of product_id, and the product the
+        // mapping has may since have been withdrawn.
+        tx.execute("UPDATE sku_mappings SET product_id = $2 WHERE id = $1", &[&id, &product]).await?;
+    }
     let after = load(&tx, id, false).await?;
     let envelopes = if after.product_id != before.product_id {
         record_chunked(&tx, &state, principal.tenant, vec![reference(&after)], SkuMappingUpdated).await?
@@ -556,10 +557,17 @@ pub async fn resolve(
     tenant: TenantId,
     items: &[Lookup],
 ) -> Result<Vec<Resolution>, ApiError> {
-    let norm = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    // What no mapping can hold (empty, control characters) matches nothing: that item is unknown.
+    let norm = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && !s.chars().any(char::is_control))
+            .map(str::to_owned)
+    };
     let n: Vec<i32> = (0..items.len() as i32).collect();
     let skus: Vec<Option<String>> = items.iter().map(|i| norm(&i.sku)).collect();
-    let channels: Vec<Option<String>> = items.iter().map(|i| norm(&i.channel)).collect();
+    let channels: Vec<Option<String>> =
+        items.iter().map(|i| norm(&i.channel).map(|c| c.to_lowercase())).collect();
     let pids: Vec<Option<String>> = items.iter().map(|i| norm(&i.product_id)).collect();
     let variants: Vec<Option<String>> = items.iter().map(|i| norm(&i.variant_id)).collect();
     let rows = tx
@@ -1036,6 +1044,22 @@ pub async fn bulk(
         product_ids.push(*pid);
         notes.push(c.note.clone());
     }
+    // What the rows about to be re-pointed map to now, for the audit entry.
+    let previous: HashMap<Uuid, Uuid> = tx
+        .query(
+            "SELECT m.id, m.product_id
+               FROM sku_mappings m
+               JOIN unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS k(kind, channel, identifier, variant)
+                 ON m.namespace = CASE WHEN k.kind = 'channel_product' THEN 'product' ELSE 'sku' END
+                AND m.identifier_key = lower(k.identifier) AND m.channel_key = COALESCE(k.channel, '')
+                AND m.variant_key = COALESCE(k.variant, '')
+              WHERE m.tenant_id = $1",
+            &[&principal.tenant.as_uuid(), &kinds, &channels, &idents, &variants],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
     let applied = tx
         .query(
             "INSERT INTO sku_mappings AS m (id, tenant_id, kind, channel, identifier, variant_id, product_id, note,
@@ -1061,7 +1085,19 @@ pub async fn bulk(
                 &notes,
             ],
         )
-        .await?;
+        .await
+        .map_err(|e| {
+            if e.code() == Some(&tokio_postgres::error::SqlState::CARDINALITY_VIOLATION) {
+                // Two rows the checks above told apart, that the database's lower() does not.
+                ApiError::Validation(vec![FieldError::new(
+                    "mappings",
+                    "duplicate",
+                    "two rows map the same identifier (compared without regard to case)",
+                )])
+            } else {
+                e.into()
+            }
+        })?;
     let (mut created, mut updated) = (Vec::new(), Vec::new());
     for r in &applied {
         let m = MappingRef {
@@ -1084,10 +1120,19 @@ pub async fn bulk(
         errors: row_errors.into_iter().take(MAX_LISTED_ERRORS).collect(),
     };
     let mut envelopes = record_created(&tx, &state, principal.tenant, created).await?;
-    envelopes.extend(record_chunked(&tx, &state, principal.tenant, updated, SkuMappingUpdated).await?);
+    envelopes
+        .extend(record_chunked(&tx, &state, principal.tenant, updated.clone(), SkuMappingUpdated).await?);
+    let repointed: Vec<serde_json::Value> = updated
+        .iter()
+        .map(|m| {
+            serde_json::json!({ "id": m.id, "kind": m.kind, "channel": m.channel, "identifier": m.identifier,
+                                "variant_id": m.variant_id, "product_before": previous.get(&m.id), "product_after": m.product_id })
+        })
+        .collect();
     let summary = serde_json::json!({
         "format": if csv { "csv" } else { "json" }, "mode": report.mode, "rows": report.rows,
         "created": report.created, "updated": report.updated, "unchanged": report.unchanged, "failed": report.failed,
+        "repointed": repointed,
     });
     audit::record(
         &tx,

@@ -9,10 +9,14 @@ pub mod pricing;
 pub mod products;
 pub mod promotions;
 
-use tokio_postgres::Transaction;
+use tokio_postgres::{Row, Transaction};
 use uuid::Uuid;
 
 use crate::platform::error::{ApiError, FieldError};
+
+/// Largest unit price (minor units): with at most 10^6 units a line and 500 lines an order, every
+/// amount fits in 64 bits.
+pub const MAX_UNIT_PRICE: i64 = 10_000_000_000;
 
 /// Longest tenant SKU, alias or channel identifier accepted.
 pub const MAX_IDENTIFIER: usize = 128;
@@ -78,4 +82,31 @@ pub async fn require_sellable(
             format!("no platform product {:?} is available to this tenant", platform_sku.trim()),
         )])
     })
+}
+
+/// The row `id` of `select` (a query whose main table is aliased `alias`), read as `T`, locked for
+/// update when `lock`; a 404 naming `what` when the acting tenant has none.
+pub async fn by_id<T>(
+    tx: &Transaction<'_>,
+    select: &str,
+    alias: &str,
+    id: Uuid,
+    lock: bool,
+    what: &str,
+    read: fn(&Row) -> T,
+) -> Result<T, ApiError> {
+    let lock = if lock { format!(" FOR UPDATE OF {alias}") } else { String::new() };
+    tx.query_opt(&format!("{select} WHERE {alias}.id = $1{lock}"), &[&id])
+        .await?
+        .map(|r| read(&r))
+        .ok_or_else(|| ApiError::NotFound(format!("{what} {id}")))
+}
+
+/// Optional longer text (a description): trimmed, at most `max` characters, or a field error.
+pub fn long_text(raw: Option<&str>, field: &str, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
+    let t = raw.map(|d| d.trim().to_owned());
+    if t.as_ref().is_some_and(|d| d.chars().count() > max) {
+        errors.push(FieldError::new(field, "too_long", format!("at most {max} characters")));
+    }
+    t
 }

@@ -274,6 +274,13 @@ pub async fn quote(
             errors.push(FieldError::new(format!("lines[{i}].sku"), "required", "a SKU"));
         }
     }
+    if req.promotion_codes.len() > promotions::MAX_CODES {
+        errors.push(FieldError::new(
+            "promotion_codes",
+            "invalid",
+            format!("at most {} codes", promotions::MAX_CODES),
+        ));
+    }
     let asked = req.currency.as_deref().map(|c| currency(c, "currency", &mut errors));
     check(errors)?;
     let at = req.at.unwrap_or(principal.now);
@@ -395,11 +402,7 @@ fn price_list(r: &Row) -> PriceList {
 }
 
 async fn load(tx: &Transaction<'_>, id: Uuid, lock: bool) -> Result<PriceList, ApiError> {
-    let sql = format!("{SELECT} WHERE l.id = $1{}", if lock { " FOR UPDATE OF l" } else { "" });
-    tx.query_opt(&sql, &[&id])
-        .await?
-        .map(|r| price_list(&r))
-        .ok_or_else(|| ApiError::NotFound(format!("price list {id}")))
+    super::by_id(tx, SELECT, "l", id, lock, "price list", price_list).await
 }
 
 fn valid_tier(t: &str) -> bool {
@@ -689,11 +692,11 @@ pub async fn put_prices(
                 format!("1 to {MAX_QUANTITY}"),
             ));
         }
-        if !(0..=1_000_000_000_000).contains(&b.unit_price) {
+        if !(0..=super::MAX_UNIT_PRICE).contains(&b.unit_price) {
             errors.push(FieldError::new(
                 format!("breaks[{i}].unit_price"),
                 "out_of_range",
-                "0 to 10^12 minor units",
+                "0 to 10^10 minor units",
             ));
         }
     }

@@ -12,7 +12,7 @@ use tokio_postgres::{Row, Transaction};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{check, text};
+use super::{check, long_text, text};
 use crate::audit::{self, Entry};
 use crate::auth::principal::Principal;
 use crate::platform::error::{ApiError, FieldError, nullable, unique_violation};
@@ -63,7 +63,7 @@ async fn check_parent(tx: &Transaction<'_>, parent: Option<Uuid>, own: Option<Uu
         .query_opt(
             "WITH RECURSIVE up AS (SELECT id, parent_id FROM categories WHERE id = $1
                 UNION ALL SELECT c.id, c.parent_id FROM categories c JOIN up ON c.id = up.parent_id)
-             SELECT bool_or(id = $2) FROM up",
+             SELECT COALESCE(bool_or(id = $2), false) FROM up HAVING count(*) > 0",
             &[&parent, &own],
         )
         .await?
@@ -462,10 +462,8 @@ pub async fn create_product(
         ));
     }
     let name = text(&req.name, "name", 200, &mut errors);
-    let description = req.description.as_deref().unwrap_or("").trim().to_owned();
-    if description.chars().count() > 5000 {
-        errors.push(FieldError::new("description", "too_long", "at most 5000 characters"));
-    }
+    let description =
+        long_text(req.description.as_deref(), "description", 5000, &mut errors).unwrap_or_default();
     check_physical(Some(req.weight_grams), Some(req.dimensions_mm), &mut errors);
     check(errors)?;
     let mut conn = state.db().await?.conn().await?;
@@ -527,8 +525,9 @@ pub struct ProductPatch {
     pub approval_gated: Option<bool>,
 }
 
-/// Changes a product (its owner, or the platform). A vendor editing a rejected product resubmits
-/// it for review. The platform SKU cannot change.
+/// Changes a product (its owner, or the platform). A vendor's edit of a rejected product
+/// resubmits it for review, and so does a change to an approved product's name, description or
+/// category; only the platform changes `approval_gated`. The platform SKU cannot change.
 #[utoipa::path(patch, path = "/api/v1/catalog/products/{id}", operation_id = "catalog_products_update", tag = "catalog",
     params(("id" = Uuid, Path, description = "Product id")), request_body = ProductPatch, security(("bearer" = [])),
     responses(
@@ -545,10 +544,7 @@ pub async fn update_product(
     let id = path_id(&id, "a product")?;
     let mut errors = Vec::new();
     let name = req.name.as_deref().map(|n| text(n, "name", 200, &mut errors));
-    let description = req.description.as_deref().map(|d| d.trim().to_owned());
-    if description.as_ref().is_some_and(|d| d.chars().count() > 5000) {
-        errors.push(FieldError::new("description", "too_long", "at most 5000 characters"));
-    }
+    let description = long_text(req.description.as_deref(), "description", 5000, &mut errors);
     check_physical(req.weight_grams, req.dimensions_mm, &mut errors);
     check(errors)?;
     let mut conn = state.db().await?.conn().await?;
@@ -558,7 +554,15 @@ pub async fn update_product(
         check_category(&tx, c).await?;
     }
     let d = req.dimensions_mm.unwrap_or(before.dimensions_mm);
-    let resubmit = before.review_status == "rejected" && principal.tenant_kind(&tx).await? != "platform";
+    let platform = principal.tenant_kind(&tx).await? == "platform";
+    if !platform && req.approval_gated.is_some_and(|g| g != before.approval_gated) {
+        return Err(ApiError::Forbidden(
+            "only the platform sets whether a product needs a customer approval".into(),
+        ));
+    }
+    // A vendor's edit of a rejected product resubmits it; of an approved one, if it changes what the
+    // review looked at (name, description, category), the database sends it back to review.
+    let resubmit = before.review_status == "rejected" && !platform;
     tx.execute(
         "UPDATE products SET name = $2, description = $3, category_id = $4, weight_grams = $5, length_mm = $6,
                 width_mm = $7, height_mm = $8, active = $9, approval_gated = $10, updated_at = $11,

@@ -32,6 +32,9 @@ use crate::platform::pagination::{Page, PageQuery, contains_pattern};
 use crate::platform::state::AppState;
 use crate::tenancy::TenantId;
 
+/// Codes one cart may carry.
+pub const MAX_CODES: usize = 10;
+
 /// The identity per-customer limits count by: the email, trimmed and lowercased.
 pub fn customer_key(email: &str) -> String {
     email.trim().to_lowercase()
@@ -326,8 +329,8 @@ pub struct Evaluation {
 }
 
 fn check_cart(input: &CartInput, at: &str, errors: &mut Vec<FieldError>) -> String {
-    if input.codes.is_empty() || input.codes.len() > 10 {
-        errors.push(FieldError::new(format!("{at}codes"), "invalid", "1 to 10 codes"));
+    if input.codes.is_empty() || input.codes.len() > MAX_CODES {
+        errors.push(FieldError::new(format!("{at}codes"), "invalid", format!("1 to {MAX_CODES} codes")));
     }
     if input.lines.is_empty() || input.lines.len() > MAX_LINES {
         errors.push(FieldError::new(format!("{at}lines"), "invalid", format!("1 to {MAX_LINES} lines")));
@@ -340,11 +343,11 @@ fn check_cart(input: &CartInput, at: &str, errors: &mut Vec<FieldError>) -> Stri
                 format!("1 to {MAX_QUANTITY}"),
             ));
         }
-        if !(0..=1_000_000_000_000).contains(&l.unit_price) {
+        if !(0..=super::MAX_UNIT_PRICE).contains(&l.unit_price) {
             errors.push(FieldError::new(
                 format!("{at}lines[{i}].unit_price"),
                 "out_of_range",
-                "0 to 10^12 minor units",
+                "0 to 10^10 minor units",
             ));
         }
     }
@@ -483,8 +486,14 @@ pub async fn redeem(
     check(errors)?;
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
-    // Lock the promotions (in one order, so concurrent redemptions cannot deadlock), then look for
-    // this order's earlier redemption: a retry finds it here and changes nothing.
+    // One redemption at a time per order (whatever codes a retry names), then the promotions (in
+    // one order, so concurrent redemptions cannot deadlock); then look for this order's earlier
+    // redemption: a retry finds it here and changes nothing.
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('promotion-order:' || $1::text || ':' || $2, 0))",
+        &[&principal.tenant.to_string(), &order_ref],
+    )
+    .await?;
     let mut lowered: Vec<String> = req.cart.codes.iter().map(|c| c.trim().to_lowercase()).collect();
     tx.execute(
         "SELECT 1 FROM promotions WHERE tenant_id = $1 AND lower(code) = ANY($2) ORDER BY id FOR UPDATE",
@@ -665,11 +674,7 @@ fn promotion(r: &Row) -> Promotion {
 }
 
 async fn load(tx: &Transaction<'_>, id: Uuid, lock: bool) -> Result<Promotion, ApiError> {
-    let sql = format!("{SELECT} WHERE p.id = $1{}", if lock { " FOR UPDATE OF p" } else { "" });
-    tx.query_opt(&sql, &[&id])
-        .await?
-        .map(|r| promotion(&r))
-        .ok_or_else(|| ApiError::NotFound(format!("promotion {id}")))
+    super::by_id(tx, SELECT, "p", id, lock, "promotion", promotion).await
 }
 
 /// A promotion's terms, checked as a whole (create, and update after merging).
@@ -760,6 +765,9 @@ fn check_terms(t: &mut Terms, errors: &mut Vec<FieldError>) {
 async fn product_ids(tx: &Transaction<'_>, skus: &[String]) -> Result<Vec<Uuid>, ApiError> {
     let mut ids = Vec::new();
     let mut errors = Vec::new();
+    if skus.len() > 200 {
+        return Err(ApiError::Validation(vec![FieldError::new("platform_skus", "invalid", "at most 200")]));
+    }
     for (i, sku) in skus.iter().enumerate() {
         match super::sellable(tx, sku).await? {
             Some((id, _)) => ids.push(id),
@@ -1006,7 +1014,7 @@ pub async fn update(
         amount: req.amount.or(before.amount),
         currency: before.currency.clone(),
         applies_to: before.applies_to.clone(),
-        platform_skus: req.platform_skus.unwrap_or_else(|| before.platform_skus.clone()),
+        platform_skus: req.platform_skus.clone().unwrap_or_else(|| before.platform_skus.clone()),
         min_order: req.min_order.unwrap_or(before.min_order),
         starts_at: req.starts_at.unwrap_or(before.starts_at),
         ends_at: req.ends_at.unwrap_or(before.ends_at),
@@ -1025,7 +1033,11 @@ pub async fn update(
         ));
     }
     check(errors)?;
-    let products = product_ids(&tx, &t.platform_skus).await?;
+    // Re-resolved only when given: a product withdrawn since stays targeted (never "every line").
+    let products: Vec<Uuid> = match &req.platform_skus {
+        Some(skus) => product_ids(&tx, skus).await?,
+        None => tx.query_one("SELECT product_ids FROM promotions WHERE id = $1", &[&id]).await?.get(0),
+    };
     tx.execute(
         "UPDATE promotions SET description = $2, percent_bp = $3, amount_minor = $4, product_ids = $5,
                 min_order_minor = $6, starts_at = $7, ends_at = $8, usage_limit = $9, per_customer_limit = $10,

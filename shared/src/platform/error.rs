@@ -250,10 +250,25 @@ impl From<super::events::EventError> for ApiError {
     }
 }
 
-/// A database error inside a handler is a 500: the cause goes to the log, never to the client.
+/// A database error inside a handler is a 500: the cause goes to the log, never to the client —
+/// except text the database cannot store (a NUL character, valid in JSON and query strings), which
+/// is the request's fault: 422.
 impl From<tokio_postgres::Error> for ApiError {
     fn from(e: tokio_postgres::Error) -> Self {
-        Self::internal(e)
+        use tokio_postgres::error::SqlState;
+        match e.code() {
+            Some(c)
+                if *c == SqlState::CHARACTER_NOT_IN_REPERTOIRE
+                    || *c == SqlState::UNTRANSLATABLE_CHARACTER =>
+            {
+                Self::Validation(vec![FieldError::new(
+                    "request",
+                    "invalid_character",
+                    "text may not contain NUL (\\u0000) characters",
+                )])
+            }
+            _ => Self::internal(e),
+        }
     }
 }
 
