@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod notifications;
+pub mod orders;
 pub mod platform;
 pub mod registry;
 pub mod tenancy;

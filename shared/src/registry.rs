@@ -577,6 +577,90 @@ pub static PROMOTIONS_REDEMPTIONS_LIST: HttpFunction = HttpFunction {
     warm: nothing,
 };
 
+pub static ORDERS_CREATE: HttpFunction = HttpFunction {
+    name: "orders-create",
+    routes: || OpenApiRouter::new().routes(routes!(crate::orders::api::create)),
+    warm: nothing,
+};
+
+pub static ORDERS_VALIDATE: HttpFunction = HttpFunction {
+    name: "orders-validate",
+    routes: || OpenApiRouter::new().routes(routes!(crate::orders::api::validate)),
+    warm: nothing,
+};
+
+pub static ORDERS_LIST: HttpFunction = HttpFunction {
+    name: "orders-list",
+    routes: || OpenApiRouter::new().routes(routes!(crate::orders::api::list)),
+    warm: nothing,
+};
+
+pub static ORDERS_GET: HttpFunction = HttpFunction {
+    name: "orders-get",
+    routes: || OpenApiRouter::new().routes(routes!(crate::orders::api::get)),
+    warm: nothing,
+};
+
+pub static ORDERS_UPDATE: HttpFunction = HttpFunction {
+    name: "orders-update",
+    routes: || OpenApiRouter::new().routes(routes!(crate::orders::api::update)),
+    warm: nothing,
+};
+
+pub static ORDERS_REVALIDATE: HttpFunction = HttpFunction {
+    name: "orders-revalidate",
+    routes: || OpenApiRouter::new().routes(routes!(crate::orders::api::revalidate)),
+    warm: nothing,
+};
+
+pub static APPROVALS_CREATE: HttpFunction = HttpFunction {
+    name: "approvals-create",
+    routes: || OpenApiRouter::new().routes(routes!(crate::orders::approvals::create)),
+    warm: nothing,
+};
+
+pub static APPROVALS_LIST: HttpFunction = HttpFunction {
+    name: "approvals-list",
+    routes: || OpenApiRouter::new().routes(routes!(crate::orders::approvals::list)),
+    warm: nothing,
+};
+
+pub static EXCEPTIONS_LIST: HttpFunction = HttpFunction {
+    name: "exceptions-list",
+    routes: || OpenApiRouter::new().routes(routes!(crate::orders::exceptions::list)),
+    warm: nothing,
+};
+
+pub static EXCEPTIONS_RESOLVE: HttpFunction = HttpFunction {
+    name: "exceptions-resolve",
+    routes: || OpenApiRouter::new().routes(routes!(crate::orders::exceptions::resolve)),
+    warm: nothing,
+};
+
+pub static CHANNELS_CREATE: HttpFunction = HttpFunction {
+    name: "channels-create",
+    routes: || OpenApiRouter::new().routes(routes!(crate::orders::channels::create)),
+    warm: nothing,
+};
+
+pub static CHANNELS_LIST: HttpFunction = HttpFunction {
+    name: "channels-list",
+    routes: || OpenApiRouter::new().routes(routes!(crate::orders::channels::list)),
+    warm: nothing,
+};
+
+pub static WEBHOOKS_SHOPIFY: HttpFunction = HttpFunction {
+    name: "webhooks-shopify",
+    routes: || OpenApiRouter::new().routes(routes!(crate::orders::channels::shopify)),
+    warm: nothing,
+};
+
+pub static WEBHOOKS_WOOCOMMERCE: HttpFunction = HttpFunction {
+    name: "webhooks-woocommerce",
+    routes: || OpenApiRouter::new().routes(routes!(crate::orders::channels::woocommerce)),
+    warm: nothing,
+};
+
 pub static HTTP_FUNCTIONS: &[&HttpFunction] = &[
     &HEALTH,
     &HEALTH_READY,
@@ -656,6 +740,20 @@ pub static HTTP_FUNCTIONS: &[&HttpFunction] = &[
     &PROMOTIONS_VALIDATE,
     &PROMOTIONS_REDEEM,
     &PROMOTIONS_REDEMPTIONS_LIST,
+    &ORDERS_CREATE,
+    &ORDERS_VALIDATE,
+    &ORDERS_LIST,
+    &ORDERS_GET,
+    &ORDERS_UPDATE,
+    &ORDERS_REVALIDATE,
+    &APPROVALS_CREATE,
+    &APPROVALS_LIST,
+    &EXCEPTIONS_LIST,
+    &EXCEPTIONS_RESOLVE,
+    &CHANNELS_CREATE,
+    &CHANNELS_LIST,
+    &WEBHOOKS_SHOPIFY,
+    &WEBHOOKS_WOOCOMMERCE,
 ];
 pub static TASK_FUNCTIONS: &[&TaskFunction] = &[&MIGRATE, &OUTBOX_RELAY, &ROTATE_SIGNING_KEYS];
 pub static QUEUE_FUNCTIONS: &[&QueueFunction] = &[&NOTIFY_EMAIL];

@@ -117,6 +117,22 @@ pub static ROUTES: &[RoutePolicy] = &[
     r("POST", "/api/v1/promotions/validate", P("pricing:read")),
     r("POST", "/api/v1/promotions/redemptions", P("promotions:redeem")),
     r("GET", "/api/v1/promotions/{id}/redemptions", P("promotions:read")),
+    // Orders: intake, the order APIs, approvals, exceptions, channels and their webhooks (public:
+    // the channel's signature authenticates them).
+    r("POST", "/api/v1/orders", P("orders:create")),
+    r("POST", "/api/v1/orders/validate", P("orders:create")),
+    r("GET", "/api/v1/orders", P("orders:read:own")),
+    r("GET", "/api/v1/orders/{id}", P("orders:read:own")),
+    r("PATCH", "/api/v1/orders/{id}", P("orders:update:own")),
+    r("POST", "/api/v1/orders/{id}/revalidate", P("orders:update")),
+    r("POST", "/api/v1/approvals", P("orders:create")),
+    r("GET", "/api/v1/approvals", P("orders:read")),
+    r("GET", "/api/v1/admin/exceptions", P("orders:read")),
+    r("POST", "/api/v1/admin/exceptions/{id}/resolve", P("orders:update")),
+    r("POST", "/api/v1/channels", P("channels:create")),
+    r("GET", "/api/v1/channels", P("channels:read")),
+    r("POST", "/api/v1/webhooks/shopify/{id}", Public),
+    r("POST", "/api/v1/webhooks/woocommerce/{id}", Public),
 ];
 
 /// The policy of the route matched as `method path` (path as declared, e.g. `/api/v1/users/{id}`).

@@ -152,7 +152,7 @@ pub async fn publish(state: &AppState, envelopes: &[Envelope]) -> Result<(), Api
 
 /// A channel identifier as JSON sends it: a string, or an integer of any size (Shopify's ids pass
 /// 2^53, so they are kept as text, never as floating point).
-fn id_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub fn id_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum IdLike {

@@ -29,6 +29,17 @@ fn int_between(v: &Value, lo: i64, hi: i64) -> Result<(), String> {
     }
 }
 
+fn us_states(v: &Value) -> Result<(), String> {
+    let states = v.as_array().ok_or("a list of US state codes, e.g. [\"KY\", \"CA\"]")?;
+    for s in states {
+        let code = s.as_str().filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()));
+        if code.is_none() {
+            return Err(format!("{s} is not a two-letter state code"));
+        }
+    }
+    Ok(())
+}
+
 fn tenant_roles(v: &Value) -> Result<(), String> {
     let roles = v.as_array().ok_or("a list of role codes")?;
     for r in roles {
@@ -58,6 +69,12 @@ static KNOWN: &[Known] = &[
         description: "Requests per minute for changing routes, across the tenant.",
         default: || Value::from(crate::platform::rate_limit::DEFAULT_WRITE_PER_MINUTE),
         check: |v| int_between(v, 1, 100_000),
+    },
+    Known {
+        key: "orders.serviceable_states",
+        description: "US states orders may ship to (empty: anywhere); others are refused at intake.",
+        default: || Value::Array(Vec::new()),
+        check: us_states,
     },
     Known {
         key: "mfa.required_roles",

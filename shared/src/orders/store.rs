@@ -1,0 +1,402 @@
+//! Orders in Postgres: writing an evaluated order (order, lines, history, its event in the outbox,
+//! one exception per hold — one transaction), reading one back, and moving it between states.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio_postgres::{Row, Transaction};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::intake::{Evaluation, Hold};
+use super::{Address, OrderInput};
+use crate::platform::error::ApiError;
+use crate::platform::events::{self, DomainEvent, Envelope};
+use crate::platform::state::AppState;
+use crate::tenancy::TenantId;
+
+/// Who or what put the order in.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// `admin`, `portal`, `api`, `shopify`, `woocommerce` or `custom`.
+    pub source: &'static str,
+    pub channel_id: Option<Uuid>,
+    /// `user`, `api_key`, `system` or `channel`, and its id.
+    pub actor: (&'static str, Option<Uuid>),
+    pub placed_by: Option<Uuid>,
+    pub idempotency_key: Option<String>,
+    pub profile_version: Option<i32>,
+}
+
+/// `order.accepted` and `order.held`: what the next step needs to find the order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrderEvent {
+    pub order_id: Uuid,
+    pub number: i64,
+    pub status: String,
+    pub source: String,
+    pub currency: String,
+    pub total: i64,
+    pub payment_source: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holds: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrderAccepted(pub OrderEvent);
+impl DomainEvent for OrderAccepted {
+    const TYPE: &'static str = "order.accepted";
+    const VERSION: u32 = 1;
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrderHeld(pub OrderEvent);
+impl DomainEvent for OrderHeld {
+    const TYPE: &'static str = "order.held";
+    const VERSION: u32 = 1;
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrderCancelled(pub OrderEvent);
+impl DomainEvent for OrderCancelled {
+    const TYPE: &'static str = "order.cancelled";
+    const VERSION: u32 = 1;
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Line {
+    pub line_no: i32,
+    pub tenant_sku: Option<String>,
+    pub channel_product_id: Option<String>,
+    pub channel_variant_id: Option<String>,
+    pub name: Option<String>,
+    pub product_id: Option<Uuid>,
+    pub platform_sku: Option<String>,
+    pub quantity: i32,
+    pub unit_price: i64,
+    pub discount: i64,
+    pub tax: i64,
+    pub total: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Order {
+    pub id: Uuid,
+    /// The tenant's human order number.
+    pub number: i64,
+    pub status: String,
+    pub source: String,
+    pub channel_id: Option<Uuid>,
+    pub external_id: Option<String>,
+    pub currency: String,
+    pub customer_email: Option<String>,
+    pub customer_name: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub shipping_address: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub billing_address: Option<serde_json::Value>,
+    /// `token`, `external` or `terms`.
+    pub payment_source: String,
+    pub payment_status: Option<String>,
+    pub payment_reference: Option<String>,
+    pub subtotal: i64,
+    pub discount: i64,
+    pub shipping: i64,
+    pub tax: i64,
+    pub total: i64,
+    #[schema(value_type = Object)]
+    pub pricing: serde_json::Value,
+    pub promotion_codes: Vec<String>,
+    pub notes: Option<String>,
+    /// The person (or the creator of the API key) who placed it; none for channel orders.
+    pub placed_by: Option<Uuid>,
+    pub placed_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<Line>,
+}
+
+pub const SELECT: &str = "SELECT o.id, o.number, o.status, o.source, o.channel_id, o.external_id, o.currency,
+        o.customer_email, o.customer_name, o.shipping_address, o.billing_address, o.payment_source, o.payment_status,
+        o.payment_reference, o.subtotal_minor, o.discount_minor, o.shipping_minor, o.tax_minor, o.total_minor,
+        o.pricing, o.promotion_codes, o.notes, o.placed_at, o.created_at, o.updated_at, o.placed_by
+   FROM orders o";
+
+pub fn order(r: &Row) -> Order {
+    Order {
+        id: r.get(0),
+        number: r.get(1),
+        status: r.get(2),
+        source: r.get(3),
+        channel_id: r.get(4),
+        external_id: r.get(5),
+        currency: r.get(6),
+        customer_email: r.get(7),
+        customer_name: r.get(8),
+        shipping_address: r.get(9),
+        billing_address: r.get(10),
+        payment_source: r.get(11),
+        payment_status: r.get(12),
+        payment_reference: r.get(13),
+        subtotal: r.get(14),
+        discount: r.get(15),
+        shipping: r.get(16),
+        tax: r.get(17),
+        total: r.get(18),
+        pricing: r.get(19),
+        promotion_codes: r.get(20),
+        notes: r.get(21),
+        placed_at: r.get(22),
+        created_at: r.get(23),
+        updated_at: r.get(24),
+        placed_by: r.get(25),
+        lines: Vec::new(),
+    }
+}
+
+/// The order `id` with its lines (404 if the acting tenant has none).
+pub async fn load(tx: &Transaction<'_>, id: Uuid, lock: bool) -> Result<Order, ApiError> {
+    let mut found = crate::catalog::by_id(tx, SELECT, "o", id, lock, "order", order).await?;
+    found.lines = tx
+        .query(
+            "SELECT line_no, tenant_sku, channel_product_id, channel_variant_id, name, product_id, platform_sku, quantity,
+                    unit_price_minor, discount_minor, tax_minor, total_minor
+               FROM order_lines WHERE order_id = $1 ORDER BY line_no",
+            &[&id],
+        )
+        .await?
+        .iter()
+        .map(|r| Line {
+            line_no: r.get(0),
+            tenant_sku: r.get(1),
+            channel_product_id: r.get(2),
+            channel_variant_id: r.get(3),
+            name: r.get(4),
+            product_id: r.get(5),
+            platform_sku: r.get(6),
+            quantity: r.get(7),
+            unit_price: r.get(8),
+            discount: r.get(9),
+            tax: r.get(10),
+            total: r.get(11),
+        })
+        .collect();
+    Ok(found)
+}
+
+fn address(a: &Option<Address>) -> Option<serde_json::Value> {
+    a.as_ref().and_then(|a| serde_json::to_value(a).ok())
+}
+
+/// The order already made for this idempotency key or channel order id, if any.
+pub async fn existing(
+    tx: &Transaction<'_>,
+    tenant: TenantId,
+    origin: &Origin,
+    external_id: Option<&str>,
+) -> Result<Option<Uuid>, ApiError> {
+    Ok(tx
+        .query_opt(
+            "SELECT id FROM orders WHERE tenant_id = $1
+                AND (($2::text IS NOT NULL AND idempotency_key = $2)
+                  OR ($4::text IS NOT NULL AND channel_id IS NOT DISTINCT FROM $3 AND external_id = $4))
+              LIMIT 1",
+            &[&tenant.as_uuid(), &origin.idempotency_key, &origin.channel_id, &external_id],
+        )
+        .await?
+        .map(|r| r.get(0)))
+}
+
+/// Writes an evaluated order, its lines, its first history entry, its event (outbox and order
+/// events) and an exception per hold. `None` if an order with the same idempotency key or channel
+/// order id already exists (the unique constraints decide, so two racing writers make one order).
+pub async fn insert(
+    tx: &Transaction<'_>,
+    state: &AppState,
+    tenant: TenantId,
+    origin: &Origin,
+    input: &OrderInput,
+    ev: &Evaluation,
+    now: DateTime<Utc>,
+) -> Result<Option<(Uuid, Envelope)>, ApiError> {
+    let id = Uuid::now_v7();
+    // The number last: the tenant's counter row stays locked only until this transaction ends.
+    let number: i64 = tx
+        .query_one(
+            "INSERT INTO order_numbers (tenant_id, last) VALUES ($1, 1)
+             ON CONFLICT (tenant_id) DO UPDATE SET last = order_numbers.last + 1 RETURNING last",
+            &[&tenant.as_uuid()],
+        )
+        .await?
+        .get(0);
+    let customer_email = input.customer.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
+    let inserted = tx
+        .execute(
+            "INSERT INTO orders (id, tenant_id, number, status, channel_id, source, external_id, idempotency_key, currency,
+                                 customer_email, customer_name, customer_phone, shipping_address, billing_address,
+                                 payment_source, payment_token, payment_status, payment_reference, subtotal_minor,
+                                 discount_minor, shipping_minor, tax_minor, total_minor, pricing, promotion_codes, notes,
+                                 profile_version, placed_by, placed_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+                     $22, $23, $24, $25, $26, $27, $28, $29, $29, $29)
+             ON CONFLICT DO NOTHING",
+            &[
+                &id,
+                &tenant.as_uuid(),
+                &number,
+                &ev.status,
+                &origin.channel_id,
+                &origin.source,
+                &input.external_id.as_deref().map(str::trim),
+                &origin.idempotency_key,
+                &ev.currency,
+                &customer_email,
+                &input.customer.name,
+                &input.customer.phone,
+                &address(&input.shipping_address),
+                &address(&input.billing_address),
+                &input.payment.source,
+                &input.payment.token,
+                &input.payment.status.as_deref().map(str::to_ascii_lowercase),
+                &input.payment.reference,
+                &ev.subtotal,
+                &ev.discount,
+                &ev.shipping,
+                &ev.tax,
+                &ev.total,
+                &ev.pricing,
+                &input.promotion_codes,
+                &input.notes,
+                &origin.profile_version,
+                &origin.placed_by,
+                &now,
+            ],
+        )
+        .await?;
+    if inserted == 0 {
+        return Ok(None);
+    }
+    for (i, l) in ev.lines.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO order_lines (id, tenant_id, order_id, line_no, tenant_sku, channel_product_id, channel_variant_id,
+                                      name, product_id, platform_sku, quantity, unit_price_minor, discount_minor, tax_minor,
+                                      total_minor)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            &[
+                &Uuid::now_v7(),
+                &tenant.as_uuid(),
+                &id,
+                &(i as i32 + 1),
+                &l.tenant_sku,
+                &l.channel_product_id,
+                &l.channel_variant_id,
+                &l.name,
+                &l.product_id,
+                &l.platform_sku,
+                &(l.quantity as i32),
+                &l.unit_price,
+                &l.discount,
+                &l.tax,
+                &l.total,
+            ],
+        )
+        .await?;
+    }
+    let envelope =
+        transition(tx, state, tenant, id, None, &ev.status, &reason(&ev.holds), origin.actor, now).await?;
+    record_holds(tx, tenant, id, &ev.holds, now).await?;
+    Ok(Some((id, envelope)))
+}
+
+fn reason(holds: &[Hold]) -> String {
+    if holds.is_empty() {
+        "validated, mapped and priced".into()
+    } else {
+        holds.iter().map(|h| h.kind.as_str()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// One open exception per hold (an order that is re-held gets its open ones replaced).
+pub async fn record_holds(
+    tx: &Transaction<'_>,
+    tenant: TenantId,
+    order: Uuid,
+    holds: &[Hold],
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    for h in holds {
+        tx.execute(
+            "INSERT INTO exception_records (id, tenant_id, kind, source, attempts, error, created_at, order_id,
+                                            severity, status, details)
+             VALUES ($1, $2, $3, 'intake', 0, $4, $5, $6, 'warning', 'open', $7)",
+            &[
+                &Uuid::now_v7(),
+                &tenant.as_uuid(),
+                &h.kind,
+                &h.detail,
+                &now,
+                &order,
+                &serde_json::json!({ "line": h.line }),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Moves an order to `to` (history, order event, outbox event) and returns the envelope to publish
+/// after commit. `from` is `None` for a new order.
+#[allow(clippy::too_many_arguments)]
+pub async fn transition(
+    tx: &Transaction<'_>,
+    state: &AppState,
+    tenant: TenantId,
+    order: Uuid,
+    from: Option<&str>,
+    to: &str,
+    reason: &str,
+    actor: (&'static str, Option<Uuid>),
+    now: DateTime<Utc>,
+) -> Result<Envelope, ApiError> {
+    if from.is_some() {
+        tx.execute("UPDATE orders SET status = $2, updated_at = $3 WHERE id = $1", &[&order, &to, &now])
+            .await?;
+    }
+    tx.execute(
+        "INSERT INTO order_status_history (id, tenant_id, order_id, from_status, to_status, reason, actor_kind, actor_id, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[&Uuid::now_v7(), &tenant.as_uuid(), &order, &from, &to, &reason, &actor.0, &actor.1, &now],
+    )
+    .await?;
+    let row = tx
+        .query_one(
+            "SELECT number, source, currency, total_minor, payment_source,
+                    ARRAY(SELECT kind FROM exception_records WHERE order_id = $1 AND status = 'open' ORDER BY id)
+               FROM orders WHERE id = $1",
+            &[&order],
+        )
+        .await?;
+    let data = OrderEvent {
+        order_id: order,
+        number: row.get(0),
+        status: to.to_owned(),
+        source: row.get(1),
+        currency: row.get(2),
+        total: row.get(3),
+        payment_source: row.get(4),
+        holds: row.get(5),
+    };
+    let clock = state.clock().as_ref();
+    let envelope = match to {
+        "accepted" => events::record(tx, Some(tenant), clock, &OrderAccepted(data)).await,
+        "cancelled" => events::record(tx, Some(tenant), clock, &OrderCancelled(data)).await,
+        _ => events::record(tx, Some(tenant), clock, &OrderHeld(data)).await,
+    }
+    .map_err(ApiError::internal)?;
+    tx.execute(
+        "INSERT INTO order_events (id, tenant_id, order_id, event_type, data, at) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[&envelope.id, &tenant.as_uuid(), &order, &envelope.event_type, &envelope.data, &now],
+    )
+    .await?;
+    Ok(envelope)
+}
