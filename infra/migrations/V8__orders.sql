@@ -192,7 +192,7 @@ CREATE TABLE channel_deliveries (
     FOREIGN KEY (tenant_id, channel_id) REFERENCES channels (tenant_id, id)
 );
 SELECT app_protect_tenant_table('channel_deliveries');
-GRANT SELECT, INSERT ON channel_deliveries TO gateway_app;
+GRANT SELECT, INSERT, UPDATE (order_id) ON channel_deliveries TO gateway_app;
 GRANT SELECT ON channel_deliveries TO gateway_ops;
 
 -- Exceptions: every pillar writes here (intake: unknown SKU, price off the list, unsecured channel

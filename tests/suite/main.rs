@@ -19,6 +19,7 @@ mod isolation;
 mod mfa;
 mod migrations;
 mod openapi;
+mod orders;
 mod outbox_and_queues;
 mod problem_json;
 mod rate_limits;

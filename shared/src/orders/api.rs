@@ -603,12 +603,30 @@ pub async fn revalidate_order(
         &[&id, &ev.subtotal, &ev.discount, &ev.total, &ev.pricing, &now],
     )
     .await?;
-    tx.execute(
-        "UPDATE exception_records SET status = 'resolved', resolution = 'revalidated', resolved_at = $2
-          WHERE order_id = $1 AND status = 'open' AND source = 'intake'",
-        &[&id, &now],
-    )
-    .await?;
+    // Holds that went away are resolved; those that remain keep their exception; new ones get one.
+    let open: Vec<(Uuid, String, Option<i64>)> = tx
+        .query(
+            "SELECT id, kind, (details->>'line')::bigint FROM exception_records
+              WHERE order_id = $1 AND status = 'open' AND source = 'intake'",
+            &[&id],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let same = |h: &Hold, kind: &str, line: Option<i64>| h.kind == kind && h.line.map(|l| l as i64) == line;
+    for (exception, kind, line) in &open {
+        if !ev.holds.iter().any(|h| same(h, kind, *line)) {
+            tx.execute(
+                "UPDATE exception_records SET status = 'resolved', resolution = 'revalidated', resolved_at = $2 WHERE id = $1",
+                &[exception, &now],
+            )
+            .await?;
+        }
+    }
+    let new: Vec<Hold> =
+        ev.holds.iter().filter(|h| !open.iter().any(|(_, k, l)| same(h, k, *l))).cloned().collect();
+    store::record_holds(tx, tenant, id, &new, now).await?;
     if ev.holds.is_empty() {
         let e = store::transition(
             tx,
@@ -624,7 +642,6 @@ pub async fn revalidate_order(
         .await?;
         Ok((Vec::new(), Some(e)))
     } else {
-        store::record_holds(tx, tenant, id, &ev.holds, now).await?;
         Ok((ev.holds, None))
     }
 }

@@ -79,9 +79,12 @@ pub async fn claim(
         .item("lease_until", AttributeValue::N((now + IN_FLIGHT_LEASE).timestamp().to_string()))
         .item("expires_at", AttributeValue::N((now + REPLAY_WINDOW).timestamp().to_string()))
         .condition_expression(
-            "attribute_not_exists(pk) OR expires_at < :now OR (#s = :in_flight AND lease_until < :now AND fingerprint = :fp)",
+            "attribute_not_exists(pk) OR #e < :now OR (#s = :in_flight AND #l < :now AND #f = :fp)",
         )
         .expression_attribute_names("#s", "status")
+        .expression_attribute_names("#e", "expires_at")
+        .expression_attribute_names("#l", "lease_until")
+        .expression_attribute_names("#f", "fingerprint")
         .expression_attribute_values(":in_flight", AttributeValue::S("in_flight".into()))
         .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
         .expression_attribute_values(":fp", AttributeValue::S(fingerprint.into()))
@@ -119,7 +122,7 @@ pub async fn claim(
                 .and_then(|v| v.as_n().ok())
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(200);
-            let body = serde_json::from_str(&text("response")).unwrap_or_default();
+            let body = serde_json::from_str(&text("response_body")).unwrap_or_default();
             Ok(Claimed::Replay(status, body))
         }
         Err(e) => Err(ddb_error(e)),
@@ -141,8 +144,10 @@ pub async fn finish(
         .update_item()
         .table_name(table)
         .key("pk", pk(tenant, key))
-        .update_expression("SET #s = :done, response_status = :st, response = :body")
+        .update_expression("SET #s = :done, #rs = :st, #rb = :body")
         .expression_attribute_names("#s", "status")
+        .expression_attribute_names("#rs", "response_status")
+        .expression_attribute_names("#rb", "response_body")
         .expression_attribute_values(":done", AttributeValue::S("done".into()))
         .expression_attribute_values(":st", AttributeValue::N(status.to_string()))
         .expression_attribute_values(":body", AttributeValue::S(body.to_string()))

@@ -1,0 +1,412 @@
+//! Order intake over HTTP against the real Postgres and moto: the fixtures through signed
+//! Shopify and WooCommerce webhooks, the portal/API path, holds and revalidation, every refusal,
+//! and exactly-once with an idempotency key.
+
+use chrono::Duration;
+use gateway::platform::clock::Clock;
+use serde_json::{Value, json};
+
+use crate::world::{Person, World};
+
+/// A tenant like the demo's Apex: the fixtures' SKUs mapped and priced, KY and CA served.
+struct Shop {
+    w: World,
+    admin: Person,
+    tenant: gateway::tenancy::TenantId,
+}
+
+impl Shop {
+    async fn new() -> Self {
+        let w = World::new().await;
+        let staff = w.person(w.platform, &["PLATFORM_ADMIN"]).await;
+        let tenant = w.tenant().await;
+        let admin = w.person(tenant, &["TENANT_ADMIN"]).await;
+        for class in ["read", "write"] {
+            w.setting(tenant, &format!("rate_limit.{class}_per_minute"), json!(100_000)).await;
+        }
+        w.setting(tenant, "orders.serviceable_states", json!(["KY", "CA"])).await;
+        for (sku, gated) in [
+            ("RT-EXO-10ML", false),
+            ("RT-SAMPLE-SACHET", false),
+            ("RT-APPL-TIPS", false),
+            ("RT-PEP-BPC", true),
+        ] {
+            let body = json!({"sku": sku, "name": sku, "weight_grams": 10, "approval_gated": gated,
+                              "dimensions_mm": {"length": 1, "width": 1, "height": 1}});
+            let r = w.call("POST", "/api/v1/catalog/products", Some(&staff.token), Some(body)).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+        }
+        let s = Self { w, admin, tenant };
+        for (sku, tenant_sku) in [
+            ("RT-EXO-10ML", "GLOW-10"),
+            ("RT-SAMPLE-SACHET", "SACHET"),
+            ("RT-APPL-TIPS", "TIPS"),
+            ("RT-PEP-BPC", "BPC"),
+        ] {
+            s.ok("POST", "/api/v1/catalog/items", json!({"platform_sku": sku, "tenant_sku": tenant_sku}))
+                .await;
+        }
+        for m in [
+            json!({"kind": "sku", "identifier": "IPOD2008PINK", "channel": "shopify", "platform_sku": "RT-EXO-10ML"}),
+            json!({"kind": "channel_product", "identifier": "93", "channel": "woocommerce", "platform_sku": "RT-SAMPLE-SACHET"}),
+            json!({"kind": "sku", "identifier": "Bar3", "channel": "woocommerce", "platform_sku": "RT-APPL-TIPS"}),
+        ] {
+            s.ok("POST", "/api/v1/mappings/skus", m).await;
+        }
+        let list = s
+            .ok(
+                "POST",
+                "/api/v1/pricing/price-lists",
+                json!({"name": "list", "currency": "USD", "valid_from": s.w.clock.now() - Duration::days(1)}),
+            )
+            .await;
+        let id = list["id"].as_str().unwrap().to_owned();
+        for (sku, price) in [
+            ("RT-EXO-10ML", 19_900),
+            ("RT-SAMPLE-SACHET", 300),
+            ("RT-APPL-TIPS", 1_200),
+            ("RT-PEP-BPC", 8_900),
+        ] {
+            let path = format!("/api/v1/pricing/price-lists/{id}/prices/{sku}");
+            let r =
+                s.w.call(
+                    "PUT",
+                    &path,
+                    Some(&s.admin.token),
+                    Some(json!({"breaks": [{"min_quantity": 1, "unit_price": price}]})),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+        s
+    }
+
+    async fn ok(&self, method: &str, path: &str, body: Value) -> Value {
+        let r = self.w.call(method, path, Some(&self.admin.token), Some(body)).await;
+        assert!(r.status.is_success(), "{method} {path}: {} {}", r.status, r.body);
+        r.body
+    }
+
+    async fn channel(&self, kind: &str) -> (String, String) {
+        let made =
+            self.ok("POST", "/api/v1/channels", json!({"code": kind, "kind": kind, "name": kind})).await;
+        (made["id"].as_str().unwrap().to_owned(), made["secret"].as_str().unwrap().to_owned())
+    }
+
+    async fn orders(&self) -> i64 {
+        let admin = self.w.db.admin().await;
+        admin
+            .query_one("SELECT count(*) FROM orders WHERE tenant_id = $1", &[&self.tenant.as_uuid()])
+            .await
+            .unwrap()
+            .get(0)
+    }
+}
+
+fn fixture(name: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(crate::support::fixture(name)).unwrap()).unwrap()
+}
+
+async fn webhook(w: &World, path: &str, headers: &[(&str, String)], body: &str) -> crate::support::Reply {
+    let mut req =
+        http::Request::builder().method("POST").uri(path).header("content-type", "application/json");
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    crate::support::send(&w.router, req.body(axum::body::Body::from(body.to_owned())).unwrap()).await
+}
+
+fn sign(secret: &str, body: &str) -> String {
+    gateway::orders::channels::sign(secret.as_bytes(), body.as_bytes())
+}
+
+#[tokio::test]
+async fn the_shopify_fixture_becomes_one_held_order_and_a_paid_one_is_accepted() {
+    let s = Shop::new().await;
+    let (channel, secret) = s.channel("shopify").await;
+    let path = format!("/api/v1/webhooks/shopify/{channel}");
+    let body = fixture("shopify-orders-create.json").to_string();
+    let headers = |sig: String, event: &str| {
+        vec![
+            ("x-shopify-topic", "orders/create".to_owned()),
+            ("x-shopify-hmac-sha256", sig),
+            ("x-shopify-event-id", event.to_owned()),
+        ]
+    };
+    // A bad signature: 401, nothing written.
+    let forged = webhook(&s.w, &path, &headers(sign("not the secret", &body), "e-1"), &body).await;
+    assert_eq!(forged.problem(401), "unauthenticated");
+    assert_eq!(s.orders().await, 0);
+    let first = webhook(&s.w, &path, &headers(sign(&secret, &body), "e-1"), &body).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(
+        (first.body["outcome"].as_str(), first.body["status"].as_str()),
+        (Some("created"), Some("needs_review"))
+    );
+    let again = webhook(&s.w, &path, &headers(sign(&secret, &body), "e-1"), &body).await;
+    assert_eq!(again.body["outcome"], "duplicate");
+    // A second subscription's delivery of the same order (another event id) finds the same order.
+    let other = webhook(&s.w, &path, &headers(sign(&secret, &body), "e-2"), &body).await;
+    assert_eq!(other.body["order_id"], first.body["order_id"]);
+    assert_eq!(s.orders().await, 1);
+    let id = first.body["order_id"].as_str().unwrap();
+    let order = s.w.call("GET", &format!("/api/v1/orders/{id}"), Some(&s.admin.token), None).await.body;
+    assert_eq!((order["total"].as_i64(), order["currency"].as_str()), (Some(40_300), Some("USD")));
+    assert_eq!(order["lines"][0]["platform_sku"], "RT-EXO-10ML");
+    assert_eq!(order["exceptions"][0]["kind"], "payment_unsecured", "{order}");
+    assert_eq!(order["external_id"], "820982911946154508", "ids above 2^53 kept exact");
+    // The channel later reports it paid: orders/updated revalidates and accepts it.
+    let mut paid = fixture("shopify-orders-create.json");
+    paid["financial_status"] = json!("paid");
+    let paid = paid.to_string();
+    let mut h = headers(sign(&secret, &paid), "e-3");
+    h[0].1 = "orders/updated".into();
+    let updated = webhook(&s.w, &path, &h, &paid).await;
+    assert_eq!(
+        (updated.body["outcome"].as_str(), updated.body["status"].as_str()),
+        (Some("updated"), Some("accepted")),
+        "{}",
+        updated.body
+    );
+    assert_eq!(s.w.outbox("order.accepted").await.len(), 1);
+    // A fresh paid order is accepted at once.
+    let mut fresh = fixture("shopify-orders-create.json");
+    fresh["financial_status"] = json!("paid");
+    fresh["id"] = json!(820982911946154509u64);
+    let fresh = fresh.to_string();
+    let r = webhook(&s.w, &path, &headers(sign(&secret, &fresh), "e-4"), &fresh).await;
+    assert_eq!(r.body["status"], "accepted", "{}", r.body);
+}
+
+#[tokio::test]
+async fn the_woocommerce_fixture_is_accepted_once_and_its_ping_answered() {
+    let s = Shop::new().await;
+    let (channel, secret) = s.channel("woocommerce").await;
+    let path = format!("/api/v1/webhooks/woocommerce/{channel}");
+    let ping = http::Request::builder()
+        .method("POST")
+        .uri(&path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from("webhook_id=12"))
+        .unwrap();
+    let pinged = crate::support::send(&s.w.router, ping).await;
+    assert_eq!((pinged.status.as_u16(), pinged.body["outcome"].as_str()), (200, Some("ping")));
+    let body = fixture("woocommerce-order.json").to_string();
+    let headers = vec![
+        ("x-wc-webhook-topic", "order.created".to_owned()),
+        ("x-wc-webhook-signature", sign(&secret, &body)),
+        ("x-wc-webhook-source", "https://shop.example/".to_owned()),
+        ("x-wc-webhook-delivery-id", "d1".to_owned()),
+    ];
+    let first = webhook(&s.w, &path, &headers, &body).await;
+    assert_eq!(
+        (first.body["outcome"].as_str(), first.body["status"].as_str()),
+        (Some("created"), Some("accepted")),
+        "{}",
+        first.body
+    );
+    let mut redelivered = headers.clone();
+    redelivered[3].1 = "d2".into();
+    assert_eq!(webhook(&s.w, &path, &redelivered, &body).await.body["outcome"], "duplicate");
+    let id = first.body["order_id"].as_str().unwrap();
+    let order = s.w.call("GET", &format!("/api/v1/orders/{id}"), Some(&s.admin.token), None).await.body;
+    assert_eq!(order["total"], 2_935);
+    let skus: Vec<&str> =
+        order["lines"].as_array().unwrap().iter().map(|l| l["platform_sku"].as_str().unwrap()).collect();
+    assert_eq!(skus, ["RT-SAMPLE-SACHET", "RT-APPL-TIPS"]);
+    assert_eq!(s.orders().await, 1);
+    let tampered = body.replace("29.35", "0.01");
+    let r = webhook(&s.w, &path, &headers, &tampered).await;
+    assert_eq!(r.problem(401), "unauthenticated");
+}
+
+fn portal_order(lines: Value) -> Value {
+    json!({"currency": "USD", "customer": {"email": "jon@doe.ca"},
+           "shipping_address": {"line1": "1 Main St", "city": "Louisville", "state": "KY", "postal_code": "40202", "country": "US"},
+           "lines": lines, "payment": {"source": "terms"}})
+}
+
+#[tokio::test]
+async fn an_unknown_sku_holds_the_order_until_revalidation_finds_its_mapping() {
+    let s = Shop::new().await;
+    let r =
+        s.w.call(
+            "POST",
+            "/api/v1/orders",
+            Some(&s.admin.token),
+            Some(portal_order(json!([{"sku": "GLOW-10", "quantity": 2}, {"sku": "NEW-SKU", "quantity": 1}]))),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["status"], "needs_review");
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/orders/{id}/revalidate");
+    let still = s.w.call("POST", &path, Some(&s.admin.token), None).await;
+    assert_eq!(still.body["status"], "needs_review");
+    s.ok("POST", "/api/v1/mappings/skus", json!({"identifier": "NEW-SKU", "platform_sku": "RT-APPL-TIPS"}))
+        .await;
+    let done = s.w.call("POST", &path, Some(&s.admin.token), None).await;
+    assert_eq!(done.body["status"], "accepted", "{}", done.body);
+    assert_eq!(done.body["total"], 2 * 19_900 + 1_200);
+    let exceptions =
+        s.w.call("GET", "/api/v1/admin/exceptions?status=resolved", Some(&s.admin.token), None).await;
+    assert_eq!(exceptions.body["counts"]["unknown_sku"], 1, "{}", exceptions.body);
+    let history: Vec<&str> =
+        done.body["history"].as_array().unwrap().iter().map(|h| h["to_status"].as_str().unwrap()).collect();
+    assert_eq!((history.first().copied(), history.last().copied()), (Some("needs_review"), Some("accepted")));
+}
+
+#[tokio::test]
+async fn every_bad_input_gets_a_precise_answer_and_writes_nothing() {
+    let s = Shop::new().await;
+    let post = |body: Value| {
+        let (w, t) = (&s.w, s.admin.token.clone());
+        async move { w.call("POST", "/api/v1/orders", Some(&t), Some(body)).await }
+    };
+    let code_of = |r: &crate::support::Reply| {
+        (
+            r.body["errors"][0]["field"].as_str().unwrap_or("-").to_owned(),
+            r.body["errors"][0]["code"].as_str().unwrap_or("-").to_owned(),
+        )
+    };
+    let cases = [
+        (portal_order(json!([{"sku": "GLOW-10", "quantity": 0}])), ("lines[0].quantity", "out_of_range")),
+        (portal_order(json!([{"sku": "GLOW-10", "quantity": -3}])), ("lines[0].quantity", "out_of_range")),
+        (
+            {
+                let mut o = portal_order(json!([{"sku": "GLOW-10", "quantity": 1}]));
+                o["currency"] = json!("EUR");
+                o
+            },
+            ("lines[0].sku", "currency_mismatch"),
+        ),
+        (
+            {
+                let mut o = portal_order(json!([{"sku": "GLOW-10", "quantity": 1}]));
+                o["shipping_address"]["state"] = json!("NY");
+                o
+            },
+            ("shipping_address.state", "unserviceable_destination"),
+        ),
+        (
+            {
+                let mut o = portal_order(json!([{"sku": "GLOW-10", "quantity": 1}]));
+                o["shipping_address"]["city"] = json!(null);
+                o
+            },
+            ("shipping_address.city", "required"),
+        ),
+        (portal_order(json!([{"sku": "BPC", "quantity": 1}])), ("lines[0].sku", "APPROVAL_REQUIRED")),
+        (
+            {
+                let mut o = portal_order(json!([{"sku": "GLOW-10", "quantity": 1}]));
+                o["payment"] = json!({"source": "token", "token": "4111 1111 1111 1111"});
+                o
+            },
+            ("payment.token", "card_number_refused"),
+        ),
+        (
+            {
+                let mut o = portal_order(json!([{"sku": "GLOW-10", "quantity": 1}]));
+                o["promotion_codes"] = json!(["NOPE"]);
+                o
+            },
+            ("promotion_codes[0]", "unknown_code"),
+        ),
+        (
+            portal_order(
+                json!([{"sku": "GLOW-10", "quantity": 1, "unit_price": 100}, {"sku": "TIPS", "quantity": 1}]),
+            ),
+            ("lines", "mixed_pricing"),
+        ),
+        (
+            portal_order(json!([{"product_id": 93.5, "sku": "", "quantity": 1}])),
+            ("lines[0].product_id", "invalid"),
+        ),
+    ];
+    for (body, (field, code)) in cases {
+        let r = post(body.clone()).await;
+        assert_eq!(r.status, 422, "{body}: {}", r.body);
+        assert_eq!(code_of(&r), (field.to_owned(), code.to_owned()), "{}", r.body);
+    }
+    // An expired promotion.
+    s.ok("POST", "/api/v1/promotions", json!({"code": "OLD", "discount_type": "percentage", "percent_bp": 1000, "ends_at": s.w.clock.now() - Duration::hours(1)})).await;
+    let mut o = portal_order(json!([{"sku": "GLOW-10", "quantity": 1}]));
+    o["promotion_codes"] = json!(["OLD"]);
+    assert_eq!(code_of(&post(o).await).1, "expired");
+    // Malformed JSON, a wrong type, an oversized body.
+    let raw =
+        s.w.call_raw("POST", "/api/v1/orders", &s.admin.token, "application/json", "{\"currency\": ".into())
+            .await;
+    assert_eq!(raw.problem(400), "malformed_body");
+    let wrong = post(json!({"currency": 5})).await;
+    assert_eq!(wrong.problem(422), "validation_failed");
+    let huge =
+        s.w.call_raw(
+            "POST",
+            "/api/v1/orders",
+            &s.admin.token,
+            "application/json",
+            format!("{{\"notes\": \"{}\"}}", "x".repeat(2 << 20)),
+        )
+        .await;
+    assert_eq!(huge.problem(413), "payload_too_large");
+    assert_eq!(s.orders().await, 0, "nothing was written");
+    // With the approval registered, the gated product is orderable.
+    s.ok("POST", "/api/v1/approvals", json!({"customer_email": "Jon@Doe.ca", "platform_sku": "RT-PEP-BPC", "expires_at": s.w.clock.now() + Duration::days(30)})).await;
+    let ok = post(portal_order(json!([{"sku": "BPC", "quantity": 1}]))).await;
+    assert_eq!((ok.status.as_u16(), ok.body["status"].as_str()), (201, Some("accepted")), "{}", ok.body);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_makes_one_order_even_from_twenty_requests_in_two_processes() {
+    let s = Shop::new().await;
+    let body = portal_order(json!([{"sku": "GLOW-10", "quantity": 1}]));
+    let headers = [("idempotency-key", "order-42".to_owned())];
+    let first =
+        s.w.call_with("POST", "/api/v1/orders", Some(&s.admin.token), Some(body.clone()), &headers).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let replay =
+        s.w.call_with("POST", "/api/v1/orders", Some(&s.admin.token), Some(body.clone()), &headers).await;
+    assert_eq!((replay.status.as_u16(), replay.headers.get("idempotent-replayed").is_some()), (201, true));
+    assert_eq!(replay.body["id"], first.body["id"]);
+    let mut other = body.clone();
+    other["notes"] = json!("changed");
+    let reused = s.w.call_with("POST", "/api/v1/orders", Some(&s.admin.token), Some(other), &headers).await;
+    assert_eq!(reused.body["errors"][0]["code"], "idempotency_key_reused");
+
+    let dir = std::env::temp_dir().join(format!("orders-{}", crate::support::unique()));
+    let (mut runner, api) = crate::support::spawn_runner(&s.w.db, &dir, false, Some(&s.w.stack)).await;
+    let http = crate::support::http_client();
+    let key = [("idempotency-key", "order-43".to_owned())];
+    let here = (0..10).map(|_| {
+        let f = s.w.call_with("POST", "/api/v1/orders", Some(&s.admin.token), Some(body.clone()), &key);
+        Box::pin(async move {
+            let r = f.await;
+            (r.status.as_u16(), r.body["id"].as_str().map(str::to_owned))
+        }) as std::pin::Pin<Box<dyn std::future::Future<Output = (u16, Option<String>)> + '_>>
+    });
+    let there = (0..10).map(|_| {
+        let (http, url, t, b) = (&http, format!("{api}/api/v1/orders"), s.admin.token.clone(), body.clone());
+        Box::pin(async move {
+            let r = http
+                .post(url)
+                .bearer_auth(t)
+                .header("idempotency-key", "order-43")
+                .json(&b)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let v: Value = r.json().await.unwrap_or_default();
+            (status, v["id"].as_str().map(str::to_owned))
+        }) as std::pin::Pin<Box<dyn std::future::Future<Output = (u16, Option<String>)> + '_>>
+    });
+    let results = futures::future::join_all(here.chain(there)).await;
+    runner.kill().await.unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let ids: std::collections::BTreeSet<String> = results.iter().filter_map(|(_, id)| id.clone()).collect();
+    assert_eq!(ids.len(), 1, "one order: {results:?}");
+    assert!(results.iter().all(|(st, _)| *st == 201 || *st == 409), "{results:?}");
+    assert_eq!(s.orders().await, 2);
+}
