@@ -356,6 +356,16 @@ pub static NOTIFY_EMAIL: QueueFunction = QueueFunction {
     },
 };
 
+pub static ORDERS_ON_MAPPING: QueueFunction = QueueFunction {
+    name: "orders-on-mapping",
+    handler: |s, batch| {
+        Box::pin(crate::platform::consumer::handle_batch(s, "orders-on-mapping", batch, move |d| {
+            crate::orders::revalidation::on_mappings(s, d)
+        }))
+    },
+    warm: nothing,
+};
+
 pub static CATALOG_CATEGORIES_LIST: HttpFunction = HttpFunction {
     name: "catalog-categories-list",
     routes: || OpenApiRouter::new().routes(routes!(crate::catalog::products::list_categories)),
@@ -756,4 +766,4 @@ pub static HTTP_FUNCTIONS: &[&HttpFunction] = &[
     &WEBHOOKS_WOOCOMMERCE,
 ];
 pub static TASK_FUNCTIONS: &[&TaskFunction] = &[&MIGRATE, &OUTBOX_RELAY, &ROTATE_SIGNING_KEYS];
-pub static QUEUE_FUNCTIONS: &[&QueueFunction] = &[&NOTIFY_EMAIL];
+pub static QUEUE_FUNCTIONS: &[&QueueFunction] = &[&NOTIFY_EMAIL, &ORDERS_ON_MAPPING];

@@ -410,3 +410,38 @@ async fn an_idempotency_key_makes_one_order_even_from_twenty_requests_in_two_pro
     assert!(results.iter().all(|(st, _)| *st == 201 || *st == 409), "{results:?}");
     assert_eq!(s.orders().await, 2);
 }
+
+#[tokio::test]
+async fn an_order_held_for_an_unknown_sku_is_accepted_without_a_manual_step_once_its_mapping_exists() {
+    let s = Shop::new().await;
+    let r =
+        s.w.call(
+            "POST",
+            "/api/v1/orders",
+            Some(&s.admin.token),
+            Some(portal_order(json!([{"sku": "LATE-SKU", "quantity": 1}]))),
+        )
+        .await;
+    assert_eq!(r.body["status"], "needs_review", "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    // The local runner (another OS process) drives the queues: bus → rule → queue → orders-on-mapping.
+    let dir = std::env::temp_dir().join(format!("remap-{}", crate::support::unique()));
+    let (mut runner, _api) = crate::support::spawn_runner(&s.w.db, &dir, false, Some(&s.w.stack)).await;
+    s.ok("POST", "/api/v1/mappings/skus", json!({"identifier": "late-sku", "platform_sku": "RT-APPL-TIPS"}))
+        .await;
+    let mut status = String::new();
+    for _ in 0..200 {
+        let order = s.w.call("GET", &format!("/api/v1/orders/{id}"), Some(&s.admin.token), None).await;
+        status = order.body["status"].as_str().unwrap_or_default().to_owned();
+        if status == "accepted" {
+            assert_eq!(order.body["lines"][0]["platform_sku"], "RT-APPL-TIPS");
+            assert_eq!(order.body["history"].as_array().unwrap().last().unwrap()["actor_kind"], "system");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    runner.kill().await.unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(status, "accepted");
+    assert_eq!(s.w.outbox("order.accepted").await.len(), 1);
+}

@@ -1,0 +1,52 @@
+//! The `orders-on-mapping` consumer: when SKU mappings appear (`sku_mapping.created`, or a
+//! re-point, `sku_mapping.updated`), the tenant's orders held for an unknown SKU that one of those
+//! identifiers could resolve are run through intake again — accepted, without anyone stepping in,
+//! once nothing else holds them.
+
+use uuid::Uuid;
+
+use super::api::{publish, revalidate_order};
+use crate::auth::principal::scoped_tx;
+use crate::catalog::mappings::MappingsChanged;
+use crate::platform::consumer::Delivery;
+use crate::platform::error::Cause;
+use crate::platform::state::AppState;
+
+pub async fn on_mappings(state: &AppState, delivery: Delivery<MappingsChanged>) -> Result<(), Cause> {
+    let Some(tenant) = delivery.envelope.tenant_id else { return Ok(()) };
+    let identifiers: Vec<String> =
+        delivery.envelope.data.mappings.iter().map(|m| m.identifier.to_lowercase()).collect();
+    let db = state.db().await?;
+    let mut conn = db.conn().await?;
+    let held: Vec<Uuid> = {
+        let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
+        let rows = tx
+            .query(
+                "SELECT DISTINCT o.id FROM orders o
+                   JOIN exception_records e ON e.order_id = o.id AND e.status = 'open' AND e.kind = 'unknown_sku'
+                   JOIN order_lines l ON l.order_id = o.id AND l.product_id IS NULL
+                  WHERE o.tenant_id = $1 AND o.status = 'needs_review'
+                    AND (lower(l.tenant_sku) = ANY($2) OR lower(l.channel_product_id) = ANY($2))
+                  ORDER BY o.id",
+                &[&tenant.as_uuid(), &identifiers],
+            )
+            .await?;
+        tx.commit().await?;
+        rows.iter().map(|r| r.get(0)).collect()
+    };
+    // One transaction per order: one that cannot be revalidated now does not hold back the rest.
+    for id in held {
+        let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
+        match revalidate_order(&tx, state, tenant, id, ("system", None), state.clock().now()).await {
+            Ok((holds, envelope)) => {
+                tx.commit().await?;
+                tracing::info!(order_id = %id, accepted = envelope.is_some(), holds = holds.len(), "order revalidated");
+                publish(state, &envelope.into_iter().collect::<Vec<_>>()).await?;
+            }
+            // Moved on meanwhile (accepted by hand, cancelled): nothing to do.
+            Err(crate::platform::error::ApiError::Conflict { .. }) => tx.rollback().await?,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
