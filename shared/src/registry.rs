@@ -671,6 +671,18 @@ pub static WEBHOOKS_WOOCOMMERCE: HttpFunction = HttpFunction {
     warm: nothing,
 };
 
+pub static PROFILES_CREATE: HttpFunction = HttpFunction {
+    name: "profiles-create",
+    routes: || OpenApiRouter::new().routes(routes!(crate::orders::profiles::create)),
+    warm: nothing,
+};
+
+pub static PROFILES_PREVIEW: HttpFunction = HttpFunction {
+    name: "profiles-preview",
+    routes: || OpenApiRouter::new().routes(routes!(crate::orders::profiles::preview)),
+    warm: nothing,
+};
+
 pub static HTTP_FUNCTIONS: &[&HttpFunction] = &[
     &HEALTH,
     &HEALTH_READY,
@@ -764,6 +776,8 @@ pub static HTTP_FUNCTIONS: &[&HttpFunction] = &[
     &CHANNELS_LIST,
     &WEBHOOKS_SHOPIFY,
     &WEBHOOKS_WOOCOMMERCE,
+    &PROFILES_CREATE,
+    &PROFILES_PREVIEW,
 ];
 pub static TASK_FUNCTIONS: &[&TaskFunction] = &[&MIGRATE, &OUTBOX_RELAY, &ROTATE_SIGNING_KEYS];
 pub static QUEUE_FUNCTIONS: &[&QueueFunction] = &[&NOTIFY_EMAIL, &ORDERS_ON_MAPPING];

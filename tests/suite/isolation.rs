@@ -663,6 +663,22 @@ impl Walk {
                 let r = req("POST", path, Some(json!({"code": code, "kind": "custom", "name": "walker"})));
                 guarded(acting_b(r.clone()), r, self.b_admin().await)
             }
+            ("POST", "/api/v1/channels/{id}/profiles")
+            | ("POST", "/api/v1/channels/{id}/profiles/preview") => {
+                let code = format!("c{}", &Uuid::now_v7().simple().to_string()[20..]);
+                let made = self
+                    .b_made("/api/v1/channels", json!({"code": code, "kind": "custom", "name": "b"}))
+                    .await;
+                let p = path.replace("{id}", made["id"].as_str().unwrap());
+                let rules = json!({"fields": {"currency": {"constant": "USD"}}, "lines": {"path": "$.items[*]", "fields": {"sku": {"path": "$.code"}, "quantity": {"path": "$.qty"}}}});
+                let body = if path.ends_with("/preview") {
+                    json!({"payload": {"items": [{"code": "X", "qty": 1}]}, "rules": rules})
+                } else {
+                    rules
+                };
+                let r = req("POST", p, Some(body));
+                guarded(r.clone(), r, self.b_admin().await)
+            }
             ("POST", "/api/v1/webhooks/shopify/{id}") | ("POST", "/api/v1/webhooks/woocommerce/{id}") => {
                 // B's channel, a forged signature: refused before anything is read.
                 let kind = if path.contains("shopify") { "shopify" } else { "woocommerce" };
@@ -734,7 +750,8 @@ impl Walk {
                     (SELECT string_agg(x::text, ',' ORDER BY x.id) FROM order_status_history x WHERE tenant_id = $1),
                     (SELECT string_agg(x::text, ',' ORDER BY x.id) FROM customer_approvals x WHERE tenant_id = $1),
                     (SELECT string_agg(x::text, ',' ORDER BY x.id) FROM exception_records x WHERE tenant_id = $1),
-                    (SELECT string_agg(x::text, ',' ORDER BY x::text) FROM channel_deliveries x WHERE tenant_id = $1))",
+                    (SELECT string_agg(x::text, ',' ORDER BY x::text) FROM channel_deliveries x WHERE tenant_id = $1),
+                    (SELECT string_agg(x::text, ',' ORDER BY x.id) FROM field_mapping_profiles x WHERE tenant_id = $1))",
                 &[&self.b.as_uuid()],
             )
             .await

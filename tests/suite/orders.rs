@@ -445,3 +445,115 @@ async fn an_order_held_for_an_unknown_sku_is_accepted_without_a_manual_step_once
     assert_eq!(status, "accepted");
     assert_eq!(s.w.outbox("order.accepted").await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_custom_channel_posts_its_own_payload_through_its_versioned_profile() {
+    let s = Shop::new().await;
+    let made = s
+        .ok("POST", "/api/v1/channels", json!({"code": "clinic-erp", "kind": "custom", "name": "Clinic ERP"}))
+        .await;
+    let channel = made["id"].as_str().unwrap().to_owned();
+    let rules = json!({
+        "fields": {
+            "external_id": {"path": "$.ref"},
+            "currency": {"path": "$.cur", "default": "USD", "transforms": ["trim", "upper"]},
+            "customer.email": {"path": "$.buyer.email", "transforms": ["trim", "lower"]},
+            "customer.name": {"path": "$.buyer.name", "transforms": ["trim"]},
+            "shipping_address.line1": {"path": "$.ship.street"},
+            "shipping_address.city": {"path": "$.ship.city"},
+            "shipping_address.state": {"path": "$.ship.state", "transforms": ["state"]},
+            "shipping_address.postal_code": {"path": "$.ship.zip"},
+            "shipping_address.country": {"path": "$.ship.country", "transforms": ["country"]},
+            "payment.source": {"constant": "terms"}
+        },
+        "lines": {"path": "$.items[*]", "fields": {
+            "sku": {"path": "$.code"}, "quantity": {"path": "$.qty", "transforms": ["integer"]},
+            "unit_price": {"path": "$.price", "transforms": ["minor_units"]}}},
+        "required": ["external_id", "customer.email"]
+    });
+    let bad =
+        s.w.call(
+            "POST",
+            &format!("/api/v1/channels/{channel}/profiles"),
+            Some(&s.admin.token),
+            Some(json!({"fields": {"nope": {"path": "$["}}, "lines": {"path": "$.items[*]", "fields": {}}})),
+        )
+        .await;
+    assert_eq!(bad.problem(422), "validation_failed");
+    let v1 = s.ok("POST", &format!("/api/v1/channels/{channel}/profiles"), rules.clone()).await;
+    assert_eq!(v1["version"], 1);
+    let payload = json!({"ref": "ERP-77", "buyer": {"email": " Jon@Doe.CA ", "name": "Jon Doe"}, "cur": "usd",
+        "ship": {"street": "1 Main St", "city": "Louisville", "state": "Kentucky", "zip": "40202", "country": "United States"},
+        "items": [{"code": "GLOW-10", "qty": "2", "price": "199.00"}]});
+    let preview = s
+        .ok("POST", &format!("/api/v1/channels/{channel}/profiles/preview"), json!({"payload": payload}))
+        .await;
+    assert_eq!(preview["order"]["shipping_address"]["state"], "KY");
+    assert_eq!(preview["order"]["lines"][0]["unit_price"], 19_900);
+    assert_eq!(preview["order"]["customer"]["email"], "jon@doe.ca");
+    let mut broken = payload.clone();
+    broken["items"][0]["price"] = json!("19.999");
+    let failing =
+        s.w.call(
+            "POST",
+            &format!("/api/v1/channels/{channel}/profiles/preview"),
+            Some(&s.admin.token),
+            Some(json!({"payload": broken})),
+        )
+        .await;
+    assert_eq!(
+        failing.body["errors"][0]["field"], "lines[0].unit_price.transforms[minor_units]",
+        "{}",
+        failing.body
+    );
+    let mut missing = payload.clone();
+    missing.as_object_mut().unwrap().remove("ref");
+    let failing =
+        s.w.call(
+            "POST",
+            &format!("/api/v1/channels/{channel}/profiles/preview"),
+            Some(&s.admin.token),
+            Some(json!({"payload": missing})),
+        )
+        .await;
+    assert_eq!(failing.body["errors"][0]["field"], "required.external_id");
+    // The tenant's API key posts the channel's own payload.
+    let key = s
+        .ok(
+            "POST",
+            "/api/v1/api-keys",
+            json!({"name": "erp", "permissions": ["orders:create", "orders:read"]}),
+        )
+        .await;
+    let key = key["key"].as_str().unwrap().to_owned();
+    let r =
+        s.w.call_with(
+            "POST",
+            "/api/v1/orders",
+            None,
+            Some(payload.clone()),
+            &[("x-api-key", key.clone()), ("x-channel", "clinic-erp".into())],
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["status"].as_str(), r.body["source"].as_str()),
+        (201, Some("accepted"), Some("custom")),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["external_id"], "ERP-77");
+    let again =
+        s.w.call_with(
+            "POST",
+            "/api/v1/orders",
+            None,
+            Some(payload),
+            &[("x-api-key", key), ("x-channel", "clinic-erp".into())],
+        )
+        .await;
+    assert_eq!(
+        (again.status.as_u16(), again.body["id"].clone()),
+        (200, r.body["id"].clone()),
+        "one order per channel order id"
+    );
+}

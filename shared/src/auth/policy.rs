@@ -117,6 +117,9 @@ pub static ROUTES: &[RoutePolicy] = &[
     r("POST", "/api/v1/promotions/validate", P("pricing:read")),
     r("POST", "/api/v1/promotions/redemptions", P("promotions:redeem")),
     r("GET", "/api/v1/promotions/{id}/redemptions", P("promotions:read")),
+    // Field-mapping profiles of custom channels.
+    r("POST", "/api/v1/channels/{id}/profiles", P("channels:update")),
+    r("POST", "/api/v1/channels/{id}/profiles/preview", P("channels:read")),
     // Orders: intake, the order APIs, approvals, exceptions, channels and their webhooks (public:
     // the channel's signature authenticates them).
     r("POST", "/api/v1/orders", P("orders:create")),

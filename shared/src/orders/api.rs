@@ -116,7 +116,16 @@ pub async fn create(
     ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<Response, ApiError> {
     let key = idempotency::parse(headers.get("idempotency-key"))?;
-    let input = input_of(&body)?;
+    let channel =
+        headers.get("x-channel").and_then(|v| v.to_str().ok()).map(str::trim).filter(|c| !c.is_empty());
+    let custom = match channel {
+        Some(code) => Some(custom_channel(&state, &principal, code, &body).await?),
+        None => None,
+    };
+    let input = match &custom {
+        Some((_, input)) => input.clone(),
+        None => input_of(&body)?,
+    };
     if let Some(k) = &key {
         let fp = idempotency::fingerprint(body.to_string().as_bytes());
         if let idempotency::Claimed::Replay(status, stored) =
@@ -131,9 +140,14 @@ pub async fn create(
     let result = async {
         let mut conn = state.db().await?.conn().await?;
         let tx = principal.tx(&mut conn).await?;
-        let ctx = context(&tx, &principal).await?;
-        let (status, order, envelopes) =
-            take(&state, &tx, &ctx, &origin_of(&principal, key.clone()), &input).await?;
+        let mut ctx = context(&tx, &principal).await?;
+        let mut origin = origin_of(&principal, key.clone());
+        if let Some((c, _)) = &custom {
+            ctx.channel = Some((c.code.clone(), c.tolerance));
+            (origin.source, origin.channel_id, origin.profile_version) =
+                ("custom", Some(c.id), Some(c.version));
+        }
+        let (status, order, envelopes) = take(&state, &tx, &ctx, &origin, &input).await?;
         tx.commit().await?;
         publish(&state, &envelopes).await?;
         Ok((status, order))
@@ -152,6 +166,44 @@ pub async fn create(
         }
         (Err(e), None) => Err(e),
     }
+}
+
+/// A custom channel named by `X-Channel`: its payload read through its newest profile.
+pub struct CustomChannel {
+    pub id: Uuid,
+    pub code: String,
+    pub tolerance: i32,
+    pub version: i32,
+}
+
+async fn custom_channel(
+    state: &AppState,
+    p: &Principal,
+    code: &str,
+    body: &serde_json::Value,
+) -> Result<(CustomChannel, OrderInput), ApiError> {
+    let mut conn = state.db().await?.conn().await?;
+    let tx = p.tx(&mut conn).await?;
+    let row = tx
+        .query_opt(
+            "SELECT id, code, price_tolerance_bp FROM channels WHERE tenant_id = $1 AND code = $2 AND kind = 'custom' AND active",
+            &[&p.tenant.as_uuid(), &code.to_lowercase()],
+        )
+        .await?
+        .ok_or_else(|| {
+            ApiError::Validation(vec![FieldError::new("header:x-channel", "unknown_channel", format!("no active custom channel {code:?}"))])
+        })?;
+    let id: Uuid = row.get(0);
+    let (version, rules) = super::profiles::latest(&tx, id).await?.ok_or_else(|| {
+        ApiError::Validation(vec![FieldError::new(
+            "header:x-channel",
+            "no_profile",
+            format!("channel {code:?} has no field-mapping profile"),
+        )])
+    })?;
+    tx.commit().await?;
+    let input = super::profiles::apply(&rules, body)?;
+    Ok((CustomChannel { id, code: row.get(1), tolerance: row.get(2), version }, input))
 }
 
 /// Runs the intake pipeline on an order and says what would happen, writing nothing: the

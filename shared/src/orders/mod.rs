@@ -10,6 +10,7 @@ pub mod channels;
 pub mod exceptions;
 pub mod idempotency;
 pub mod intake;
+pub mod profiles;
 pub mod revalidation;
 pub mod store;
 
