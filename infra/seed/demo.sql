@@ -7,6 +7,7 @@ INSERT INTO tenants (id, slug, name, kind) VALUES
 ON CONFLICT (id) DO NOTHING;
 
 INSERT INTO tenant_settings (tenant_id, key, value) VALUES
+    ('0193a0c0-0000-7000-8000-000000000001', 'orders.serviceable_states', '["KY", "CA"]'),
     ('0193a0c0-0000-7000-8000-000000000001', 'session.idle_timeout_minutes', '15'),
     ('0193a0c0-0000-7000-8000-000000000002', 'session.idle_timeout_minutes', '30')
 ON CONFLICT (tenant_id, key) DO NOTHING;

@@ -114,6 +114,56 @@ async fn the_local_runner_serves_every_route_and_writes_demo_credentials() {
         .await
         .unwrap();
     assert_eq!(quote["total"], 39_800, "the fixture's 2 × 199.00: {quote}");
+    // The fixtures, signed with the demo channels' secrets, become orders.
+    let apex_tenant = tenants.iter().find(|t| t["slug"] == "apex-regen-clinic").unwrap();
+    for (kind, file, topic_header, topic, sig_header, total, status) in [
+        (
+            "shopify",
+            "shopify-orders-create.json",
+            "x-shopify-topic",
+            "orders/create",
+            "x-shopify-hmac-sha256",
+            40_300,
+            "needs_review",
+        ),
+        (
+            "woocommerce",
+            "woocommerce-order.json",
+            "x-wc-webhook-topic",
+            "order.created",
+            "x-wc-webhook-signature",
+            2_935,
+            "accepted",
+        ),
+    ] {
+        let channel = &apex_tenant["channels"][kind];
+        let body = std::fs::read(support::fixture(file)).unwrap();
+        let sig = gateway::orders::channels::sign(channel["secret"].as_str().unwrap().as_bytes(), &body);
+        let r: serde_json::Value = http
+            .post(channel["webhook_url"].as_str().unwrap())
+            .header("content-type", "application/json")
+            .header(topic_header, topic)
+            .header(sig_header, sig)
+            .header("x-shopify-event-id", format!("runner-{}", support::unique()))
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(r["status"], status, "{kind}: {r}");
+        let order: serde_json::Value = http
+            .get(format!("{api}/api/v1/orders/{}", r["order_id"].as_str().unwrap()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(order["total"], total, "{kind}: {order}");
+    }
     child.kill().await.unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -143,6 +143,10 @@ async fn serve(process_env: Env) -> Result<()> {
         .with_context(|| format!("binding {host}:{port}"))?;
     let api = format!("http://{}", listener.local_addr()?);
 
+    let mut tenants = tenants;
+    if env.get("SEED").unwrap_or("1") == "1" {
+        demo::seed_channels(&state, &admin, &api, &mut tenants).await?;
+    }
     let demo = serde_json::json!({ "api": api, "users": users, "tenants": tenants });
     let path = env
         .get("DEMO_FILE")

@@ -166,3 +166,74 @@ pub async fn seed(admin: &Db) -> Result<(Vec<serde_json::Value>, Vec<DemoUser>)>
         .collect();
     Ok((tenants, people))
 }
+
+/// The demo channels of Apex: Shopify and WooCommerce (webhook URLs and secrets for the fixtures)
+/// and a custom channel read through a field-mapping profile. Their secrets are demo values, sealed
+/// like any channel's; `tenants` (the demo.json entries) get them under `channels`.
+pub async fn seed_channels(
+    state: &gateway::AppState,
+    admin: &Db,
+    api: &str,
+    tenants: &mut [serde_json::Value],
+) -> Result<()> {
+    let conn = admin.conn().await?;
+    let mut channels = serde_json::Map::new();
+    for (n, code, kind, secret) in [
+        (1u128, "shopify", "shopify", "demo-apex-shopify-webhook-secret"),
+        (2, "woocommerce", "woocommerce", "demo-apex-woocommerce-webhook-secret"),
+        (3, "clinic-erp", "custom", "demo-apex-clinic-erp-secret"),
+    ] {
+        let id = Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000700 + n);
+        let sealed = gateway::orders::channels::seal_secret(state, id, secret)
+            .await
+            .map_err(|e| anyhow::anyhow!("sealing a demo channel secret: {e}"))?;
+        conn.execute(
+            "INSERT INTO channels (id, tenant_id, code, kind, name, secret_sealed) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (id) DO UPDATE SET secret_sealed = EXCLUDED.secret_sealed",
+            &[&id, &APEX, &code, &kind, &format!("Apex {code}"), &sealed],
+        )
+        .await?;
+        let mut entry = serde_json::json!({ "id": id, "code": code, "kind": kind });
+        if kind == "custom" {
+            conn.execute(
+                "INSERT INTO field_mapping_profiles (id, tenant_id, channel_id, version, rules)
+                 VALUES ($1, $2, $3, 1, $4) ON CONFLICT DO NOTHING",
+                &[&Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000710), &APEX, &id, &demo_profile()],
+            )
+            .await?;
+            entry["header"] = serde_json::json!({ "X-Channel": code });
+        } else {
+            entry["webhook_url"] = format!("{api}/api/v1/webhooks/{kind}/{id}").into();
+            entry["secret"] = secret.into();
+        }
+        channels.insert(if kind == "custom" { "custom".into() } else { kind.into() }, entry);
+    }
+    if let Some(t) = tenants.iter_mut().find(|t| t["id"] == serde_json::json!(APEX)) {
+        t["channels"] = serde_json::Value::Object(channels);
+    }
+    Ok(())
+}
+
+/// The demo custom channel's profile: a clinic system's own order format.
+fn demo_profile() -> serde_json::Value {
+    serde_json::json!({
+        "fields": {
+            "external_id": {"path": "$.ref"},
+            "currency": {"path": "$.currency", "default": "USD", "transforms": ["trim", "upper"]},
+            "customer.email": {"path": "$.patient_contact.email", "transforms": ["trim", "lower"]},
+            "customer.name": {"path": "$.patient_contact.name", "transforms": ["trim"]},
+            "shipping_address.name": {"path": "$.ship_to.name"},
+            "shipping_address.line1": {"path": "$.ship_to.street"},
+            "shipping_address.city": {"path": "$.ship_to.city"},
+            "shipping_address.state": {"path": "$.ship_to.state", "transforms": ["state"]},
+            "shipping_address.postal_code": {"path": "$.ship_to.zip"},
+            "shipping_address.country": {"path": "$.ship_to.country", "default": "US", "transforms": ["country"]},
+            "payment.source": {"constant": "terms"}
+        },
+        "lines": {"path": "$.items[*]", "fields": {
+            "sku": {"path": "$.item_code", "transforms": ["trim"]},
+            "quantity": {"path": "$.count", "transforms": ["integer"]}
+        }},
+        "required": ["external_id", "customer.email"]
+    })
+}

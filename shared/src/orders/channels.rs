@@ -127,7 +127,7 @@ pub async fn create(
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
         }
     };
-    let sealed = crate::auth::mfa::seal(&crate::auth::mfa::data_key(&state).await?, id, secret.as_bytes())?;
+    let sealed = seal_secret(&state, id, &secret).await?;
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
     tx.execute(
@@ -162,6 +162,11 @@ pub async fn list(
         .await?;
     tx.commit().await?;
     Ok(Json(rows.iter().map(channel).collect()))
+}
+
+/// A channel's webhook secret as stored: AES-256-GCM with the data key, bound to the channel id.
+pub async fn seal_secret(state: &AppState, channel: Uuid, secret: &str) -> Result<Vec<u8>, ApiError> {
+    crate::auth::mfa::seal(&crate::auth::mfa::data_key(state).await?, channel, secret.as_bytes())
 }
 
 // ---------------------------------------------------------------------------------------------
