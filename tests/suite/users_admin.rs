@@ -316,6 +316,7 @@ async fn settings_are_validated_audited_and_take_effect() {
             "session.idle_timeout_minutes",
             "rate_limit.read_per_minute",
             "rate_limit.write_per_minute",
+            "orders.serviceable_states",
             "mfa.required_roles"
         ]
     );
@@ -350,4 +351,26 @@ async fn settings_are_validated_audited_and_take_effect() {
         .await;
     assert_eq!(r.problem(403), "forbidden");
     assert!(w.audit_actions(Some(a)).await.contains(&"tenant.setting_changed".to_owned()));
+}
+
+#[tokio::test]
+async fn serviceable_states_must_be_state_codes() {
+    let w = World::new().await;
+    let a = w.tenant().await;
+    let admin = w.person(a, &["TENANT_ADMIN"]).await;
+    let put = |v: serde_json::Value| {
+        let (w, t) = (&w, admin.token.clone());
+        async move {
+            w.call(
+                "PUT",
+                "/api/v1/settings/orders.serviceable_states",
+                Some(&t),
+                Some(serde_json::json!({ "value": v })),
+            )
+            .await
+        }
+    };
+    assert_eq!(put(serde_json::json!(["Kentucky"])).await.problem(422), "validation_failed");
+    assert_eq!(put(serde_json::json!("KY")).await.problem(422), "validation_failed");
+    assert_eq!(put(serde_json::json!(["KY", "CA"])).await.status, 200);
 }
