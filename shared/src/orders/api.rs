@@ -48,12 +48,21 @@ async fn context(tx: &Transaction<'_>, p: &Principal) -> Result<Context, ApiErro
     })
 }
 
+/// How a principal appears in an order's history: its API key, or the person.
+fn actor_of(p: &Principal) -> (&'static str, Option<Uuid>) {
+    match p.key_id {
+        Some(k) => ("api_key", Some(k)),
+        None => ("user", Some(p.user_id)),
+    }
+}
+
 fn origin_of(p: &Principal, key: Option<String>) -> Origin {
-    let (source, actor) = match p.key_id {
-        Some(k) => ("api", ("api_key", Some(k))),
-        None if p.cross_tenant => ("admin", ("user", Some(p.user_id))),
-        None => ("portal", ("user", Some(p.user_id))),
+    let source = match p.key_id {
+        Some(_) => "api",
+        None if p.cross_tenant => "admin",
+        None => "portal",
     };
+    let actor = actor_of(p);
     Origin {
         source,
         channel_id: None,
@@ -496,10 +505,7 @@ pub async fn update(
         &[&id, &addr(&req.shipping_address), &addr(&req.billing_address), &req.notes, &principal.now],
     )
     .await?;
-    let actor = match principal.key_id {
-        Some(k) => ("api_key", Some(k)),
-        None => ("user", Some(principal.user_id)),
-    };
+    let actor = actor_of(&principal);
     let mut envelopes = Vec::new();
     match req.action.as_deref() {
         None => {}
@@ -714,10 +720,7 @@ pub async fn revalidate(
     let id = path_id(&id, "an order")?;
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
-    let actor = match principal.key_id {
-        Some(k) => ("api_key", Some(k)),
-        None => ("user", Some(principal.user_id)),
-    };
+    let actor = actor_of(&principal);
     let (holds, envelope) = revalidate_order(&tx, &state, principal.tenant, id, actor, principal.now).await?;
     let after = detail(&tx, id).await?;
     let entry = Entry::new("order.revalidated", "order", id)

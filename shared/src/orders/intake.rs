@@ -207,6 +207,16 @@ pub fn check_input(input: &OrderInput, ctx: &Context) -> Result<String, ApiError
     if let Some(a) = &input.billing_address {
         check_address(a, "billing_address", &[], &mut errors);
     }
+    for (name, v, max) in [
+        ("customer.name", &input.customer.name, 200),
+        ("customer.phone", &input.customer.phone, 50),
+        ("payment.status", &input.payment.status, 50),
+        ("payment.reference", &input.payment.reference, 200),
+    ] {
+        if v.as_ref().is_some_and(|v| v.chars().count() > max) {
+            errors.push(FieldError::new(name, "too_long", format!("at most {max} characters")));
+        }
+    }
     let email = blank(&input.customer.email);
     if email.is_some_and(|e| !e.contains('@') || e.len() > 320) {
         errors.push(FieldError::new("customer.email", "invalid", "an email address"));
