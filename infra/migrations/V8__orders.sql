@@ -114,9 +114,12 @@ CREATE TABLE orders (
     UNIQUE (tenant_id, number),
     -- Exactly once, backed by the database: a crash between the idempotency store and this table
     -- can never make a second order.
-    UNIQUE (tenant_id, idempotency_key),
-    UNIQUE (tenant_id, channel_id, external_id)
+    UNIQUE (tenant_id, idempotency_key)
 );
+-- One order per channel order id (an external id given without a channel is unique too).
+CREATE UNIQUE INDEX orders_external_id ON orders
+    (tenant_id, COALESCE(channel_id, '00000000-0000-0000-0000-000000000000'::uuid), external_id)
+    WHERE external_id IS NOT NULL;
 CREATE INDEX orders_status ON orders (tenant_id, status, id);
 CREATE INDEX orders_email ON orders (tenant_id, lower(customer_email));
 SELECT app_protect_tenant_table('orders');
@@ -211,21 +214,27 @@ ALTER TABLE exception_records
     ALTER COLUMN source SET DEFAULT 'intake';
 CREATE INDEX exception_records_order ON exception_records (tenant_id, order_id) WHERE order_id IS NOT NULL;
 CREATE INDEX exception_records_tenant_open ON exception_records (tenant_id, kind) WHERE status = 'open';
-CREATE POLICY tenant_read ON exception_records FOR SELECT TO gateway_app USING (tenant_id = app_current_tenant());
+UPDATE exception_records SET status = 'resolved' WHERE resolved_at IS NOT NULL;
+-- Dead letters stay operations' business (their payloads are raw messages).
+CREATE POLICY tenant_read ON exception_records FOR SELECT TO gateway_app
+    USING (tenant_id = app_current_tenant() AND kind NOT IN ('dead_letter', 'undeliverable_event'));
 CREATE POLICY tenant_resolve ON exception_records FOR UPDATE TO gateway_app
-    USING (tenant_id = app_current_tenant()) WITH CHECK (tenant_id = app_current_tenant());
+    USING (tenant_id = app_current_tenant() AND kind NOT IN ('dead_letter', 'undeliverable_event'))
+    WITH CHECK (tenant_id = app_current_tenant());
 GRANT SELECT, UPDATE (status, resolution, resolved_by, resolved_at) ON exception_records TO gateway_app;
 
 -- ------------------------------------------------------------------ before a tenant is known
 -- A channel's webhook arrives with only the channel id in its URL: this gives the tenant and what
--- the signature check needs, for a channel of that kind. The handler then works in that tenant.
+-- the signature check needs (the secret still sealed), for a channel of that kind, and only to a
+-- transaction that acts for no tenant yet. The handler then works in that tenant.
 CREATE POLICY identity_read ON channels FOR SELECT TO gateway_identity USING (true);
 GRANT SELECT (id, tenant_id, code, kind, secret_sealed, price_tolerance_bp, active) ON channels TO gateway_identity;
 
 CREATE FUNCTION channel_webhook_target(p_channel uuid, p_kind text)
     RETURNS TABLE (tenant_id uuid, code text, secret_sealed bytea, price_tolerance_bp integer, active boolean)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
-    AS $$ SELECT tenant_id, code, secret_sealed, price_tolerance_bp, active FROM channels WHERE id = p_channel AND kind = p_kind $$;
+    AS $$ SELECT tenant_id, code, secret_sealed, price_tolerance_bp, active FROM channels
+          WHERE id = p_channel AND kind = p_kind AND app_current_tenant() IS NULL $$;
 ALTER FUNCTION channel_webhook_target(uuid, text) OWNER TO gateway_identity;
 REVOKE ALL ON FUNCTION channel_webhook_target(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION channel_webhook_target(uuid, text) TO gateway_app;

@@ -323,6 +323,14 @@ async fn every_bad_input_gets_a_precise_answer_and_writes_nothing() {
             portal_order(json!([{"product_id": 93.5, "sku": "", "quantity": 1}])),
             ("lines[0].product_id", "invalid"),
         ),
+        (
+            {
+                let mut o = portal_order(json!([{"sku": "GLOW-10", "quantity": 1}]));
+                o["total"] = json!(1);
+                o
+            },
+            ("total", "not_allowed"),
+        ),
     ];
     for (body, (field, code)) in cases {
         let r = post(body.clone()).await;
@@ -555,5 +563,67 @@ async fn a_custom_channel_posts_its_own_payload_through_its_versioned_profile() 
         (again.status.as_u16(), again.body["id"].clone()),
         (200, r.body["id"].clone()),
         "one order per channel order id"
+    );
+}
+
+#[tokio::test]
+async fn a_person_clears_a_price_hold_and_refused_channel_orders_leave_an_exception() {
+    let s = Shop::new().await;
+    // A portal order with its own price, off the list: held; a person accepts the price.
+    let r =
+        s.w.call(
+            "POST",
+            "/api/v1/orders",
+            Some(&s.admin.token),
+            Some(portal_order(json!([{"sku": "GLOW-10", "quantity": 1, "unit_price": 100}]))),
+        )
+        .await;
+    assert_eq!(r.body["status"], "needs_review", "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let order = s.w.call("GET", &format!("/api/v1/orders/{id}"), Some(&s.admin.token), None).await.body;
+    assert_eq!(order["exceptions"][0]["kind"], "price_mismatch");
+    let exception = order["exceptions"][0]["id"].as_str().unwrap().to_owned();
+    s.ok(
+        "POST",
+        &format!("/api/v1/admin/exceptions/{exception}/resolve"),
+        json!({"resolution": "agreed price"}),
+    )
+    .await;
+    let done = s.w.call("POST", &format!("/api/v1/orders/{id}/revalidate"), Some(&s.admin.token), None).await;
+    assert_eq!(done.body["status"], "accepted", "{}", done.body);
+    // A channel order the gateway must refuse (a state it does not ship to) is kept as an exception.
+    let (channel, secret) = s.channel("shopify").await;
+    let mut o = fixture("shopify-orders-create.json");
+    o["shipping_address"]["province_code"] = json!("NY");
+    let body = o.to_string();
+    let headers = vec![
+        ("x-shopify-topic", "orders/create".to_owned()),
+        ("x-shopify-hmac-sha256", sign(&secret, &body)),
+        ("x-shopify-event-id", "ny".to_owned()),
+    ];
+    let refused = webhook(&s.w, &format!("/api/v1/webhooks/shopify/{channel}"), &headers, &body).await;
+    assert_eq!(refused.body["errors"][0]["code"], "unserviceable_destination", "{}", refused.body);
+    let list =
+        s.w.call("GET", "/api/v1/admin/exceptions?kind=intake_rejected", Some(&s.admin.token), None).await;
+    assert_eq!(list.body["counts"]["intake_rejected"], 1, "{}", list.body);
+    // WooCommerce: an update to cancelled cancels the order.
+    let (woo, woo_secret) = s.channel("woocommerce").await;
+    let path = format!("/api/v1/webhooks/woocommerce/{woo}");
+    let created = fixture("woocommerce-order.json").to_string();
+    let h = |topic: &str, body: &str| {
+        vec![("x-wc-webhook-topic", topic.to_owned()), ("x-wc-webhook-signature", sign(&woo_secret, body))]
+    };
+    let first = webhook(&s.w, &path, &h("order.created", &created), &created).await;
+    assert_eq!(first.body["status"], "accepted", "{}", first.body);
+    let mut cancelled = fixture("woocommerce-order.json");
+    cancelled["status"] = json!("cancelled");
+    cancelled["date_modified_gmt"] = json!("2017-03-23T10:00:00");
+    let cancelled = cancelled.to_string();
+    let r = webhook(&s.w, &path, &h("order.updated", &cancelled), &cancelled).await;
+    assert_eq!(
+        (r.body["outcome"].as_str(), r.body["status"].as_str()),
+        (Some("cancelled"), Some("cancelled")),
+        "{}",
+        r.body
     );
 }

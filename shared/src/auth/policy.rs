@@ -122,13 +122,13 @@ pub static ROUTES: &[RoutePolicy] = &[
     r("POST", "/api/v1/channels/{id}/profiles/preview", P("channels:read")),
     // Orders: intake, the order APIs, approvals, exceptions, channels and their webhooks (public:
     // the channel's signature authenticates them).
-    r("POST", "/api/v1/orders", P("orders:create")),
-    r("POST", "/api/v1/orders/validate", P("orders:create")),
+    r("POST", "/api/v1/orders", P("orders:create:own")),
+    r("POST", "/api/v1/orders/validate", P("orders:create:own")),
     r("GET", "/api/v1/orders", P("orders:read:own")),
     r("GET", "/api/v1/orders/{id}", P("orders:read:own")),
     r("PATCH", "/api/v1/orders/{id}", P("orders:update:own")),
     r("POST", "/api/v1/orders/{id}/revalidate", P("orders:update")),
-    r("POST", "/api/v1/approvals", P("orders:create")),
+    r("POST", "/api/v1/approvals", P("orders:update")),
     r("GET", "/api/v1/approvals", P("orders:read")),
     r("GET", "/api/v1/admin/exceptions", P("orders:read")),
     r("POST", "/api/v1/admin/exceptions/{id}/resolve", P("orders:update")),

@@ -158,14 +158,20 @@ pub async fn create(
         }
         let (status, order, envelopes) = take(&state, &tx, &ctx, &origin, &input).await?;
         tx.commit().await?;
-        publish(&state, &envelopes).await?;
+        // Committed: the relay publishes whatever this misses; the caller gets its order.
+        if let Err(e) = publish(&state, &envelopes).await {
+            tracing::warn!(error = %e, "order events left to the relay");
+        }
         Ok((status, order))
     }
     .await;
     match (result, &key) {
         (Ok((status, order)), Some(k)) => {
             let body = serde_json::to_value(&order).map_err(ApiError::internal)?;
-            idempotency::finish(&state, principal.tenant, k, status.as_u16(), &body).await?;
+            if let Err(e) = idempotency::finish(&state, principal.tenant, k, status.as_u16(), &body).await {
+                // The order is committed; a retry finds it through the database's unique key.
+                tracing::warn!(error = %e, "idempotency record not completed");
+            }
             Ok((status, Json(body)).into_response())
         }
         (Ok((status, order)), None) => Ok((status, Json(order)).into_response()),
@@ -525,6 +531,9 @@ pub async fn update(
             .await?;
             envelopes.push(e);
         }
+        Some("release") if principal.scope == crate::tenancy::roles::Scope::Own => {
+            return Err(ApiError::Forbidden("releasing a hold needs orders:update for the tenant".into()));
+        }
         Some("release") if before.status == "on_hold" => {
             let back: Option<String> =
                 tx.query_one("SELECT held_from FROM orders WHERE id = $1", &[&id]).await?.get(0);
@@ -647,7 +656,24 @@ pub async fn revalidate_order(
         promotion_codes: order.promotion_codes.clone(),
         notes: order.notes.clone(),
     };
-    let ev = intake::evaluate(tx, &ctx, &input).await?;
+    let mut ev = intake::evaluate(tx, &ctx, &input).await?;
+    // A price or payment hold a person resolved (accepted the channel's price, confirmed the
+    // payment) no longer holds the order; an unknown SKU only goes away with its mapping.
+    let acknowledged: Vec<(String, Option<i64>)> = tx
+        .query(
+            "SELECT kind, (details->>'line')::bigint FROM exception_records
+              WHERE order_id = $1 AND status = 'resolved' AND resolved_by IS NOT NULL
+                AND kind IN ('price_mismatch', 'payment_unsecured')",
+            &[&id],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    ev.holds.retain(|h| !acknowledged.iter().any(|(k, l)| *k == h.kind && h.line.map(|x| x as i64) == *l));
+    if ev.holds.is_empty() {
+        ev.status = "accepted".into();
+    }
     for (i, l) in ev.lines.iter().enumerate() {
         tx.execute(
             "UPDATE order_lines SET product_id = $3, platform_sku = $4, unit_price_minor = $5, discount_minor = $6,

@@ -344,15 +344,18 @@ pub fn from_woocommerce(o: &Value) -> Result<OrderInput, ApiError> {
     let mut lines = Vec::new();
     for (i, l) in o["line_items"].as_array().cloned().unwrap_or_default().iter().enumerate() {
         let variation = id_text(&l["variation_id"]).filter(|v| v != "0");
+        // `price` is the discounted line total over the quantity (a float): the unit price comes
+        // from the subtotal instead, and the discount is what the coupons took off.
         let subtotal = r.money(&l["subtotal"], &format!("line_items[{i}].subtotal")).unwrap_or(0);
         let total = r.money(&l["total"], &format!("line_items[{i}].total")).unwrap_or(0);
+        let quantity = l["quantity"].as_i64().unwrap_or(0);
         lines.push(LineInput {
             sku: text(&l["sku"]),
             product_id: id_text(&l["product_id"]),
             variant_id: variation,
             name: text(&l["name"]),
-            quantity: l["quantity"].as_i64().unwrap_or(0),
-            unit_price: r.money(&l["price"], &format!("line_items[{i}].price")),
+            quantity,
+            unit_price: Some(if quantity > 0 { subtotal / quantity } else { subtotal }),
             discount: Some((subtotal - total).max(0)),
             tax: r.money(&l["total_tax"], &format!("line_items[{i}].total_tax")),
         });
@@ -479,7 +482,13 @@ async fn deliver(
         tx.commit().await?;
         return Ok(receipt("duplicate", order));
     }
-    let input = translate(&payload)?;
+    let input = match translate(&payload) {
+        Ok(input) => input,
+        Err(e) => {
+            reject(state, tenant, channel_id, kind, None, &e).await;
+            return Err(e);
+        }
+    };
     let origin = Origin {
         source: kind,
         channel_id: Some(channel_id),
@@ -487,6 +496,15 @@ async fn deliver(
         placed_by: None,
         idempotency_key: None,
         profile_version: None,
+    };
+    // A WooCommerce update to cancelled (or refunded) is the order's cancellation.
+    let topic = if topic == "update"
+        && matches!(input.payment.status.as_deref(), Some("voided" | "refunded"))
+        && kind == "woocommerce"
+    {
+        "cancel"
+    } else {
+        topic
     };
     let existing = store::existing(&tx, tenant, &origin, input.external_id.as_deref()).await?;
     if topic == "cancel" && existing.is_none() {
@@ -540,7 +558,13 @@ async fn deliver(
                 channel: Some((code, tolerance)),
                 serviceable_states: serviceable_states(&tx, tenant).await?,
             };
-            let (_, order, envelopes) = take(state, &tx, &ctx, &origin, &input).await?;
+            let (_, order, envelopes) = match take(state, &tx, &ctx, &origin, &input).await {
+                Ok(taken) => taken,
+                Err(e) => {
+                    reject(state, tenant, channel_id, kind, input.external_id.as_deref(), &e).await;
+                    return Err(e);
+                }
+            };
             ("created", order.id, envelopes)
         }
     };
@@ -553,6 +577,41 @@ async fn deliver(
     tx.commit().await?;
     publish(state, &envelopes).await?;
     Ok(receipt(outcome, Some((order_id, status))))
+}
+
+/// A channel order intake refused (the channel will retry, then give up): kept as an
+/// `intake_rejected` exception with every reason, so a person sees it.
+async fn reject(
+    state: &AppState,
+    tenant: TenantId,
+    channel: Uuid,
+    kind: &str,
+    external_id: Option<&str>,
+    e: &ApiError,
+) {
+    let ApiError::Validation(errors) = e else { return };
+    let record = async {
+        let mut conn = state.db().await?.conn().await?;
+        let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
+        tx.execute(
+            "INSERT INTO exception_records (id, tenant_id, kind, source, attempts, error, created_at, severity, status, details)
+             VALUES ($1, $2, 'intake_rejected', $3, 0, $4, $5, 'error', 'open', $6)",
+            &[
+                &Uuid::now_v7(),
+                &tenant.as_uuid(),
+                &format!("webhooks-{kind}"),
+                &format!("a {kind} order was refused at intake"),
+                &state.clock().now(),
+                &serde_json::json!({ "channel_id": channel, "external_id": external_id, "errors": errors }),
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok::<(), ApiError>(())
+    };
+    if let Err(e) = record.await {
+        tracing::error!(error = %e, "could not record a refused channel order");
+    }
 }
 
 /// Shopify's `orders/create`, `orders/updated` and `orders/cancelled` for one of the tenant's

@@ -144,6 +144,25 @@ pub fn check_input(input: &OrderInput, ctx: &Context) -> Result<String, ApiError
         errors.push(FieldError::new("lines", "invalid", format!("1 to {MAX_LINES} lines")));
     }
     let priced = input.lines.iter().filter(|l| l.unit_price.is_some()).count();
+    if priced == 0 {
+        // Priced by the tenant's list and promotions: the amounts are computed here, never taken.
+        for (name, given) in [("total", input.total.is_some()), ("discount", input.discount.is_some())] {
+            if given {
+                errors.push(FieldError::new(
+                    name,
+                    "not_allowed",
+                    "computed from the price list and promotions",
+                ));
+            }
+        }
+        for (i, _) in input.lines.iter().enumerate().filter(|(_, l)| l.discount.is_some()) {
+            errors.push(FieldError::new(
+                format!("lines[{i}].discount"),
+                "not_allowed",
+                "computed from the promotions",
+            ));
+        }
+    }
     if priced != 0 && priced != input.lines.len() {
         errors.push(FieldError::new(
             "lines",

@@ -56,6 +56,13 @@ impl DomainEvent for OrderHeld {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrderReleased(pub OrderEvent);
+impl DomainEvent for OrderReleased {
+    const TYPE: &'static str = "order.released";
+    const VERSION: u32 = 1;
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OrderCancelled(pub OrderEvent);
 impl DomainEvent for OrderCancelled {
     const TYPE: &'static str = "order.cancelled";
@@ -256,7 +263,7 @@ pub async fn insert(
                 &address(&input.shipping_address),
                 &address(&input.billing_address),
                 &input.payment.source,
-                &input.payment.token,
+                &input.payment.token.as_ref().filter(|_| input.payment.source == "token"),
                 &input.payment.status.as_deref().map(str::to_ascii_lowercase),
                 &input.payment.reference,
                 &ev.subtotal,
@@ -388,6 +395,8 @@ pub async fn transition(
     };
     let clock = state.clock().as_ref();
     let envelope = match to {
+        // Back from an operator's hold: the order resumes where it was, no step starts again.
+        _ if from == Some("on_hold") => events::record(tx, Some(tenant), clock, &OrderReleased(data)).await,
         "accepted" => events::record(tx, Some(tenant), clock, &OrderAccepted(data)).await,
         "cancelled" => events::record(tx, Some(tenant), clock, &OrderCancelled(data)).await,
         _ => events::record(tx, Some(tenant), clock, &OrderHeld(data)).await,
