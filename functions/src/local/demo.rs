@@ -183,13 +183,18 @@ pub async fn seed_channels(
         (2, "woocommerce", "woocommerce", "demo-apex-woocommerce-webhook-secret"),
         (3, "clinic-erp", "custom", "demo-apex-clinic-erp-secret"),
     ] {
-        let id = Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000700 + n);
+        // A channel someone already made with this code keeps its id (its secret is reset to the demo's).
+        let id = conn
+            .query_opt("SELECT id FROM channels WHERE tenant_id = $1 AND code = $2", &[&APEX, &code])
+            .await?
+            .map(|r| r.get(0))
+            .unwrap_or(Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000700 + n));
         let sealed = gateway::orders::channels::seal_secret(state, id, secret)
             .await
             .map_err(|e| anyhow::anyhow!("sealing a demo channel secret: {e}"))?;
         conn.execute(
             "INSERT INTO channels (id, tenant_id, code, kind, name, secret_sealed) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (id) DO UPDATE SET secret_sealed = EXCLUDED.secret_sealed",
+             ON CONFLICT (id) DO UPDATE SET secret_sealed = EXCLUDED.secret_sealed, kind = EXCLUDED.kind",
             &[&id, &APEX, &code, &kind, &format!("Apex {code}"), &sealed],
         )
         .await?;
@@ -197,7 +202,8 @@ pub async fn seed_channels(
         if kind == "custom" {
             conn.execute(
                 "INSERT INTO field_mapping_profiles (id, tenant_id, channel_id, version, rules)
-                 VALUES ($1, $2, $3, 1, $4) ON CONFLICT DO NOTHING",
+                 SELECT $1, $2, $3, 1, $4 WHERE NOT EXISTS (SELECT 1 FROM field_mapping_profiles WHERE channel_id = $3)
+                 ON CONFLICT DO NOTHING",
                 &[&Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000710), &APEX, &id, &demo_profile()],
             )
             .await?;
