@@ -461,6 +461,15 @@ async fn a_custom_channel_posts_its_own_payload_through_its_versioned_profile() 
         .ok("POST", "/api/v1/channels", json!({"code": "clinic-erp", "kind": "custom", "name": "Clinic ERP"}))
         .await;
     let channel = made["id"].as_str().unwrap().to_owned();
+    let dash =
+        s.w.call(
+            "POST",
+            "/api/v1/channels",
+            Some(&s.admin.token),
+            Some(json!({"code": "-erp", "kind": "custom", "name": "x"})),
+        )
+        .await;
+    assert_eq!(dash.body["errors"][0]["field"], "code", "refused before the database: {}", dash.body);
     let rules = json!({
         "fields": {
             "external_id": {"path": "$.ref"},

@@ -210,14 +210,6 @@ impl Checked {
     }
 }
 
-fn valid_channel(c: &str) -> bool {
-    let b = c.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b.iter().all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || *x == b'_' || *x == b'-')
-}
-
 fn empty_to_none(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
@@ -237,7 +229,7 @@ fn check_input(input: &MappingInput, at: &str, errors: &mut Vec<FieldError>) -> 
         }
     };
     let channel = empty_to_none(&input.channel).map(str::to_lowercase);
-    if channel.as_deref().is_some_and(|c| !valid_channel(c)) {
+    if channel.as_deref().is_some_and(|c| !super::code_name(c)) {
         errors.push(FieldError::new(format!("{at}channel"), "invalid", "1-63 of a-z, 0-9, '_' and '-'"));
     }
     let variant_id = empty_to_none(&input.variant_id).map(str::to_owned);

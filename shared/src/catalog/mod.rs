@@ -53,6 +53,16 @@ pub fn identifier(raw: &str, field: &str, errors: &mut Vec<FieldError>) -> Strin
     t.to_owned()
 }
 
+/// Whether `s` is a code name (a channel, a customer tier): 1-63 of a-z, 0-9, `_` and `-`,
+/// starting with a letter or digit — what the tables' CHECKs accept.
+pub fn code_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter().all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || *x == b'_' || *x == b'-')
+}
+
 /// Fails with the collected field errors, if any.
 pub fn check(errors: Vec<FieldError>) -> Result<(), ApiError> {
     if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }

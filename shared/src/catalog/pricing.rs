@@ -405,21 +405,13 @@ async fn load(tx: &Transaction<'_>, id: Uuid, lock: bool) -> Result<PriceList, A
     super::by_id(tx, SELECT, "l", id, lock, "price list", price_list).await
 }
 
-fn valid_tier(t: &str) -> bool {
-    let b = t.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b.iter().all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || *x == b'_' || *x == b'-')
-}
-
 fn check_list_fields(
     tier: Option<&str>,
     mode: Option<&str>,
     window: (DateTime<Utc>, Option<DateTime<Utc>>),
     errors: &mut Vec<FieldError>,
 ) {
-    if tier.is_some_and(|t| !valid_tier(t)) {
+    if tier.is_some_and(|t| !super::code_name(t)) {
         errors.push(FieldError::new("customer_tier", "invalid", "1-63 of a-z, 0-9, '_' and '-'"));
     }
     if mode.is_some_and(|m| !MODES.contains(&m)) {

@@ -101,11 +101,12 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Channel>), ApiError> {
     let mut errors = Vec::new();
     let code = req.code.trim().to_lowercase();
-    let ok = !code.is_empty()
-        && code.len() <= 63
-        && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if !ok {
-        errors.push(FieldError::new("code", "invalid", "1-63 of a-z, 0-9, '_' and '-'"));
+    if !crate::catalog::code_name(&code) {
+        errors.push(FieldError::new(
+            "code",
+            "invalid",
+            "1-63 of a-z, 0-9, '_' and '-', starting with a letter or digit",
+        ));
     }
     if !KINDS.contains(&req.kind.as_str()) {
         errors.push(FieldError::new("kind", "invalid", "shopify, woocommerce, custom or portal"));
