@@ -5,6 +5,7 @@
 pub mod local;
 
 use axum::Router;
+use gateway::platform::capability::Capabilities;
 use gateway::platform::http::{ClientIp, RequestId, finish};
 use gateway::platform::telemetry;
 use gateway::registry::{HttpFunction, QueueFunction, StartupError, TaskFunction};
@@ -16,26 +17,27 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build()
 }
 
-/// Cold start shared by both kinds: telemetry, configuration, the state.
-fn cold_start() -> Result<AppState, StartupError> {
+/// Cold start shared by every kind: telemetry, configuration, the state as the function declared it.
+fn cold_start(name: &'static str, capabilities: Capabilities) -> Result<AppState, StartupError> {
     let env = Env::from_process();
     telemetry::init(&env);
-    Ok(AppState::from_env(&env)?)
+    Ok(AppState::from_env(&env)?.for_function(name, capabilities))
 }
 
 /// One function's router with the platform layers, ready to serve.
 pub fn http_router(f: &HttpFunction, state: AppState) -> Router {
     let limit = state.config().body_limit_bytes;
+    let state = state.for_function(f.name(), f.capabilities);
     finish((f.routes)().split_for_parts().0.with_state(state), limit)
 }
 
 /// The `main` of an API function binary.
 pub fn run_http(f: &'static HttpFunction) -> Result<(), lambda_http::Error> {
     runtime()?.block_on(async {
-        let state = cold_start()?;
+        let state = cold_start(f.name(), f.capabilities)?;
         (f.warm)(&state).await?;
         let router = http_router(f, state);
-        tracing::info!(function = f.name, "cold start complete");
+        tracing::info!(function = f.name(), "cold start complete");
         lambda_http::run(service_fn(move |mut req: lambda_http::Request| {
             if let Some(ctx) = req.lambda_context_ref() {
                 let id = RequestId(ctx.request_id.clone());
@@ -55,7 +57,7 @@ pub fn run_http(f: &'static HttpFunction) -> Result<(), lambda_http::Error> {
 /// The `main` of a directly-invoked function binary.
 pub fn run_task(f: &'static TaskFunction) -> Result<(), lambda_runtime::Error> {
     runtime()?.block_on(async {
-        let state = cold_start()?;
+        let state = cold_start(f.name, f.capabilities)?;
         tracing::info!(function = f.name, "cold start complete");
         lambda_runtime::run(lambda_runtime::service_fn(
             |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
@@ -75,7 +77,7 @@ pub fn run_task(f: &'static TaskFunction) -> Result<(), lambda_runtime::Error> {
 /// The `main` of a queue-fed function binary.
 pub fn run_queue(f: &'static QueueFunction) -> Result<(), lambda_runtime::Error> {
     runtime()?.block_on(async {
-        let state = cold_start()?;
+        let state = cold_start(f.name, f.capabilities)?;
         (f.warm)(&state).await?;
         tracing::info!(function = f.name, "cold start complete");
         lambda_runtime::run(lambda_runtime::service_fn(

@@ -2,7 +2,7 @@
 # moto AWS emulator. Source it; every function prints what it does and fails loudly.
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
-PY_TOOLS=("moto[server]==5.*" "cfn-lint" "aws-sam-cli" "openapi-spec-validator")
+PY_TOOLS=("moto[server]==5.*" "cfn-lint" "aws-sam-cli" "openapi-spec-validator" "cargo-lambda")
 
 log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

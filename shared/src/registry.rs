@@ -1,17 +1,24 @@
-//! Every Lambda function the gateway deploys, by the name of its binary in `functions/src/bin`
-//! and its logical function in `template.yaml`. A binary runs exactly one entry; the local runner
-//! and the OpenAPI document use them all; tests hold the three lists (binaries, template,
-//! registry) equal.
+//! Every Lambda function the gateway deploys, each declared once: its handler (whose
+//! `#[utoipa::path]` gives the route and, through `operation_id`, the function's name), its access
+//! policy, the capabilities it uses, the events it consumes, its schedule, and any timeout or memory
+//! override. `local-runner generate` writes everything else from these declarations — the binaries
+//! in `functions/src/bin`, the `events/` samples, the OpenAPI path list, the route policy table and
+//! the per-context nested stacks of `template.yaml` — and `scripts/test` fails when any of it is
+//! stale. A binary names its own entry only, so it links only its own handler.
+
+use std::sync::OnceLock;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use futures::future::BoxFuture;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::policy::Access::{self, Permission as P, Public, Session};
+use crate::platform::capability::Capabilities;
+use crate::platform::capability::Capability::{self, *};
 use crate::platform::config::ConfigError;
 use crate::platform::db::DbError;
 use crate::platform::state::AppState;
-use crate::platform::{health, openapi};
 
 /// Why a function could not start.
 #[derive(Debug, thiserror::Error)]
@@ -24,11 +31,127 @@ pub enum StartupError {
 
 pub type Warm = for<'a> fn(&'a AppState) -> BoxFuture<'a, Result<(), StartupError>>;
 
+/// The bounded context a function belongs to: its nested stack in the template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Context {
+    Platform,
+    Identity,
+    Catalog,
+    Orders,
+}
+
+impl Context {
+    pub const ALL: &'static [Context] =
+        &[Context::Platform, Context::Identity, Context::Catalog, Context::Orders];
+
+    /// Lower-case name: the nested stack's file (`infra/stacks/<name>.yaml`) and OpenAPI tag.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Context::Platform => "platform",
+            Context::Identity => "identity",
+            Context::Catalog => "catalog",
+            Context::Orders => "orders",
+        }
+    }
+}
+
+/// Deployment settings a function may override (the template's defaults otherwise).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// Seconds (default 10; an HTTP API integration is cut at 30).
+    pub timeout: Option<u32>,
+    /// MiB (default 256).
+    pub memory: Option<u32>,
+}
+
 /// An API function: one route (method and path, from its `#[utoipa::path]`), and its cold-start work.
 pub struct HttpFunction {
-    pub name: &'static str,
+    pub context: Context,
     pub routes: fn() -> OpenApiRouter<AppState>,
+    /// The handler's path (`crate::orders::api::create`), for the generated OpenAPI path list.
+    pub handler: &'static str,
+    pub access: Access,
+    pub capabilities: Capabilities,
     pub warm: Warm,
+    pub settings: Settings,
+    name: OnceLock<&'static str>,
+}
+
+/// The route an API function serves.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Route {
+    pub method: String,
+    pub path: String,
+    pub operation_id: Option<String>,
+    pub summary: Option<String>,
+}
+
+impl HttpFunction {
+    pub const fn new(context: Context, api: Api, access: Access, capabilities: &[Capability]) -> Self {
+        Self {
+            context,
+            routes: api.routes,
+            handler: api.handler,
+            access,
+            capabilities: Capabilities::of(capabilities),
+            warm: nothing,
+            settings: Settings { timeout: None, memory: None },
+            name: OnceLock::new(),
+        }
+    }
+
+    pub const fn warm(mut self, warm: Warm) -> Self {
+        self.warm = warm;
+        self
+    }
+
+    pub const fn timeout(mut self, seconds: u32) -> Self {
+        self.settings.timeout = Some(seconds);
+        self
+    }
+
+    pub const fn memory(mut self, mib: u32) -> Self {
+        self.settings.memory = Some(mib);
+        self
+    }
+
+    /// Every operation the handler's annotation declares (exactly one for a well-formed entry).
+    pub fn operations(&self) -> Vec<Route> {
+        let doc = (self.routes)().split_for_parts().1;
+        let mut out = Vec::new();
+        for (path, item) in doc.paths.paths {
+            let ops = [
+                ("GET", &item.get),
+                ("POST", &item.post),
+                ("PUT", &item.put),
+                ("PATCH", &item.patch),
+                ("DELETE", &item.delete),
+                ("HEAD", &item.head),
+                ("OPTIONS", &item.options),
+            ];
+            for (method, op) in ops {
+                if let Some(op) = op {
+                    out.push(Route {
+                        method: method.to_owned(),
+                        path: path.clone(),
+                        operation_id: op.operation_id.clone(),
+                        summary: op.summary.clone(),
+                    });
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The function's name: its handler's `operation_id` with `-` for `_` (`orders_create` →
+    /// `orders-create`); the binary, the event sample and the template resource are named after it.
+    pub fn name(&self) -> &'static str {
+        self.name.get_or_init(|| {
+            let id = self.operations().into_iter().find_map(|r| r.operation_id).unwrap_or_default();
+            Box::leak(id.replace('_', "-").into_boxed_str())
+        })
+    }
 }
 
 pub type TaskHandler =
@@ -37,7 +160,43 @@ pub type TaskHandler =
 /// A function invoked directly or by a schedule (not over HTTP): JSON in, JSON out.
 pub struct TaskFunction {
     pub name: &'static str,
+    pub description: &'static str,
+    pub context: Context,
     pub handler: TaskHandler,
+    pub capabilities: Capabilities,
+    /// `rate(...)` or `cron(...)`; none for a function only invoked (migrations).
+    pub schedule: Option<&'static str>,
+    pub settings: Settings,
+}
+
+impl TaskFunction {
+    pub const fn new(
+        context: Context,
+        name: &'static str,
+        description: &'static str,
+        handler: TaskHandler,
+        capabilities: &[Capability],
+    ) -> Self {
+        Self {
+            name,
+            description,
+            context,
+            handler,
+            capabilities: Capabilities::of(capabilities),
+            schedule: None,
+            settings: Settings { timeout: None, memory: None },
+        }
+    }
+
+    pub const fn schedule(mut self, expression: &'static str) -> Self {
+        self.schedule = Some(expression);
+        self
+    }
+
+    pub const fn timeout(mut self, seconds: u32) -> Self {
+        self.settings.timeout = Some(seconds);
+        self
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,724 +219,259 @@ impl From<ConfigError> for TaskError {
 
 pub type QueueHandler = for<'a> fn(&'a AppState, SqsEvent) -> BoxFuture<'a, SqsBatchResponse>;
 
-/// A function fed by an SQS queue: a batch in, the failed message ids out.
+/// A function fed by an SQS queue: a batch in, the failed message ids out. Its queue, dead-letter
+/// queue, alarm and the bus rule routing `consumes` to it are generated with it.
 pub struct QueueFunction {
     pub name: &'static str,
+    pub description: &'static str,
+    pub context: Context,
     pub handler: QueueHandler,
+    pub capabilities: Capabilities,
+    /// The event types (`detail-type`) its rule routes to its queue.
+    pub consumes: &'static [&'static str],
     pub warm: Warm,
+    pub settings: Settings,
+}
+
+impl QueueFunction {
+    pub const fn new(
+        context: Context,
+        name: &'static str,
+        description: &'static str,
+        handler: QueueHandler,
+        capabilities: &[Capability],
+        consumes: &'static [&'static str],
+    ) -> Self {
+        Self {
+            name,
+            description,
+            context,
+            handler,
+            capabilities: Capabilities::of(capabilities),
+            consumes,
+            warm: nothing,
+            // Queue consumers default to 30 s; their queues' visibility timeout is six times it.
+            settings: Settings { timeout: Some(30), memory: None },
+        }
+    }
+
+    pub const fn warm(mut self, warm: Warm) -> Self {
+        self.warm = warm;
+        self
+    }
+
+    pub const fn timeout(mut self, seconds: u32) -> Self {
+        self.settings.timeout = Some(seconds);
+        self
+    }
 }
 
 fn nothing(_: &AppState) -> BoxFuture<'_, Result<(), StartupError>> {
     Box::pin(async { Ok(()) })
 }
 
-pub static HEALTH: HttpFunction = HttpFunction {
-    name: "health",
-    routes: || OpenApiRouter::new().routes(routes!(health::health)),
-    warm: nothing,
-};
-
-pub static HEALTH_READY: HttpFunction = HttpFunction {
-    name: "health-ready",
-    routes: || OpenApiRouter::new().routes(routes!(health::ready)),
-    warm: |s| Box::pin(health::warm_ready(s)),
-};
-
-pub static OPENAPI: HttpFunction = HttpFunction {
-    name: "openapi",
-    routes: || OpenApiRouter::new().routes(routes!(openapi::openapi_json)),
-    warm: |_| {
-        Box::pin(async {
-            openapi::document();
-            Ok(())
-        })
-    },
-};
-
-pub static AUTH_LOGIN: HttpFunction = HttpFunction {
-    name: "auth-login",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::login::login)),
-    warm: nothing,
-};
-
-pub static AUTH_REFRESH: HttpFunction = HttpFunction {
-    name: "auth-refresh",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::sessions::refresh)),
-    warm: nothing,
-};
-
-pub static AUTH_LOGOUT: HttpFunction = HttpFunction {
-    name: "auth-logout",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::sessions::logout)),
-    warm: nothing,
-};
-
-pub static AUTH_ME: HttpFunction = HttpFunction {
-    name: "auth-me",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::login::me)),
-    warm: nothing,
-};
-
-pub static AUTH_SWITCH_TENANT: HttpFunction = HttpFunction {
-    name: "auth-switch-tenant",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::sessions::switch_tenant)),
-    warm: nothing,
-};
-
-pub static AUTH_PASSWORD_RESET: HttpFunction = HttpFunction {
-    name: "auth-password-reset",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::recovery::request_reset)),
-    warm: nothing,
-};
-
-pub static AUTH_PASSWORD_RESET_CONFIRM: HttpFunction = HttpFunction {
-    name: "auth-password-reset-confirm",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::recovery::confirm_reset)),
-    warm: nothing,
-};
-
-pub static AUTH_INVITATION_ACCEPT: HttpFunction = HttpFunction {
-    name: "auth-invitation-accept",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::recovery::accept_invitation)),
-    warm: nothing,
-};
-
-pub static AUTH_SESSIONS_LIST: HttpFunction = HttpFunction {
-    name: "auth-sessions-list",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::sessions::list_sessions)),
-    warm: nothing,
-};
-
-pub static AUTH_SESSIONS_REVOKE: HttpFunction = HttpFunction {
-    name: "auth-sessions-revoke",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::sessions::revoke_session)),
-    warm: nothing,
-};
-
-pub static ROLES_LIST: HttpFunction = HttpFunction {
-    name: "roles-list",
-    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::roles::list_roles)),
-    warm: nothing,
-};
-
-pub static TENANTS_CREATE: HttpFunction = HttpFunction {
-    name: "tenants-create",
-    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::tenants::create)),
-    warm: nothing,
-};
-
-pub static TENANTS_LIST: HttpFunction = HttpFunction {
-    name: "tenants-list",
-    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::tenants::list)),
-    warm: nothing,
-};
-
-pub static TENANTS_GET: HttpFunction = HttpFunction {
-    name: "tenants-get",
-    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::tenants::get)),
-    warm: nothing,
-};
-
-pub static TENANTS_UPDATE: HttpFunction = HttpFunction {
-    name: "tenants-update",
-    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::tenants::update)),
-    warm: nothing,
-};
-
-pub static TENANTS_SUSPEND: HttpFunction = HttpFunction {
-    name: "tenants-suspend",
-    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::tenants::suspend)),
-    warm: nothing,
-};
-
-pub static TENANTS_REACTIVATE: HttpFunction = HttpFunction {
-    name: "tenants-reactivate",
-    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::tenants::reactivate)),
-    warm: nothing,
-};
-
-pub static USERS_INVITE: HttpFunction = HttpFunction {
-    name: "users-invite",
-    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::users::invite)),
-    warm: nothing,
-};
-
-pub static USERS_LIST: HttpFunction = HttpFunction {
-    name: "users-list",
-    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::users::list)),
-    warm: nothing,
-};
-
-pub static USERS_GET: HttpFunction = HttpFunction {
-    name: "users-get",
-    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::users::get)),
-    warm: nothing,
-};
-
-pub static USERS_UPDATE: HttpFunction = HttpFunction {
-    name: "users-update",
-    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::users::update)),
-    warm: nothing,
-};
-
-pub static USERS_ASSIGN_ROLES: HttpFunction = HttpFunction {
-    name: "users-assign-roles",
-    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::users::assign_roles)),
-    warm: nothing,
-};
-
-pub static USERS_DEACTIVATE: HttpFunction = HttpFunction {
-    name: "users-deactivate",
-    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::users::deactivate)),
-    warm: nothing,
-};
-
-pub static AUDIT_LIST: HttpFunction = HttpFunction {
-    name: "audit-list",
-    routes: || OpenApiRouter::new().routes(routes!(crate::audit::list)),
-    warm: nothing,
-};
-
-pub static API_KEYS_CREATE: HttpFunction = HttpFunction {
-    name: "api-keys-create",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::api_keys::create)),
-    warm: nothing,
-};
-
-pub static API_KEYS_LIST: HttpFunction = HttpFunction {
-    name: "api-keys-list",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::api_keys::list)),
-    warm: nothing,
-};
-
-pub static API_KEYS_ROTATE: HttpFunction = HttpFunction {
-    name: "api-keys-rotate",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::api_keys::rotate)),
-    warm: nothing,
-};
-
-pub static API_KEYS_REVOKE: HttpFunction = HttpFunction {
-    name: "api-keys-revoke",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::api_keys::revoke)),
-    warm: nothing,
-};
-
-pub static AUTH_MFA_SETUP: HttpFunction = HttpFunction {
-    name: "auth-mfa-setup",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::mfa::setup)),
-    warm: nothing,
-};
-
-pub static AUTH_MFA_CONFIRM: HttpFunction = HttpFunction {
-    name: "auth-mfa-confirm",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::mfa::confirm)),
-    warm: nothing,
-};
-
-pub static AUTH_MFA_VERIFY: HttpFunction = HttpFunction {
-    name: "auth-mfa-verify",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::mfa::verify)),
-    warm: nothing,
-};
-
-pub static AUTH_MFA_EMAIL: HttpFunction = HttpFunction {
-    name: "auth-mfa-email",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::mfa::email_code)),
-    warm: nothing,
-};
-
-pub static AUTH_MFA_DISABLE: HttpFunction = HttpFunction {
-    name: "auth-mfa-disable",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::mfa::disable)),
-    warm: nothing,
-};
-
-pub static AUTH_SSO_START: HttpFunction = HttpFunction {
-    name: "auth-sso-start",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::sso::begin)),
-    warm: nothing,
-};
-
-pub static AUTH_SSO_CALLBACK: HttpFunction = HttpFunction {
-    name: "auth-sso-callback",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::sso::callback)),
-    warm: nothing,
-};
-
-pub static SSO_PROVIDERS_PUT: HttpFunction = HttpFunction {
-    name: "sso-providers-put",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::sso::put_provider)),
-    warm: nothing,
-};
-
-pub static SSO_PROVIDERS_LIST: HttpFunction = HttpFunction {
-    name: "sso-providers-list",
-    routes: || OpenApiRouter::new().routes(routes!(crate::auth::sso::list_providers)),
-    warm: nothing,
-};
-
-pub static SETTINGS_LIST: HttpFunction = HttpFunction {
-    name: "settings-list",
-    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::settings::list)),
-    warm: nothing,
-};
-
-pub static SETTINGS_PUT: HttpFunction = HttpFunction {
-    name: "settings-put",
-    routes: || OpenApiRouter::new().routes(routes!(crate::tenancy::settings::put)),
-    warm: nothing,
-};
-
-pub static ROTATE_SIGNING_KEYS: TaskFunction = TaskFunction {
-    name: "rotate-signing-keys",
-    handler: |s, _event| Box::pin(crate::auth::keys::rotate_task(s)),
-};
-
-pub static MIGRATE: TaskFunction =
-    TaskFunction { name: "migrate", handler: |s, _event| Box::pin(crate::platform::db::migrate_task(s)) };
-
-pub static OUTBOX_RELAY: TaskFunction = TaskFunction {
-    name: "outbox-relay",
-    handler: |s, _event| Box::pin(crate::platform::events::relay_task(s)),
-};
-
-pub static NOTIFY_EMAIL: QueueFunction = QueueFunction {
-    name: "notify-email",
-    handler: |s, batch| {
-        Box::pin(crate::platform::consumer::handle_batch(s, "notify-email", batch, move |d| {
-            crate::notifications::deliver(s, d)
-        }))
-    },
-    warm: |s| {
-        Box::pin(async move {
-            crate::notifications::sender::SenderConfig::from_env(&s.config().env)?;
-            Ok(())
-        })
-    },
-};
-
-pub static ORDERS_ON_MAPPING: QueueFunction = QueueFunction {
-    name: "orders-on-mapping",
-    handler: |s, batch| {
-        Box::pin(crate::platform::consumer::handle_batch(s, "orders-on-mapping", batch, move |d| {
-            crate::orders::revalidation::on_mappings(s, d)
-        }))
-    },
-    warm: nothing,
-};
-
-pub static CATALOG_CATEGORIES_LIST: HttpFunction = HttpFunction {
-    name: "catalog-categories-list",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::products::list_categories)),
-    warm: nothing,
-};
-
-pub static CATALOG_CATEGORIES_CREATE: HttpFunction = HttpFunction {
-    name: "catalog-categories-create",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::products::create_category)),
-    warm: nothing,
-};
-
-pub static CATALOG_CATEGORIES_UPDATE: HttpFunction = HttpFunction {
-    name: "catalog-categories-update",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::products::update_category)),
-    warm: nothing,
-};
-
-pub static CATALOG_PRODUCTS_LIST: HttpFunction = HttpFunction {
-    name: "catalog-products-list",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::products::list_products)),
-    warm: nothing,
-};
-
-pub static CATALOG_PRODUCTS_CREATE: HttpFunction = HttpFunction {
-    name: "catalog-products-create",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::products::create_product)),
-    warm: nothing,
-};
-
-pub static CATALOG_PRODUCTS_GET: HttpFunction = HttpFunction {
-    name: "catalog-products-get",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::products::get_product)),
-    warm: nothing,
-};
-
-pub static CATALOG_PRODUCTS_UPDATE: HttpFunction = HttpFunction {
-    name: "catalog-products-update",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::products::update_product)),
-    warm: nothing,
-};
-
-pub static CATALOG_PRODUCTS_REVIEW: HttpFunction = HttpFunction {
-    name: "catalog-products-review",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::products::review_product)),
-    warm: nothing,
-};
-
-pub static CATALOG_ITEMS_LIST: HttpFunction = HttpFunction {
-    name: "catalog-items-list",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::items::list)),
-    warm: nothing,
-};
-
-pub static CATALOG_ITEMS_CREATE: HttpFunction = HttpFunction {
-    name: "catalog-items-create",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::items::create)),
-    warm: nothing,
-};
-
-pub static CATALOG_ITEMS_GET: HttpFunction = HttpFunction {
-    name: "catalog-items-get",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::items::get)),
-    warm: nothing,
-};
-
-pub static CATALOG_ITEMS_UPDATE: HttpFunction = HttpFunction {
-    name: "catalog-items-update",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::items::update)),
-    warm: nothing,
-};
-
-pub static CATALOG_ITEMS_DELETE: HttpFunction = HttpFunction {
-    name: "catalog-items-delete",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::items::delete)),
-    warm: nothing,
-};
-
-pub static SKU_MAPPINGS_LIST: HttpFunction = HttpFunction {
-    name: "sku-mappings-list",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::mappings::list)),
-    warm: nothing,
-};
-
-pub static SKU_MAPPINGS_CREATE: HttpFunction = HttpFunction {
-    name: "sku-mappings-create",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::mappings::create)),
-    warm: nothing,
-};
-
-pub static SKU_MAPPINGS_GET: HttpFunction = HttpFunction {
-    name: "sku-mappings-get",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::mappings::get)),
-    warm: nothing,
-};
-
-pub static SKU_MAPPINGS_UPDATE: HttpFunction = HttpFunction {
-    name: "sku-mappings-update",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::mappings::update)),
-    warm: nothing,
-};
-
-pub static SKU_MAPPINGS_DELETE: HttpFunction = HttpFunction {
-    name: "sku-mappings-delete",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::mappings::delete)),
-    warm: nothing,
-};
-
-pub static SKU_MAPPINGS_RESOLVE: HttpFunction = HttpFunction {
-    name: "sku-mappings-resolve",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::mappings::resolve_route)),
-    warm: nothing,
-};
-
-pub static SKU_MAPPINGS_BULK: HttpFunction = HttpFunction {
-    name: "sku-mappings-bulk",
-    routes: || {
-        crate::platform::http::with_body_limit(
-            OpenApiRouter::new().routes(routes!(crate::catalog::mappings::bulk)),
-            crate::catalog::mappings::BULK_BODY_LIMIT,
+/// One handler's routes and its path, as [`api!`] makes them for an [`HttpFunction`].
+pub struct Api {
+    pub routes: fn() -> OpenApiRouter<AppState>,
+    pub handler: &'static str,
+}
+
+/// The [`Api`] of one handler (optionally with its own body limit).
+macro_rules! api {
+    ($handler:path) => {
+        Api { routes: || OpenApiRouter::new().routes(routes!($handler)), handler: stringify!($handler) }
+    };
+    ($handler:path, body_limit = $limit:expr) => {
+        Api {
+            routes: || {
+                crate::platform::http::with_body_limit(OpenApiRouter::new().routes(routes!($handler)), $limit)
+            },
+            handler: stringify!($handler),
+        }
+    };
+}
+
+/// Declares each function as a `pub static` and lists them by kind.
+macro_rules! registry {
+    (
+        http { $( $(#[$hm:meta])* $h:ident = $he:expr; )* }
+        tasks { $( $(#[$tm:meta])* $t:ident = $te:expr; )* }
+        queues { $( $(#[$qm:meta])* $q:ident = $qe:expr; )* }
+    ) => {
+        $( $(#[$hm])* pub static $h: HttpFunction = $he; )*
+        $( $(#[$tm])* pub static $t: TaskFunction = $te; )*
+        $( $(#[$qm])* pub static $q: QueueFunction = $qe; )*
+        pub static HTTP_FUNCTIONS: &[&HttpFunction] = &[$(&$h),*];
+        pub static TASK_FUNCTIONS: &[&TaskFunction] = &[$(&$t),*];
+        pub static QUEUE_FUNCTIONS: &[&QueueFunction] = &[$(&$q),*];
+    };
+}
+
+use Context::*;
+
+registry! {
+    http {
+        HEALTH = HttpFunction::new(Platform, api!(crate::platform::health::health), Public, &[]);
+        HEALTH_READY = HttpFunction::new(Platform, api!(crate::platform::health::ready), Public, &[DbApp, HealthProbe])
+        .warm(|s| Box::pin(crate::platform::health::warm_ready(s)));
+        OPENAPI = HttpFunction::new(Platform, api!(crate::platform::openapi::openapi_json), Public, &[])
+            .warm(|_| Box::pin(async { crate::platform::openapi::document(); Ok(()) }));
+        AUTH_LOGIN = HttpFunction::new(Identity, api!(crate::auth::login::login), Public, &[DbApp, VerifyTokens, SignTokens, RateLimits]);
+        AUTH_REFRESH = HttpFunction::new(Identity, api!(crate::auth::sessions::refresh), Public, &[DbApp, VerifyTokens, SignTokens]);
+        AUTH_LOGOUT = HttpFunction::new(Identity, api!(crate::auth::sessions::logout), Session, &[DbApp, VerifyTokens, RateLimits]);
+        AUTH_ME = HttpFunction::new(Identity, api!(crate::auth::login::me), Session, &[DbApp, VerifyTokens, RateLimits]);
+        AUTH_SWITCH_TENANT = HttpFunction::new(Identity, api!(crate::auth::sessions::switch_tenant), Session, &[DbApp, VerifyTokens, SignTokens, RateLimits]);
+        AUTH_PASSWORD_RESET = HttpFunction::new(Identity, api!(crate::auth::recovery::request_reset), Public, &[DbApp, VerifyTokens, PublishEvents]);
+        AUTH_PASSWORD_RESET_CONFIRM = HttpFunction::new(Identity, api!(crate::auth::recovery::confirm_reset), Public, &[DbApp, VerifyTokens]);
+        AUTH_INVITATION_ACCEPT = HttpFunction::new(Identity, api!(crate::auth::recovery::accept_invitation), Public, &[DbApp, VerifyTokens]);
+        AUTH_SESSIONS_LIST = HttpFunction::new(Identity, api!(crate::auth::sessions::list_sessions), Session, &[DbApp, VerifyTokens, RateLimits]);
+        AUTH_SESSIONS_REVOKE = HttpFunction::new(Identity, api!(crate::auth::sessions::revoke_session), Session, &[DbApp, VerifyTokens, RateLimits]);
+        ROLES_LIST = HttpFunction::new(Identity, api!(crate::tenancy::roles::list_roles), Session, &[DbApp, VerifyTokens, RateLimits]);
+        TENANTS_CREATE = HttpFunction::new(Identity, api!(crate::tenancy::tenants::create), P("tenants:create:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
+        TENANTS_LIST = HttpFunction::new(Identity, api!(crate::tenancy::tenants::list), P("tenants:read:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
+        TENANTS_GET = HttpFunction::new(Identity, api!(crate::tenancy::tenants::get), P("tenants:read:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
+        TENANTS_UPDATE = HttpFunction::new(Identity, api!(crate::tenancy::tenants::update), P("tenants:update:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
+        TENANTS_SUSPEND = HttpFunction::new(Identity, api!(crate::tenancy::tenants::suspend), P("tenants:suspend:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
+        TENANTS_REACTIVATE = HttpFunction::new(Identity, api!(crate::tenancy::tenants::reactivate), P("tenants:update:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
+        USERS_INVITE = HttpFunction::new(Identity, api!(crate::tenancy::users::invite), P("users:create"), &[DbApp, VerifyTokens, RateLimits, PublishEvents]);
+        USERS_LIST = HttpFunction::new(Identity, api!(crate::tenancy::users::list), P("users:read:own"), &[DbApp, VerifyTokens, RateLimits]);
+        USERS_GET = HttpFunction::new(Identity, api!(crate::tenancy::users::get), P("users:read:own"), &[DbApp, VerifyTokens, RateLimits]);
+        USERS_UPDATE = HttpFunction::new(Identity, api!(crate::tenancy::users::update), P("users:update"), &[DbApp, VerifyTokens, RateLimits]);
+        USERS_ASSIGN_ROLES = HttpFunction::new(Identity, api!(crate::tenancy::users::assign_roles), P("users:assign"), &[DbApp, VerifyTokens, RateLimits]);
+        USERS_DEACTIVATE = HttpFunction::new(Identity, api!(crate::tenancy::users::deactivate), P("users:deactivate"), &[DbApp, VerifyTokens, RateLimits]);
+        AUDIT_LIST = HttpFunction::new(Identity, api!(crate::audit::list), P("audit:read"), &[DbApp, VerifyTokens, RateLimits]);
+        API_KEYS_CREATE = HttpFunction::new(Identity, api!(crate::auth::api_keys::create), P("api_keys:create"), &[DbApp, VerifyTokens, RateLimits]);
+        API_KEYS_LIST = HttpFunction::new(Identity, api!(crate::auth::api_keys::list), P("api_keys:read"), &[DbApp, VerifyTokens, RateLimits]);
+        API_KEYS_ROTATE = HttpFunction::new(Identity, api!(crate::auth::api_keys::rotate), P("api_keys:update"), &[DbApp, VerifyTokens, RateLimits]);
+        API_KEYS_REVOKE = HttpFunction::new(Identity, api!(crate::auth::api_keys::revoke), P("api_keys:delete"), &[DbApp, VerifyTokens, RateLimits]);
+        AUTH_MFA_SETUP = HttpFunction::new(Identity, api!(crate::auth::mfa::setup), Session, &[DbApp, VerifyTokens, MfaKey, RateLimits]);
+        AUTH_MFA_CONFIRM = HttpFunction::new(Identity, api!(crate::auth::mfa::confirm), Session, &[DbApp, VerifyTokens, MfaKey, RateLimits]);
+        AUTH_MFA_VERIFY = HttpFunction::new(Identity, api!(crate::auth::mfa::verify), Public, &[DbApp, VerifyTokens, SignTokens, MfaKey, RateLimits]);
+        AUTH_MFA_EMAIL = HttpFunction::new(Identity, api!(crate::auth::mfa::email_code), Public, &[DbApp, VerifyTokens, RateLimits, PublishEvents]);
+        AUTH_MFA_DISABLE = HttpFunction::new(Identity, api!(crate::auth::mfa::disable), Session, &[DbApp, VerifyTokens, MfaKey, RateLimits]);
+        AUTH_SSO_START = HttpFunction::new(Identity, api!(crate::auth::sso::begin), Public, &[DbApp, VerifyTokens, MfaKey]);
+        AUTH_SSO_CALLBACK = HttpFunction::new(Identity, api!(crate::auth::sso::callback), Public, &[DbApp, VerifyTokens, SignTokens, MfaKey]);
+        SSO_PROVIDERS_PUT = HttpFunction::new(Identity, api!(crate::auth::sso::put_provider), P("settings:update"), &[DbApp, VerifyTokens, MfaKey, RateLimits]);
+        SSO_PROVIDERS_LIST = HttpFunction::new(Identity, api!(crate::auth::sso::list_providers), P("settings:read"), &[DbApp, VerifyTokens, RateLimits]);
+        SETTINGS_LIST = HttpFunction::new(Identity, api!(crate::tenancy::settings::list), P("settings:read"), &[DbApp, VerifyTokens, RateLimits]);
+        SETTINGS_PUT = HttpFunction::new(Identity, api!(crate::tenancy::settings::put), P("settings:update"), &[DbApp, VerifyTokens, RateLimits]);
+        CATALOG_CATEGORIES_LIST = HttpFunction::new(Catalog, api!(crate::catalog::products::list_categories), P("catalog:read"), &[DbApp, VerifyTokens, RateLimits]);
+        CATALOG_CATEGORIES_CREATE = HttpFunction::new(Catalog, api!(crate::catalog::products::create_category), P("catalog:create:all"), &[DbApp, VerifyTokens, RateLimits]);
+        CATALOG_CATEGORIES_UPDATE = HttpFunction::new(Catalog, api!(crate::catalog::products::update_category), P("catalog:update:all"), &[DbApp, VerifyTokens, RateLimits]);
+        CATALOG_PRODUCTS_LIST = HttpFunction::new(Catalog, api!(crate::catalog::products::list_products), P("catalog:read"), &[DbApp, VerifyTokens, RateLimits]);
+        CATALOG_PRODUCTS_CREATE = HttpFunction::new(Catalog, api!(crate::catalog::products::create_product), P("catalog:create:own"), &[DbApp, VerifyTokens, RateLimits]);
+        CATALOG_PRODUCTS_GET = HttpFunction::new(Catalog, api!(crate::catalog::products::get_product), P("catalog:read"), &[DbApp, VerifyTokens, RateLimits]);
+        CATALOG_PRODUCTS_UPDATE = HttpFunction::new(Catalog, api!(crate::catalog::products::update_product), P("catalog:update:own"), &[DbApp, VerifyTokens, RateLimits]);
+        CATALOG_PRODUCTS_REVIEW = HttpFunction::new(Catalog, api!(crate::catalog::products::review_product), P("catalog:approve:all"), &[DbApp, VerifyTokens, RateLimits]);
+        CATALOG_ITEMS_LIST = HttpFunction::new(Catalog, api!(crate::catalog::items::list), P("catalog:read"), &[DbApp, VerifyTokens, RateLimits]);
+        CATALOG_ITEMS_CREATE = HttpFunction::new(Catalog, api!(crate::catalog::items::create), P("catalog:create"), &[DbApp, VerifyTokens, RateLimits, PublishEvents]);
+        CATALOG_ITEMS_GET = HttpFunction::new(Catalog, api!(crate::catalog::items::get), P("catalog:read"), &[DbApp, VerifyTokens, RateLimits]);
+        CATALOG_ITEMS_UPDATE = HttpFunction::new(Catalog, api!(crate::catalog::items::update), P("catalog:update"), &[DbApp, VerifyTokens, RateLimits, PublishEvents]);
+        CATALOG_ITEMS_DELETE = HttpFunction::new(Catalog, api!(crate::catalog::items::delete), P("catalog:delete"), &[DbApp, VerifyTokens, RateLimits]);
+        SKU_MAPPINGS_LIST = HttpFunction::new(Catalog, api!(crate::catalog::mappings::list), P("sku_mappings:read"), &[DbApp, VerifyTokens, RateLimits]);
+        SKU_MAPPINGS_CREATE = HttpFunction::new(Catalog, api!(crate::catalog::mappings::create), P("sku_mappings:create"), &[DbApp, VerifyTokens, RateLimits, PublishEvents]);
+        SKU_MAPPINGS_GET = HttpFunction::new(Catalog, api!(crate::catalog::mappings::get), P("sku_mappings:read"), &[DbApp, VerifyTokens, RateLimits]);
+        SKU_MAPPINGS_UPDATE = HttpFunction::new(Catalog, api!(crate::catalog::mappings::update), P("sku_mappings:update"), &[DbApp, VerifyTokens, RateLimits, PublishEvents]);
+        SKU_MAPPINGS_DELETE = HttpFunction::new(Catalog, api!(crate::catalog::mappings::delete), P("sku_mappings:delete"), &[DbApp, VerifyTokens, RateLimits]);
+        SKU_MAPPINGS_RESOLVE = HttpFunction::new(Catalog, api!(crate::catalog::mappings::resolve_route), P("sku_mappings:read"), &[DbApp, VerifyTokens, RateLimits]);
+        SKU_MAPPINGS_BULK = HttpFunction::new(
+            Catalog,
+            api!(crate::catalog::mappings::bulk, body_limit = crate::catalog::mappings::BULK_BODY_LIMIT),
+            P("sku_mappings:create"),
+            &[DbApp, VerifyTokens, RateLimits, PublishEvents],
+        );
+        SKU_MAPPINGS_EXPORT = HttpFunction::new(Catalog, api!(crate::catalog::mappings::export), P("sku_mappings:read"), &[DbApp, VerifyTokens, RateLimits]);
+        SKU_MAPPINGS_SUGGESTIONS = HttpFunction::new(Catalog, api!(crate::catalog::mappings::suggestions), P("sku_mappings:read"), &[DbApp, VerifyTokens, RateLimits]);
+        PRICE_LISTS_LIST = HttpFunction::new(Catalog, api!(crate::catalog::pricing::list), P("pricing:read"), &[DbApp, VerifyTokens, RateLimits]);
+        PRICE_LISTS_CREATE = HttpFunction::new(Catalog, api!(crate::catalog::pricing::create), P("pricing:create"), &[DbApp, VerifyTokens, RateLimits]);
+        PRICE_LISTS_GET = HttpFunction::new(Catalog, api!(crate::catalog::pricing::get), P("pricing:read"), &[DbApp, VerifyTokens, RateLimits]);
+        PRICE_LISTS_UPDATE = HttpFunction::new(Catalog, api!(crate::catalog::pricing::update), P("pricing:update"), &[DbApp, VerifyTokens, RateLimits]);
+        PRICE_LISTS_PRICES_PUT = HttpFunction::new(Catalog, api!(crate::catalog::pricing::put_prices), P("pricing:update"), &[DbApp, VerifyTokens, RateLimits]);
+        PRICE_LISTS_PRICES_DELETE = HttpFunction::new(Catalog, api!(crate::catalog::pricing::delete_prices), P("pricing:update"), &[DbApp, VerifyTokens, RateLimits]);
+        PRICING_QUOTE = HttpFunction::new(Catalog, api!(crate::catalog::pricing::quote), P("pricing:read"), &[DbApp, VerifyTokens, RateLimits]);
+        PROMOTIONS_LIST = HttpFunction::new(Catalog, api!(crate::catalog::promotions::list), P("promotions:read"), &[DbApp, VerifyTokens, RateLimits]);
+        PROMOTIONS_CREATE = HttpFunction::new(Catalog, api!(crate::catalog::promotions::create), P("promotions:create"), &[DbApp, VerifyTokens, RateLimits]);
+        PROMOTIONS_GET = HttpFunction::new(Catalog, api!(crate::catalog::promotions::get), P("promotions:read"), &[DbApp, VerifyTokens, RateLimits]);
+        PROMOTIONS_UPDATE = HttpFunction::new(Catalog, api!(crate::catalog::promotions::update), P("promotions:update"), &[DbApp, VerifyTokens, RateLimits]);
+        PROMOTIONS_VALIDATE = HttpFunction::new(Catalog, api!(crate::catalog::promotions::validate), P("pricing:read"), &[DbApp, VerifyTokens, RateLimits]);
+        PROMOTIONS_REDEEM = HttpFunction::new(Catalog, api!(crate::catalog::promotions::redeem), P("promotions:redeem"), &[DbApp, VerifyTokens, RateLimits]);
+        PROMOTIONS_REDEMPTIONS_LIST = HttpFunction::new(Catalog, api!(crate::catalog::promotions::redemptions), P("promotions:read"), &[DbApp, VerifyTokens, RateLimits]);
+        ORDERS_CREATE = HttpFunction::new(Orders, api!(crate::orders::api::create), P("orders:create:own"), &[DbApp, VerifyTokens, RateLimits, Idempotency, PublishEvents]);
+        ORDERS_VALIDATE = HttpFunction::new(Orders, api!(crate::orders::api::validate), P("orders:create:own"), &[DbApp, VerifyTokens, RateLimits]);
+        ORDERS_LIST = HttpFunction::new(Orders, api!(crate::orders::api::list), P("orders:read:own"), &[DbApp, VerifyTokens, RateLimits]);
+        ORDERS_GET = HttpFunction::new(Orders, api!(crate::orders::api::get), P("orders:read:own"), &[DbApp, VerifyTokens, RateLimits]);
+        ORDERS_UPDATE = HttpFunction::new(Orders, api!(crate::orders::api::update), P("orders:update:own"), &[DbApp, VerifyTokens, RateLimits, PublishEvents]);
+        ORDERS_REVALIDATE = HttpFunction::new(Orders, api!(crate::orders::api::revalidate), P("orders:update"), &[DbApp, VerifyTokens, RateLimits, PublishEvents]);
+        APPROVALS_CREATE = HttpFunction::new(Orders, api!(crate::orders::approvals::create), P("orders:update"), &[DbApp, VerifyTokens, RateLimits]);
+        APPROVALS_LIST = HttpFunction::new(Orders, api!(crate::orders::approvals::list), P("orders:read"), &[DbApp, VerifyTokens, RateLimits]);
+        EXCEPTIONS_LIST = HttpFunction::new(Orders, api!(crate::orders::exceptions::list), P("orders:read"), &[DbApp, VerifyTokens, RateLimits]);
+        EXCEPTIONS_RESOLVE = HttpFunction::new(Orders, api!(crate::orders::exceptions::resolve), P("orders:update"), &[DbApp, VerifyTokens, RateLimits]);
+        CHANNELS_CREATE = HttpFunction::new(Orders, api!(crate::orders::channels::create), P("channels:create"), &[DbApp, VerifyTokens, MfaKey, RateLimits]);
+        CHANNELS_LIST = HttpFunction::new(Orders, api!(crate::orders::channels::list), P("channels:read"), &[DbApp, VerifyTokens, RateLimits]);
+        WEBHOOKS_SHOPIFY = HttpFunction::new(Orders, api!(crate::orders::channels::shopify), Public, &[DbApp, MfaKey, PublishEvents]);
+        WEBHOOKS_WOOCOMMERCE = HttpFunction::new(Orders, api!(crate::orders::channels::woocommerce), Public, &[DbApp, MfaKey, PublishEvents]);
+        PROFILES_CREATE = HttpFunction::new(Orders, api!(crate::orders::profiles::create), P("channels:update"), &[DbApp, VerifyTokens, RateLimits]);
+        PROFILES_PREVIEW = HttpFunction::new(Orders, api!(crate::orders::profiles::preview), P("channels:read"), &[DbApp, VerifyTokens, RateLimits]);
+    }
+    tasks {
+        MIGRATE = TaskFunction::new(
+            Platform,
+            "migrate",
+            "Applies pending database migrations as the schema owner. Invoked by deploys.",
+            |s, _event| Box::pin(crate::platform::db::migrate_task(s)),
+            &[DbAdmin],
         )
-    },
-    warm: nothing,
-};
-
-pub static SKU_MAPPINGS_EXPORT: HttpFunction = HttpFunction {
-    name: "sku-mappings-export",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::mappings::export)),
-    warm: nothing,
-};
-
-pub static SKU_MAPPINGS_SUGGESTIONS: HttpFunction = HttpFunction {
-    name: "sku-mappings-suggestions",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::mappings::suggestions)),
-    warm: nothing,
-};
-
-pub static PRICE_LISTS_LIST: HttpFunction = HttpFunction {
-    name: "price-lists-list",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::pricing::list)),
-    warm: nothing,
-};
-
-pub static PRICE_LISTS_CREATE: HttpFunction = HttpFunction {
-    name: "price-lists-create",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::pricing::create)),
-    warm: nothing,
-};
-
-pub static PRICE_LISTS_GET: HttpFunction = HttpFunction {
-    name: "price-lists-get",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::pricing::get)),
-    warm: nothing,
-};
-
-pub static PRICE_LISTS_UPDATE: HttpFunction = HttpFunction {
-    name: "price-lists-update",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::pricing::update)),
-    warm: nothing,
-};
-
-pub static PRICE_LISTS_PRICES_PUT: HttpFunction = HttpFunction {
-    name: "price-lists-prices-put",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::pricing::put_prices)),
-    warm: nothing,
-};
-
-pub static PRICE_LISTS_PRICES_DELETE: HttpFunction = HttpFunction {
-    name: "price-lists-prices-delete",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::pricing::delete_prices)),
-    warm: nothing,
-};
-
-pub static PRICING_QUOTE: HttpFunction = HttpFunction {
-    name: "pricing-quote",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::pricing::quote)),
-    warm: nothing,
-};
-
-pub static PROMOTIONS_LIST: HttpFunction = HttpFunction {
-    name: "promotions-list",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::promotions::list)),
-    warm: nothing,
-};
-
-pub static PROMOTIONS_CREATE: HttpFunction = HttpFunction {
-    name: "promotions-create",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::promotions::create)),
-    warm: nothing,
-};
-
-pub static PROMOTIONS_GET: HttpFunction = HttpFunction {
-    name: "promotions-get",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::promotions::get)),
-    warm: nothing,
-};
-
-pub static PROMOTIONS_UPDATE: HttpFunction = HttpFunction {
-    name: "promotions-update",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::promotions::update)),
-    warm: nothing,
-};
-
-pub static PROMOTIONS_VALIDATE: HttpFunction = HttpFunction {
-    name: "promotions-validate",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::promotions::validate)),
-    warm: nothing,
-};
-
-pub static PROMOTIONS_REDEEM: HttpFunction = HttpFunction {
-    name: "promotions-redeem",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::promotions::redeem)),
-    warm: nothing,
-};
-
-pub static PROMOTIONS_REDEMPTIONS_LIST: HttpFunction = HttpFunction {
-    name: "promotions-redemptions-list",
-    routes: || OpenApiRouter::new().routes(routes!(crate::catalog::promotions::redemptions)),
-    warm: nothing,
-};
-
-pub static ORDERS_CREATE: HttpFunction = HttpFunction {
-    name: "orders-create",
-    routes: || OpenApiRouter::new().routes(routes!(crate::orders::api::create)),
-    warm: nothing,
-};
-
-pub static ORDERS_VALIDATE: HttpFunction = HttpFunction {
-    name: "orders-validate",
-    routes: || OpenApiRouter::new().routes(routes!(crate::orders::api::validate)),
-    warm: nothing,
-};
-
-pub static ORDERS_LIST: HttpFunction = HttpFunction {
-    name: "orders-list",
-    routes: || OpenApiRouter::new().routes(routes!(crate::orders::api::list)),
-    warm: nothing,
-};
-
-pub static ORDERS_GET: HttpFunction = HttpFunction {
-    name: "orders-get",
-    routes: || OpenApiRouter::new().routes(routes!(crate::orders::api::get)),
-    warm: nothing,
-};
-
-pub static ORDERS_UPDATE: HttpFunction = HttpFunction {
-    name: "orders-update",
-    routes: || OpenApiRouter::new().routes(routes!(crate::orders::api::update)),
-    warm: nothing,
-};
-
-pub static ORDERS_REVALIDATE: HttpFunction = HttpFunction {
-    name: "orders-revalidate",
-    routes: || OpenApiRouter::new().routes(routes!(crate::orders::api::revalidate)),
-    warm: nothing,
-};
-
-pub static APPROVALS_CREATE: HttpFunction = HttpFunction {
-    name: "approvals-create",
-    routes: || OpenApiRouter::new().routes(routes!(crate::orders::approvals::create)),
-    warm: nothing,
-};
-
-pub static APPROVALS_LIST: HttpFunction = HttpFunction {
-    name: "approvals-list",
-    routes: || OpenApiRouter::new().routes(routes!(crate::orders::approvals::list)),
-    warm: nothing,
-};
-
-pub static EXCEPTIONS_LIST: HttpFunction = HttpFunction {
-    name: "exceptions-list",
-    routes: || OpenApiRouter::new().routes(routes!(crate::orders::exceptions::list)),
-    warm: nothing,
-};
-
-pub static EXCEPTIONS_RESOLVE: HttpFunction = HttpFunction {
-    name: "exceptions-resolve",
-    routes: || OpenApiRouter::new().routes(routes!(crate::orders::exceptions::resolve)),
-    warm: nothing,
-};
-
-pub static CHANNELS_CREATE: HttpFunction = HttpFunction {
-    name: "channels-create",
-    routes: || OpenApiRouter::new().routes(routes!(crate::orders::channels::create)),
-    warm: nothing,
-};
-
-pub static CHANNELS_LIST: HttpFunction = HttpFunction {
-    name: "channels-list",
-    routes: || OpenApiRouter::new().routes(routes!(crate::orders::channels::list)),
-    warm: nothing,
-};
-
-pub static WEBHOOKS_SHOPIFY: HttpFunction = HttpFunction {
-    name: "webhooks-shopify",
-    routes: || OpenApiRouter::new().routes(routes!(crate::orders::channels::shopify)),
-    warm: nothing,
-};
-
-pub static WEBHOOKS_WOOCOMMERCE: HttpFunction = HttpFunction {
-    name: "webhooks-woocommerce",
-    routes: || OpenApiRouter::new().routes(routes!(crate::orders::channels::woocommerce)),
-    warm: nothing,
-};
-
-pub static PROFILES_CREATE: HttpFunction = HttpFunction {
-    name: "profiles-create",
-    routes: || OpenApiRouter::new().routes(routes!(crate::orders::profiles::create)),
-    warm: nothing,
-};
-
-pub static PROFILES_PREVIEW: HttpFunction = HttpFunction {
-    name: "profiles-preview",
-    routes: || OpenApiRouter::new().routes(routes!(crate::orders::profiles::preview)),
-    warm: nothing,
-};
-
-pub static HTTP_FUNCTIONS: &[&HttpFunction] = &[
-    &HEALTH,
-    &HEALTH_READY,
-    &OPENAPI,
-    &AUTH_LOGIN,
-    &AUTH_REFRESH,
-    &AUTH_LOGOUT,
-    &AUTH_ME,
-    &AUTH_SWITCH_TENANT,
-    &AUTH_PASSWORD_RESET,
-    &AUTH_PASSWORD_RESET_CONFIRM,
-    &AUTH_INVITATION_ACCEPT,
-    &AUTH_SESSIONS_LIST,
-    &AUTH_SESSIONS_REVOKE,
-    &ROLES_LIST,
-    &TENANTS_CREATE,
-    &TENANTS_LIST,
-    &TENANTS_GET,
-    &TENANTS_UPDATE,
-    &TENANTS_SUSPEND,
-    &TENANTS_REACTIVATE,
-    &USERS_INVITE,
-    &USERS_LIST,
-    &USERS_GET,
-    &USERS_UPDATE,
-    &USERS_ASSIGN_ROLES,
-    &USERS_DEACTIVATE,
-    &AUDIT_LIST,
-    &API_KEYS_CREATE,
-    &API_KEYS_LIST,
-    &API_KEYS_ROTATE,
-    &API_KEYS_REVOKE,
-    &AUTH_MFA_SETUP,
-    &AUTH_MFA_CONFIRM,
-    &AUTH_MFA_VERIFY,
-    &AUTH_MFA_EMAIL,
-    &AUTH_MFA_DISABLE,
-    &AUTH_SSO_START,
-    &AUTH_SSO_CALLBACK,
-    &SSO_PROVIDERS_PUT,
-    &SSO_PROVIDERS_LIST,
-    &SETTINGS_LIST,
-    &SETTINGS_PUT,
-    &CATALOG_CATEGORIES_LIST,
-    &CATALOG_CATEGORIES_CREATE,
-    &CATALOG_CATEGORIES_UPDATE,
-    &CATALOG_PRODUCTS_LIST,
-    &CATALOG_PRODUCTS_CREATE,
-    &CATALOG_PRODUCTS_GET,
-    &CATALOG_PRODUCTS_UPDATE,
-    &CATALOG_PRODUCTS_REVIEW,
-    &CATALOG_ITEMS_LIST,
-    &CATALOG_ITEMS_CREATE,
-    &CATALOG_ITEMS_GET,
-    &CATALOG_ITEMS_UPDATE,
-    &CATALOG_ITEMS_DELETE,
-    &SKU_MAPPINGS_LIST,
-    &SKU_MAPPINGS_CREATE,
-    &SKU_MAPPINGS_GET,
-    &SKU_MAPPINGS_UPDATE,
-    &SKU_MAPPINGS_DELETE,
-    &SKU_MAPPINGS_RESOLVE,
-    &SKU_MAPPINGS_BULK,
-    &SKU_MAPPINGS_EXPORT,
-    &SKU_MAPPINGS_SUGGESTIONS,
-    &PRICE_LISTS_LIST,
-    &PRICE_LISTS_CREATE,
-    &PRICE_LISTS_GET,
-    &PRICE_LISTS_UPDATE,
-    &PRICE_LISTS_PRICES_PUT,
-    &PRICE_LISTS_PRICES_DELETE,
-    &PRICING_QUOTE,
-    &PROMOTIONS_LIST,
-    &PROMOTIONS_CREATE,
-    &PROMOTIONS_GET,
-    &PROMOTIONS_UPDATE,
-    &PROMOTIONS_VALIDATE,
-    &PROMOTIONS_REDEEM,
-    &PROMOTIONS_REDEMPTIONS_LIST,
-    &ORDERS_CREATE,
-    &ORDERS_VALIDATE,
-    &ORDERS_LIST,
-    &ORDERS_GET,
-    &ORDERS_UPDATE,
-    &ORDERS_REVALIDATE,
-    &APPROVALS_CREATE,
-    &APPROVALS_LIST,
-    &EXCEPTIONS_LIST,
-    &EXCEPTIONS_RESOLVE,
-    &CHANNELS_CREATE,
-    &CHANNELS_LIST,
-    &WEBHOOKS_SHOPIFY,
-    &WEBHOOKS_WOOCOMMERCE,
-    &PROFILES_CREATE,
-    &PROFILES_PREVIEW,
-];
-pub static TASK_FUNCTIONS: &[&TaskFunction] = &[&MIGRATE, &OUTBOX_RELAY, &ROTATE_SIGNING_KEYS];
-pub static QUEUE_FUNCTIONS: &[&QueueFunction] = &[&NOTIFY_EMAIL, &ORDERS_ON_MAPPING];
+        .timeout(300);
+        // One run holds its claimed rows while it publishes up to 10 PutEvents (10 s timeout each).
+        OUTBOX_RELAY = TaskFunction::new(
+            Platform,
+            "outbox-relay",
+            "Publishes outbox events the writers left behind (cross-tenant; gateway_ops role).",
+            |s, _event| Box::pin(crate::platform::events::relay_task(s)),
+            &[DbOps, PublishEvents],
+        )
+        .schedule("rate(1 minute)")
+        .timeout(120);
+        ROTATE_SIGNING_KEYS = TaskFunction::new(
+            Identity,
+            "rotate-signing-keys",
+            "Rotates the access-token signing keys (a new active key; the previous one stays for the tokens it signed). Invoke once after the first deploy to create the first key.",
+            |s, _event| Box::pin(crate::auth::keys::rotate_task(s)),
+            &[RotateSigningKeys],
+        )
+        .schedule("rate(30 days)")
+        .timeout(30);
+    }
+    queues {
+        NOTIFY_EMAIL = QueueFunction::new(
+            Platform,
+            "notify-email",
+            "Renders and sends requested emails (SES).",
+            |s, batch| {
+                Box::pin(crate::platform::consumer::handle_batch(s, "notify-email", batch, move |d| {
+                    crate::notifications::deliver(s, d)
+                }))
+            },
+            &[DbApp, Idempotency, SendEmail],
+            &["notification.email_requested"],
+        )
+        .warm(|s| {
+            Box::pin(async move {
+                crate::notifications::sender::SenderConfig::from_env(&s.config().env)?;
+                Ok(())
+            })
+        });
+        ORDERS_ON_MAPPING = QueueFunction::new(
+            Orders,
+            "orders-on-mapping",
+            "Revalidates orders held for an unknown SKU when a mapping for it appears.",
+            |s, batch| {
+                Box::pin(crate::platform::consumer::handle_batch(s, "orders-on-mapping", batch, move |d| {
+                    crate::orders::revalidation::on_mappings(s, d)
+                }))
+            },
+            &[DbApp, Idempotency, PublishEvents],
+            &["sku_mapping.created", "sku_mapping.updated"],
+        );
+    }
+}

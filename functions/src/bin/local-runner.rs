@@ -6,6 +6,11 @@
 //! local-runner [serve]                 provision the emulator, migrate, seed demo data, run (default)
 //! local-runner migrate                 apply migrations to DATABASE_ADMIN_URL and exit
 //! local-runner check                   check template, binaries and registry agree, and exit
+//! local-runner generate [--check]      write (or check) what the registry generates: binaries,
+//!                                      event samples, OpenAPI path list, policy table, stacks
+//! local-runner generate --manifest     print the registry as JSON (for the deployment check)
+//! local-runner generate --synthetic N --out DIR
+//!                                      the templates of a registry padded to N functions (headroom)
 //! local-runner openapi                 print the OpenAPI 3.1 document and exit
 //! local-runner provision               create the template's resources in the emulator and exit
 //! local-runner invoke FN [EVENT] [--runs N] [--binary PATH]
@@ -46,6 +51,7 @@ fn main() -> Result<()> {
                 println!("template, binaries and registry agree");
                 Ok(())
             }
+            "generate" => generate(&args[1..]),
             "openapi" => {
                 println!("{}", serde_json::to_string_pretty(gateway::platform::openapi::document())?);
                 Ok(())
@@ -70,10 +76,60 @@ fn main() -> Result<()> {
                 Ok(())
             }
             other => bail!(
-                "unknown command {other:?}: expected serve, migrate, check, openapi, provision or invoke"
+                "unknown command {other:?}: expected serve, migrate, check, generate, openapi, provision or invoke"
             ),
         }
     })
+}
+
+fn generate(args: &[String]) -> Result<()> {
+    use gateway_functions::local::generate as g;
+    let root = local::repo_root();
+    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1));
+    if let Some(total) = flag("--synthetic") {
+        let out = PathBuf::from(flag("--out").ok_or_else(|| anyhow!("--synthetic needs --out DIR"))?);
+        let specs = g::synthetic_specs(total.parse().context("--synthetic N")?)?;
+        std::fs::create_dir_all(out.join("infra/stacks"))?;
+        std::fs::create_dir_all(out.join("functions/src/bin"))?;
+        std::fs::copy(root.join("template.yaml"), out.join("template.yaml"))?;
+        let generated = g::generate(&out, &specs)?;
+        for (path, text) in &generated.files {
+            if path.extension().is_some_and(|e| e == "yaml") {
+                std::fs::write(out.join(path), text)?;
+            }
+        }
+        println!(
+            "{} functions in {} stacks written to {}",
+            specs.len(),
+            g::stacks(&specs).len(),
+            out.display()
+        );
+        return Ok(());
+    }
+    let specs = g::registry_specs()?;
+    if args.iter().any(|a| a == "--manifest") {
+        println!("{}", serde_json::to_string_pretty(&g::manifest(&specs))?);
+        return Ok(());
+    }
+    let generated = g::generate(&root, &specs)?;
+    if args.iter().any(|a| a == "--check") {
+        let stale = generated.stale(&root);
+        if !stale.is_empty() {
+            bail!(
+                "generated files are out of date (run `cargo run --bin local-runner -- generate`):\n  {}",
+                stale.join("\n  ")
+            );
+        }
+        println!("generated files are current");
+        return Ok(());
+    }
+    if !generated.problems.is_empty() {
+        bail!("event samples disagree with their functions:\n  {}", generated.problems.join("\n  "));
+    }
+    for path in generated.write(&root)? {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 fn load_template(env: &Env) -> Result<template::Template> {

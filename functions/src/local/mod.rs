@@ -3,6 +3,7 @@
 //! every API function through the same handlers the Lambda binaries run.
 
 pub mod demo;
+pub mod generate;
 pub mod lambda_rie;
 pub mod provision;
 pub mod runtime;
@@ -29,26 +30,7 @@ pub fn repo_root() -> PathBuf {
 
 /// The routes one registry entry serves, read from its OpenAPI annotations.
 pub fn registry_routes(f: &HttpFunction) -> Vec<Route> {
-    let doc = (f.routes)().split_for_parts().1;
-    let mut out = Vec::new();
-    for (path, item) in doc.paths.paths {
-        let ops = [
-            ("GET", item.get.is_some()),
-            ("POST", item.post.is_some()),
-            ("PUT", item.put.is_some()),
-            ("PATCH", item.patch.is_some()),
-            ("DELETE", item.delete.is_some()),
-            ("HEAD", item.head.is_some()),
-            ("OPTIONS", item.options.is_some()),
-        ];
-        for (method, present) in ops {
-            if present {
-                out.push(Route { method: method.to_owned(), path: path.clone() });
-            }
-        }
-    }
-    out.sort();
-    out
+    f.operations().into_iter().map(|r| Route { method: r.method, path: r.path }).collect()
 }
 
 /// The function binaries in `functions/src/bin` (without the runner).
@@ -72,7 +54,7 @@ pub fn check_topology(template: &Template, bin_dir: &Path) -> Result<()> {
     let mut problems = Vec::new();
     let functions = template.functions()?;
     let bins = binaries(bin_dir)?;
-    let http: BTreeMap<&str, &HttpFunction> = HTTP_FUNCTIONS.iter().map(|f| (f.name, *f)).collect();
+    let http: BTreeMap<&str, &HttpFunction> = HTTP_FUNCTIONS.iter().map(|f| (f.name(), *f)).collect();
     let tasks: BTreeSet<&str> = TASK_FUNCTIONS.iter().map(|f| f.name).collect();
     let queues: BTreeSet<&str> = QUEUE_FUNCTIONS.iter().map(|f| f.name).collect();
     let mut claimed: BTreeMap<Route, String> = BTreeMap::new();
@@ -184,8 +166,10 @@ pub async fn router(state: &AppState) -> Result<Router> {
 pub async fn router_with(state: &AppState, extra: Router) -> Result<Router> {
     let mut routes = extra;
     for f in HTTP_FUNCTIONS {
-        (f.warm)(state).await.map_err(|e| anyhow::anyhow!("{}: {e}", f.name))?;
-        routes = routes.merge((f.routes)().split_for_parts().0.with_state(state.clone()));
+        // Each function's handlers see only what it declared, as in its own Lambda function.
+        let state = state.for_function(f.name(), f.capabilities);
+        (f.warm)(&state).await.map_err(|e| anyhow::anyhow!("{}: {e}", f.name()))?;
+        routes = routes.merge((f.routes)().split_for_parts().0.with_state(state));
     }
     Ok(finish(routes, state.config().body_limit_bytes))
 }

@@ -84,6 +84,16 @@ pub fn scheduled_event(rule: &str, region: &str) -> serde_json::Value {
     })
 }
 
+/// The state a registry function's handler gets: restricted to its declaration.
+fn function_state(state: &AppState, name: &str) -> AppState {
+    let task = TASK_FUNCTIONS.iter().find(|t| t.name == name).map(|t| (t.name, t.capabilities));
+    let queue = QUEUE_FUNCTIONS.iter().find(|q| q.name == name).map(|q| (q.name, q.capabilities));
+    match task.or(queue) {
+        Some((name, caps)) => state.for_function(name, caps),
+        None => state.clone(),
+    }
+}
+
 impl Runtime {
     /// Starts a poller per queue-triggered function and a timer per scheduled one.
     pub async fn start(
@@ -101,7 +111,9 @@ impl Runtime {
                     .queues
                     .get(&f.binary)
                     .ok_or_else(|| anyhow!("{}: no queue handler named {:?}", f.logical_id, f.binary))?;
-                // The registry's consumers do their cold-start checks, as under Lambda.
+                // The registry's consumers see only what they declared and do their cold-start
+                // checks, as under Lambda (a test's own consumers are not declared anywhere).
+                let state = function_state(&state, &f.binary);
                 if let Some(q) = QUEUE_FUNCTIONS.iter().find(|q| q.name == f.binary) {
                     (q.warm)(&state).await.map_err(|e| anyhow!("{}: {e}", f.binary))?;
                 }
@@ -149,7 +161,8 @@ impl Runtime {
                             continue;
                         }
                     };
-                    let (state, name, region) = (state.clone(), f.binary.clone(), resolver.region.clone());
+                    let (state, name, region) =
+                        (function_state(&state, &f.binary), f.binary.clone(), resolver.region.clone());
                     tasks.push(tokio::spawn(async move {
                         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
                         loop {
@@ -175,7 +188,7 @@ impl Runtime {
         event: serde_json::Value,
     ) -> Result<serde_json::Value, InvokeError> {
         let handler = self.handlers.tasks.get(name).ok_or_else(|| InvokeError::Unknown(name.to_owned()))?;
-        handler(&self.state, event).await.map_err(InvokeError::Failed)
+        handler(&function_state(&self.state, name), event).await.map_err(InvokeError::Failed)
     }
 }
 

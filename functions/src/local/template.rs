@@ -1,6 +1,10 @@
 //! Reads `template.yaml` the way CloudFormation would for the parts the local stack needs:
 //! functions (binary, HTTP routes, environment), tables, buses, buckets and secrets, with the
 //! intrinsic functions (`Ref`, `Fn::Sub`, `Fn::GetAtt`, `Fn::Join`) resolved to local names.
+//! Nested stacks (`AWS::Serverless::Application` with a local `Location`) are read too: their
+//! resources are laid into the root's, each reference to one of their parameters replaced by the
+//! value the root passes, and their `Globals` environment given to each of their functions, so
+//! the rest of the runner sees one flat stack.
 
 use std::collections::BTreeMap;
 
@@ -62,9 +66,104 @@ fn get_att_target(v: &Value) -> Option<String> {
 }
 
 impl Template {
+    /// Reads a root template and the nested stacks it includes.
     pub fn load(path: &std::path::Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        Self::parse(&text).with_context(|| format!("parsing {}", path.display()))
+        let dir = path.parent().unwrap_or(std::path::Path::new("."));
+        Self::parse_with_nested(&text, dir).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// [`Template::parse`], then the nested stacks, their `Location` relative to `dir`.
+    pub fn parse_with_nested(text: &str, dir: &std::path::Path) -> Result<Self> {
+        let mut t = Self::parse(text)?;
+        t.inline_nested(dir)?;
+        Ok(t)
+    }
+
+    /// The nested stacks' `(logical id, location)` as the root declares them.
+    pub fn nested_stacks(&self) -> Vec<(String, String)> {
+        self.resources_of("AWS::Serverless::Application")
+            .filter_map(|(id, r)| {
+                let loc = r.get("Properties")?.get("Location")?.as_str()?;
+                Some((id.to_owned(), loc.to_owned()))
+            })
+            .collect()
+    }
+
+    fn inline_nested(&mut self, dir: &std::path::Path) -> Result<()> {
+        let mut added = Vec::new();
+        for (id, location) in self.nested_stacks() {
+            let path = dir.join(&location);
+            let text = std::fs::read_to_string(&path).with_context(|| format!("{id}: reading {location}"))?;
+            let child: Value =
+                serde_yaml::from_str(&text).with_context(|| format!("{id}: parsing {location}"))?;
+            let app = self.resource(&id).and_then(|r| r.get("Properties"));
+            let mut passed = BTreeMap::new();
+            for (k, v) in
+                app.and_then(|p| p.get("Parameters")).and_then(Value::as_mapping).into_iter().flatten()
+            {
+                passed.insert(k.as_str().unwrap_or_default().to_owned(), v.clone());
+            }
+            let declared: Vec<String> = child
+                .get("Parameters")
+                .and_then(Value::as_mapping)
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, _)| k.as_str().map(str::to_owned))
+                .collect();
+            for p in &declared {
+                if !passed.contains_key(p) {
+                    bail!("{id}: the root passes no value for {location}'s parameter {p}");
+                }
+            }
+            let globals_env = child
+                .get("Globals")
+                .and_then(|g| g.get("Function"))
+                .and_then(|f| f.get("Environment"))
+                .and_then(|e| e.get("Variables"))
+                .and_then(Value::as_mapping)
+                .cloned()
+                .unwrap_or_default();
+            let resources = child
+                .get("Resources")
+                .and_then(Value::as_mapping)
+                .ok_or_else(|| anyhow!("{location}: no Resources"))?;
+            for (k, v) in resources {
+                let mut v = substitute(v, &passed);
+                if v.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::Function") {
+                    let vars = v
+                        .get_mut("Properties")
+                        .and_then(Value::as_mapping_mut)
+                        .ok_or_else(|| anyhow!("{location}: {k:?} has no Properties"))?
+                        .entry(Value::String("Environment".into()))
+                        .or_insert_with(|| Value::Mapping(Default::default()))
+                        .as_mapping_mut()
+                        .ok_or_else(|| anyhow!("{location}: {k:?} Environment"))?
+                        .entry(Value::String("Variables".into()))
+                        .or_insert_with(|| Value::Mapping(Default::default()))
+                        .as_mapping_mut()
+                        .ok_or_else(|| anyhow!("{location}: {k:?} Variables"))?;
+                    for (name, value) in &globals_env {
+                        if !vars.contains_key(name) {
+                            vars.insert(name.clone(), substitute(value, &passed));
+                        }
+                    }
+                }
+                added.push((k.clone(), v, location.clone()));
+            }
+        }
+        let resources = self
+            .root
+            .get_mut("Resources")
+            .and_then(Value::as_mapping_mut)
+            .ok_or_else(|| anyhow!("template has no Resources"))?;
+        for (k, v, location) in added {
+            if resources.contains_key(&k) {
+                bail!("{location}: logical id {k:?} is already defined");
+            }
+            resources.insert(k, v);
+        }
+        Ok(())
     }
 
     pub fn parse(text: &str) -> Result<Self> {
@@ -126,7 +225,7 @@ impl Template {
                 .and_then(Value::as_str)
                 .ok_or_else(|| anyhow!("{id}: no Metadata.BuildProperties.Binary"))?
                 .to_owned();
-            let mut routes = Vec::new();
+            let routes = Vec::new();
             let mut queue = None;
             let mut schedules = Vec::new();
             let events = res.get("Properties").and_then(|p| p.get("Events")).and_then(Value::as_mapping);
@@ -162,21 +261,47 @@ impl Template {
                         schedules.push(expr.to_owned());
                         continue;
                     }
-                    Some("HttpApi") => {}
                     _ => continue,
                 }
-                let field = |name: &str| {
-                    props
-                        .and_then(|p| p.get(name))
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                        .ok_or_else(|| anyhow!("{id}: HttpApi event without {name}"))
-                };
-                routes.push(Route { method: field("Method")?.to_ascii_uppercase(), path: field("Path")? });
             }
             out.push(FunctionDef { logical_id: id.to_owned(), binary, routes, queue, schedules });
         }
+        for (id, route) in self.resources_of("AWS::ApiGatewayV2::Route") {
+            let (route, function) = self.route_target(id, route)?;
+            let f = out
+                .iter_mut()
+                .find(|f| f.logical_id == function)
+                .ok_or_else(|| anyhow!("{id}: its integration targets {function}, not a function"))?;
+            f.routes.push(route);
+        }
         Ok(out)
+    }
+
+    /// A route's `RouteKey` and the function its integration invokes
+    /// (`Target: integrations/${XIntegration}`, `IntegrationUri: !GetAtt XFunction.Arn`).
+    fn route_target(&self, id: &str, route: &Value) -> Result<(Route, String)> {
+        let props = route.get("Properties").ok_or_else(|| anyhow!("{id}: no Properties"))?;
+        let key =
+            props.get("RouteKey").and_then(Value::as_str).ok_or_else(|| anyhow!("{id}: no RouteKey"))?;
+        let (method, path) = key.split_once(' ').ok_or_else(|| anyhow!("{id}: RouteKey {key:?}"))?;
+        let target = match props.get("Target") {
+            Some(Value::Tagged(t)) if t.tag == "!Sub" => t.value.as_str(),
+            Some(Value::Mapping(m)) => m.get("Fn::Sub").and_then(Value::as_str),
+            _ => None,
+        };
+        let integration = target
+            .and_then(|t| t.strip_prefix("integrations/${"))
+            .and_then(|t| t.strip_suffix('}'))
+            .ok_or_else(|| anyhow!("{id}: Target must be !Sub \"integrations/${{<Integration>}}\""))?;
+        let function = self
+            .resource(integration)
+            .and_then(|i| i.get("Properties"))
+            .and_then(|p| p.get("IntegrationUri"))
+            .and_then(get_att_target)
+            .ok_or_else(|| {
+                anyhow!("{id}: integration {integration} has no IntegrationUri: !GetAtt <Function>.Arn")
+            })?;
+        Ok((Route { method: method.to_ascii_uppercase(), path: path.to_owned() }, function))
     }
 
     /// `Globals.Function.Environment.Variables` laid under the function's own variables.
@@ -375,6 +500,64 @@ impl<'t> Resolver<'t> {
     }
 }
 
+/// `v` with every reference to a parameter in `passed` replaced by the value passed for it:
+/// `!Ref P` becomes the value; a `${P}` in a `!Sub` becomes a `!Sub` variable holding it.
+fn substitute(v: &Value, passed: &BTreeMap<String, Value>) -> Value {
+    let intrinsic = |tag: &str, inner: &Value| -> Option<Value> {
+        match tag {
+            "Ref" => inner.as_str().and_then(|n| passed.get(n)).cloned(),
+            "Sub" => {
+                let (text, vars) = match inner {
+                    Value::String(t) => (t.clone(), serde_yaml::Mapping::new()),
+                    Value::Sequence(p) if p.len() == 2 => (
+                        p[0].as_str().unwrap_or_default().to_owned(),
+                        p[1].as_mapping().cloned().unwrap_or_default(),
+                    ),
+                    _ => return None,
+                };
+                let mut vars: serde_yaml::Mapping =
+                    vars.into_iter().map(|(k, v)| (k, substitute(&v, passed))).collect();
+                let mut rest = text.as_str();
+                while let Some(start) = rest.find("${") {
+                    let after = &rest[start + 2..];
+                    let Some(end) = after.find('}') else { break };
+                    let name = &after[..end];
+                    if let Some(value) = passed.get(name) {
+                        vars.entry(Value::String(name.to_owned())).or_insert_with(|| value.clone());
+                    }
+                    rest = &after[end + 1..];
+                }
+                if vars.is_empty() {
+                    return Some(tagged("!Sub", Value::String(text)));
+                }
+                Some(tagged("!Sub", Value::Sequence(vec![Value::String(text), Value::Mapping(vars)])))
+            }
+            _ => None,
+        }
+    };
+    match v {
+        Value::Tagged(t) => {
+            let tag = t.tag.to_string();
+            let name = tag.trim_start_matches('!');
+            intrinsic(name, &t.value).unwrap_or_else(|| tagged(&tag, substitute(&t.value, passed)))
+        }
+        Value::Mapping(m) if m.len() == 1 => {
+            let found = m
+                .iter()
+                .next()
+                .and_then(|(k, inner)| intrinsic(k.as_str()?.trim_start_matches("Fn::"), inner));
+            found.unwrap_or_else(|| {
+                Value::Mapping(m.iter().map(|(k, v)| (k.clone(), substitute(v, passed))).collect())
+            })
+        }
+        Value::Mapping(m) => {
+            Value::Mapping(m.iter().map(|(k, v)| (k.clone(), substitute(v, passed))).collect())
+        }
+        Value::Sequence(items) => Value::Sequence(items.iter().map(|i| substitute(i, passed)).collect()),
+        other => other.clone(),
+    }
+}
+
 /// Builds a `!Tag value` node (tests).
 pub fn tagged(tag: &str, value: Value) -> Value {
     Value::Tagged(Box::new(TaggedValue { tag: serde_yaml::value::Tag::new(tag), value }))
@@ -409,8 +592,12 @@ Resources:
         Variables:
           BUS_ARN: !GetAtt Bus.Arn
           JOINED: { "Fn::Join": ["/", [a, !Ref Stage]] }
-      Events:
-        Api: { Type: HttpApi, Properties: { Path: "/x/{id}", Method: get } }
+  FnIntegration:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties: { ApiId: api, IntegrationType: AWS_PROXY, IntegrationUri: !GetAtt Fn.Arn }
+  FnRoute:
+    Type: AWS::ApiGatewayV2::Route
+    Properties: { ApiId: api, RouteKey: "get /x/{id}", Target: !Sub "integrations/${FnIntegration}" }
 "#;
 
     #[test]
@@ -430,6 +617,49 @@ Resources:
             ("fn", &[Route { method: "GET".into(), path: "/x/{id}".into() }][..])
         );
         assert!(r.resolve(&tagged("!Ref", Value::String("Missing".into()))).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn a_nested_stack_is_read_with_the_values_its_root_passes() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("nested-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(
+            dir.join("child.yaml"),
+            r#"
+Parameters:
+  Prefix: { Type: String }
+  TableName: { Type: String }
+Globals:
+  Function:
+    Environment:
+      Variables:
+        TABLE: !Ref TableName
+Resources:
+  Q:
+    Type: AWS::SQS::Queue
+    Properties: { QueueName: !Sub "${Prefix}-q" }
+  ChildFn:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildProperties: { Binary: child } }
+    Properties:
+      Events:
+        Queue: { Type: SQS, Properties: { Queue: !GetAtt Q.Arn, FunctionResponseTypes: [ReportBatchItemFailures] } }
+"#,
+        )?;
+        let root = format!(
+            "{T}  Child:\n    Type: AWS::Serverless::Application\n    Properties:\n      Location: child.yaml\n      Parameters:\n        Prefix: !Ref AWS::StackName\n        TableName: !Ref Table\n"
+        );
+        let t = Template::parse_with_nested(&root, &dir)?;
+        let r = Resolver::new(&t, "s1", "us-east-1", BTreeMap::new());
+        assert_eq!(r.physical_name("Q")?, "s1-q");
+        assert_eq!(r.function_env("ChildFn")?["TABLE"], "s1-keys");
+        let child = t.functions()?.into_iter().find(|f| f.binary == "child").map(|f| f.queue);
+        assert_eq!(child.flatten().map(|q| q.queue_logical_id).as_deref(), Some("Q"));
+        let missing = root.replace("        TableName: !Ref Table\n", "");
+        let err = Template::parse_with_nested(&missing, &dir).err().map(|e| format!("{e:#}"));
+        assert!(err.is_some_and(|e| e.contains("no value for child.yaml's parameter TableName")));
+        std::fs::remove_dir_all(&dir).ok();
         Ok(())
     }
 }

@@ -48,11 +48,7 @@ fn random<const N: usize>() -> Result<[u8; N], ApiError> {
 
 /// The data key that seals TOTP secrets (and SSO client secrets): SHA-256 of the `MFA_KEY_SECRET` secret's value.
 pub(crate) async fn data_key(state: &AppState) -> Result<LessSafeKey, ApiError> {
-    let id = state
-        .config()
-        .env
-        .get("MFA_KEY_SECRET")
-        .ok_or_else(|| ApiError::internal("MFA_KEY_SECRET is not set"))?;
+    let id = state.config().mfa_key_secret().map_err(ApiError::internal)?;
     let secret = state.secrets().await.get(id).await.map_err(ApiError::internal)?;
     let key = digest(&SHA256, secret.expose_secret().as_bytes());
     let unbound =

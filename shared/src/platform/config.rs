@@ -10,6 +10,9 @@ use std::str::FromStr;
 
 use secrecy::SecretString;
 
+use super::capability::Capabilities;
+use super::capability::Capability::{self, *};
+
 /// A snapshot of environment variables.
 #[derive(Clone, Default)]
 pub struct Env {
@@ -59,6 +62,11 @@ pub enum ConfigError {
     Missing(Vec<String>),
     #[error("invalid environment variable {name}: {reason}")]
     Invalid { name: String, reason: String },
+    /// The function touched something its registry entry does not declare.
+    #[error(
+        "function {function} does not declare the capability {capability} (add it to its registry entry)"
+    )]
+    Undeclared { function: String, capability: &'static str },
 }
 
 /// Collects problems while reading, so one error names them all.
@@ -169,6 +177,17 @@ pub enum DbRole {
     Admin,
 }
 
+impl DbRole {
+    /// The capability a function declares to connect as this role.
+    pub const fn capability(self) -> Capability {
+        match self {
+            Self::App => DbApp,
+            Self::Ops => DbOps,
+            Self::Admin => DbAdmin,
+        }
+    }
+}
+
 impl DbConfig {
     /// Reads `DATABASE_URL`, or `DB_HOST` + `DB_NAME` + `DB_SECRET_ARN` (for `App`); the admin
     /// connection reads `DATABASE_ADMIN_URL` or `DB_ADMIN_SECRET_ARN` with the same host.
@@ -261,6 +280,9 @@ pub struct Config {
     verification_keys_secret: Option<String>,
     /// Where the people-facing web app lives: invitation and password-reset links point there.
     pub app_base_url: String,
+    /// The function this configuration belongs to and what it declared; `None` (tools, tests
+    /// that build a state by hand) allows everything.
+    declared: Option<(&'static str, Capabilities)>,
 }
 
 impl Config {
@@ -286,44 +308,82 @@ impl Config {
                 .unwrap_or_else(|| "http://localhost:3000".into())
                 .trim_end_matches('/')
                 .to_owned(),
+            declared: None,
         };
         r.finish(cfg)
     }
 
-    fn need<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, ConfigError> {
+    /// This configuration as seen by one function: what it did not declare is refused.
+    pub fn for_function(&self, name: &'static str, caps: Capabilities) -> Self {
+        Self { function_name: Some(name.to_owned()), declared: Some((name, caps)), ..self.clone() }
+    }
+
+    /// The declared capabilities, if this configuration belongs to a function.
+    pub fn declared(&self) -> Option<Capabilities> {
+        self.declared.map(|(_, caps)| caps)
+    }
+
+    /// Ok when the function declared one of `any_of` (or is not a declared function).
+    pub fn require(&self, any_of: &[Capability]) -> Result<(), ConfigError> {
+        match self.declared {
+            Some((function, caps)) if !any_of.iter().any(|c| caps.has(*c)) => Err(ConfigError::Undeclared {
+                function: function.to_owned(),
+                capability: any_of.first().map_or("?", |c| c.name()),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn need<'a>(
+        &self,
+        any_of: &[Capability],
+        value: &'a Option<String>,
+        name: &str,
+    ) -> Result<&'a str, ConfigError> {
+        self.require(any_of)?;
         value.as_deref().ok_or_else(|| ConfigError::Missing(vec![name.to_owned()]))
     }
 
     pub fn idempotency_table(&self) -> Result<&str, ConfigError> {
-        Self::need(&self.idempotency_table, "IDEMPOTENCY_TABLE")
+        self.need(&[Idempotency, HealthProbe], &self.idempotency_table, "IDEMPOTENCY_TABLE")
     }
     pub fn circuit_breaker_table(&self) -> Result<&str, ConfigError> {
-        Self::need(&self.circuit_breaker_table, "CIRCUIT_BREAKER_TABLE")
+        self.need(&[CircuitBreakers], &self.circuit_breaker_table, "CIRCUIT_BREAKER_TABLE")
     }
     pub fn rate_limit_table(&self) -> Result<&str, ConfigError> {
-        Self::need(&self.rate_limit_table, "RATE_LIMIT_TABLE")
+        self.need(&[RateLimits], &self.rate_limit_table, "RATE_LIMIT_TABLE")
     }
     pub fn event_bus(&self) -> Result<&str, ConfigError> {
-        Self::need(&self.event_bus, "EVENT_BUS_NAME")
+        self.need(&[PublishEvents, HealthProbe], &self.event_bus, "EVENT_BUS_NAME")
     }
     pub fn bucket(&self) -> Result<&str, ConfigError> {
-        Self::need(&self.bucket, "FILES_BUCKET")
+        self.need(&[Files], &self.bucket, "FILES_BUCKET")
     }
     /// The Secrets Manager name or ARN of the private access-token key ring (token issuers only).
     pub fn signing_keys_secret(&self) -> Result<&str, ConfigError> {
-        Self::need(&self.signing_keys_secret, "SIGNING_KEYS_SECRET")
+        self.need(&[SignTokens, RotateSigningKeys], &self.signing_keys_secret, "SIGNING_KEYS_SECRET")
     }
     /// The Secrets Manager name or ARN of the public key ring (every function that verifies tokens).
     pub fn verification_keys_secret(&self) -> Result<&str, ConfigError> {
-        Self::need(&self.verification_keys_secret, "VERIFICATION_KEYS_SECRET")
+        self.need(
+            &[VerifyTokens, SignTokens, RotateSigningKeys],
+            &self.verification_keys_secret,
+            "VERIFICATION_KEYS_SECRET",
+        )
     }
     pub fn signing_keys_secret_opt(&self) -> Option<&str> {
-        self.signing_keys_secret.as_deref()
+        self.signing_keys_secret().ok()
     }
     pub fn verification_keys_secret_opt(&self) -> Option<&str> {
-        self.verification_keys_secret.as_deref()
+        self.verification_keys_secret().ok()
+    }
+    /// The secret whose value keys the sealing of TOTP and SSO client secrets.
+    pub fn mfa_key_secret(&self) -> Result<&str, ConfigError> {
+        self.require(&[MfaKey])?;
+        self.env.get("MFA_KEY_SECRET").ok_or_else(|| ConfigError::Missing(vec!["MFA_KEY_SECRET".into()]))
     }
     pub fn db(&self, role: DbRole) -> Result<DbConfig, ConfigError> {
+        self.require(&[role.capability()])?;
         DbConfig::from_env(&self.env, role)
     }
 }
@@ -362,6 +422,24 @@ mod tests {
         let url = Env::from_map([("DATABASE_URL", "postgresql://u:hunter2@h/db")]);
         let printed = format!("{:?} {:?}", DbConfig::from_env(&url, DbRole::App), url);
         assert!(!printed.contains("hunter2"), "{printed}");
+    }
+
+    #[test]
+    fn a_function_is_refused_what_it_did_not_declare() {
+        let env = Env::from_map([("EVENT_BUS_NAME", "bus"), ("DATABASE_OPS_URL", "postgresql://x")]);
+        let cfg = Config::from_env(&env).map_err(|e| e.to_string());
+        let Ok(cfg) = cfg else { unreachable!("{cfg:?}") };
+        let f = cfg.for_function("orders-list", Capabilities::of(&[DbApp]));
+        assert_eq!(
+            f.event_bus().err().map(|e| e.to_string()).as_deref(),
+            Some(
+                "function orders-list does not declare the capability publish-events (add it to its registry entry)"
+            )
+        );
+        assert!(matches!(f.db(DbRole::Ops), Err(ConfigError::Undeclared { capability: "db-ops", .. })));
+        let publisher = cfg.for_function("x", Capabilities::of(&[PublishEvents]));
+        assert_eq!(publisher.event_bus().ok(), Some("bus"));
+        assert_eq!(cfg.event_bus().ok(), Some("bus"), "an undeclared configuration allows everything");
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub struct Health {
 }
 
 /// Liveness and build identity.
-#[utoipa::path(get, path = "/api/v1/health", tag = "platform",
+#[utoipa::path(get, path = "/api/v1/health", operation_id = "health", tag = "platform",
     responses((status = 200, description = "The function is alive", body = Health)))]
 pub async fn health(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
@@ -110,7 +110,7 @@ async fn check_eventbridge(state: &AppState) -> Result<(), (&'static str, String
 }
 
 /// Readiness: every dependency answers.
-#[utoipa::path(get, path = "/api/v1/health/ready", tag = "platform",
+#[utoipa::path(get, path = "/api/v1/health/ready", operation_id = "health_ready", tag = "platform",
     responses(
         (status = 200, description = "Every dependency answered", body = Readiness),
         (status = 503, description = "At least one dependency failed; `checks` names it",

@@ -2,6 +2,7 @@
 //! Postgres, AWS clients and the OpenAPI description. Every context builds on it.
 
 pub mod aws;
+pub mod capability;
 pub mod clock;
 pub mod config;
 pub mod consumer;
@@ -11,6 +12,7 @@ pub mod events;
 pub mod health;
 pub mod http;
 pub mod openapi;
+mod openapi_doc;
 pub mod pagination;
 pub mod rate_limit;
 pub mod secrets;

@@ -218,6 +218,9 @@ pub async fn enforce_noting(
             let limiter = RateLimiter::new(state.dynamodb().await.clone(), table);
             limiter.hit(key, limit, state.clock().now()).await
         }
+        // A function that counts requests without declaring the table is a wiring mistake, not
+        // an outage: never fail open on it.
+        Err(e @ super::config::ConfigError::Undeclared { .. }) => return Err((ApiError::internal(e), false)),
         Err(e) => Err(Unavailable(e.to_string())),
     };
     match decision {

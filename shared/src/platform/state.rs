@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 use super::aws::Aws;
+use super::capability::Capabilities;
 use super::clock::{SharedClock, SystemClock};
 use super::config::{Config, ConfigError, DbRole, DbSource, Env};
 use super::db::{Db, DbError};
@@ -14,10 +15,11 @@ use super::secrets::Secrets;
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
+    /// The configuration as this function sees it (see [`AppState::for_function`]).
+    config: Arc<Config>,
 }
 
 struct Inner {
-    config: Config,
     clock: SharedClock,
     aws: OnceCell<Aws>,
     secrets: OnceCell<Secrets>,
@@ -28,20 +30,21 @@ struct Inner {
     s3: OnceCell<aws_sdk_s3::Client>,
     sesv2: OnceCell<aws_sdk_sesv2::Client>,
     ops_db: OnceCell<Db>,
-    signing_keys: OnceCell<crate::auth::keys::SigningKeys>,
+    /// Key rings by what the function may read: nothing, the public ring, both rings.
+    signing_keys: [OnceCell<crate::auth::keys::SigningKeys>; 3],
 }
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("stage", &self.inner.config.stage).finish_non_exhaustive()
+        f.debug_struct("AppState").field("stage", &self.config.stage).finish_non_exhaustive()
     }
 }
 
 impl AppState {
     pub fn new(config: Config, clock: SharedClock) -> Self {
         Self {
+            config: Arc::new(config),
             inner: Arc::new(Inner {
-                config,
                 clock,
                 aws: OnceCell::new(),
                 secrets: OnceCell::new(),
@@ -52,9 +55,16 @@ impl AppState {
                 s3: OnceCell::new(),
                 sesv2: OnceCell::new(),
                 ops_db: OnceCell::new(),
-                signing_keys: OnceCell::new(),
+                signing_keys: Default::default(),
             }),
         }
+    }
+
+    /// The state one function's handlers receive: the same pools, clients and clock, and a
+    /// configuration that refuses what the function did not declare. The local runner serves every
+    /// function from one process; this is what keeps each to its own declaration there.
+    pub fn for_function(&self, name: &'static str, caps: Capabilities) -> Self {
+        Self { inner: self.inner.clone(), config: Arc::new(self.config.for_function(name, caps)) }
     }
 
     /// State for a deployed function: configuration from `env`, the system clock.
@@ -63,7 +73,7 @@ impl AppState {
     }
 
     pub fn config(&self) -> &Config {
-        &self.inner.config
+        &self.config
     }
 
     pub fn clock(&self) -> &SharedClock {
@@ -84,13 +94,21 @@ impl AppState {
 
     /// The pool for the application role (row-level security applies), built once.
     pub async fn db(&self) -> Result<&Db, DbError> {
+        self.require_db(DbRole::App)?;
         self.inner.db.get_or_try_init(|| self.connect_db(DbRole::App)).await
     }
 
     /// The pool for the cross-tenant role (outbox relay, reconcilers, sweeps), built once. Only
     /// the functions that do cross-tenant work are given its credentials.
     pub async fn ops_db(&self) -> Result<&Db, DbError> {
+        self.require_db(DbRole::Ops)?;
         self.inner.ops_db.get_or_try_init(|| self.connect_db(DbRole::Ops)).await
+    }
+
+    /// The pools are shared by every function of a local runner: a function that did not declare
+    /// the role is refused even when another one already built the pool.
+    fn require_db(&self, role: DbRole) -> Result<(), DbError> {
+        self.config().require(&[role.capability()]).map_err(|e| DbError::Settings(e.to_string()))
     }
 
     /// A new pool for `role`, reading credentials from Secrets Manager when configured by host.
@@ -112,8 +130,12 @@ impl AppState {
             config.signing_keys_secret_opt().map(str::to_owned),
         );
         let secrets = self.secrets().await.clone();
-        self.inner
-            .signing_keys
+        let cell = match (&verify, &sign) {
+            (_, Some(_)) => 2,
+            (Some(_), None) => 1,
+            (None, None) => 0,
+        };
+        self.inner.signing_keys[cell]
             .get_or_init(|| async {
                 crate::auth::keys::SigningKeys::new(secrets, verify, sign, self.inner.clock.clone())
             })
