@@ -10,6 +10,7 @@ mod world;
 
 mod api_keys;
 mod auth;
+mod capabilities;
 mod catalog;
 mod config_and_secrets;
 mod events;

@@ -539,6 +539,8 @@ fn root_value(param: &str) -> Value {
         "PrivateSubnetIds" => tagged("!Join", seq(vec![s(","), r("PrivateSubnetIds")])),
         "HttpApiId" => r("HttpApi"),
         "ApiInvokeRoleArn" => get_att("ApiInvokeRole", "Arn"),
+        // The bus's name (what `Ref` gives too; moto resolves only this form to the name).
+        "EventBus" => get_att("EventBus", "Name"),
         other => r(other),
     }
 }
