@@ -47,18 +47,29 @@ async fn a_function_reaching_for_an_undeclared_capability_fails_in_the_local_sta
     let reply = send_sample(&without, &state).await;
     assert_eq!(reply.problem(500), "internal_error", "{}", reply.body);
 
-    // Readiness without its probe capability names what is missing.
+    // Readiness without its probe capability cannot reach the AWS checks: each is refused.
     let ready = send_sample(&HEALTH_READY, &state).await;
     assert!(ready.status.is_success(), "{}", ready.body);
     let without = redeclared(&HEALTH_READY, Context::Platform, Access::Public, &[DbApp]);
     let reply = send_sample(&without, &state).await;
     assert_eq!(reply.status.as_u16(), 503, "{}", reply.body);
-    let text = reply.body.to_string();
-    assert!(text.contains("does not declare the capability idempotency"), "{text}");
+    for check in ["dynamodb", "sqs", "eventbridge"] {
+        assert_eq!(reply.body["checks"][check]["error"], "not_configured", "{check}: {}", reply.body);
+    }
+    assert_eq!(reply.body["checks"]["postgres"]["status"], "ok", "{}", reply.body);
     // Nor may it open a database role it did not declare, though another function built the pool.
     let without = redeclared(&HEALTH_READY, Context::Platform, Access::Public, &[HealthProbe]);
-    let text = send_sample(&without, &state).await.body.to_string();
-    assert!(text.contains("does not declare the capability db-app"), "{text}");
+    let reply = send_sample(&without, &state).await;
+    assert_eq!(reply.body["checks"]["postgres"]["error"], "not_configured", "{}", reply.body);
+    assert_eq!(reply.body["checks"]["dynamodb"]["status"], "ok", "{}", reply.body);
+    // The configuration says which capability is missing (the readiness answer keeps it to the log).
+    let config =
+        state.for_function("health-ready", gateway::platform::capability::Capabilities::of(&[DbApp]));
+    let err = config.config().idempotency_table().unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "function health-ready does not declare the capability idempotency (add it to its registry entry)"
+    );
 }
 
 /// `!Ref X` and `{"Ref": X}` names inside a value.

@@ -9,8 +9,9 @@
 //! local-runner generate [--check]      write (or check) what the registry generates: binaries,
 //!                                      event samples, OpenAPI path list, policy table, stacks
 //! local-runner generate --manifest     print the registry as JSON (for the deployment check)
-//! local-runner generate --synthetic N --out DIR
-//!                                      the templates of a registry padded to N functions (headroom)
+//! local-runner generate --synthetic N [--concentrated] --out DIR
+//!                                      the templates of a registry padded to N functions (headroom;
+//!                                      --concentrated puts every added function in one context)
 //! local-runner openapi                 print the OpenAPI 3.1 document and exit
 //! local-runner provision               create the template's resources in the emulator and exit
 //! local-runner invoke FN [EVENT] [--runs N] [--binary PATH]
@@ -88,7 +89,8 @@ fn generate(args: &[String]) -> Result<()> {
     let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1));
     if let Some(total) = flag("--synthetic") {
         let out = PathBuf::from(flag("--out").ok_or_else(|| anyhow!("--synthetic needs --out DIR"))?);
-        let specs = g::synthetic_specs(total.parse().context("--synthetic N")?)?;
+        let concentrated = args.iter().any(|a| a == "--concentrated");
+        let specs = g::synthetic_specs(total.parse().context("--synthetic N")?, concentrated)?;
         std::fs::create_dir_all(out.join("infra/stacks"))?;
         std::fs::create_dir_all(out.join("functions/src/bin"))?;
         std::fs::copy(root.join("template.yaml"), out.join("template.yaml"))?;

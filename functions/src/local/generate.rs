@@ -1069,12 +1069,14 @@ pub fn manifest(specs: &[Spec]) -> serde_json::Value {
     serde_json::json!({ "functions": functions, "stacks": stacks, "max_stack_name": MAX_STACK_NAME })
 }
 
-/// A registry padded with made-up functions to `total`, spread over the contexts the coming
-/// issues add, in the proportions the brief suggests (most of them API routes): the input of the
-/// headroom check.
-pub fn synthetic_specs(total: usize) -> Result<Vec<Spec>> {
+/// A registry padded with made-up functions to `total` (one in ten a queue consumer, one in
+/// twenty-five a scheduled task, the rest API routes), spread over the contexts the coming issues
+/// add, or all in one (`concentrated`: the worst case, which the split into parts must absorb):
+/// the input of the headroom check.
+pub fn synthetic_specs(total: usize, concentrated: bool) -> Result<Vec<Spec>> {
     let mut specs = registry_specs()?;
-    let contexts = ["payments", "inventory", "fulfillment", "webhooks", "finance", "console"];
+    let spread = ["payments", "inventory", "fulfillment", "webhooks", "finance", "console"];
+    let contexts: &[&str] = if concentrated { &spread[..1] } else { &spread };
     let caps = Capabilities::of(&[
         Capability::DbApp,
         Capability::VerifyTokens,
@@ -1114,6 +1116,21 @@ pub fn synthetic_specs(total: usize) -> Result<Vec<Spec>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_context_past_the_limit_is_split_into_parts() -> Result<()> {
+        let specs = synthetic_specs(300, true)?;
+        let parts: Vec<(String, usize)> = stacks(&specs)
+            .iter()
+            .filter(|s| s.context == "payments")
+            .map(|s| (s.file.clone(), s.functions.len()))
+            .collect();
+        let total = specs.len() - registry_specs()?.len();
+        assert_eq!(parts.len(), total.div_ceil(FUNCTIONS_PER_STACK), "{parts:?}");
+        assert_eq!(parts[0], ("payments-1".to_owned(), FUNCTIONS_PER_STACK));
+        assert_eq!(parts.iter().map(|(_, n)| n).sum::<usize>(), total);
+        Ok(())
+    }
 
     #[test]
     fn names_become_identifiers_and_logical_ids() {

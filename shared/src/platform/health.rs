@@ -99,6 +99,9 @@ async fn check_dynamodb(state: &AppState) -> Result<(), (&'static str, String)> 
 }
 
 async fn check_sqs(state: &AppState) -> Result<(), (&'static str, String)> {
+    // Listing queues names no resource of ours, so no table or bus name guards it: ask directly.
+    let probe = super::capability::Capability::HealthProbe;
+    state.config().require(&[probe]).map_err(|e| ("not_configured", e.to_string()))?;
     state.sqs().await.list_queues().max_results(1).send().await.map_err(aws_err)?;
     Ok(())
 }
