@@ -405,6 +405,7 @@ registry! {
         APPROVALS_CREATE = HttpFunction::new(Orders, api!(crate::orders::approvals::create), P("orders:update"), &[DbApp, VerifyTokens, RateLimits]);
         APPROVALS_LIST = HttpFunction::new(Orders, api!(crate::orders::approvals::list), P("orders:read"), &[DbApp, VerifyTokens, RateLimits]);
         EXCEPTIONS_LIST = HttpFunction::new(Orders, api!(crate::orders::exceptions::list), P("orders:read"), &[DbApp, VerifyTokens, RateLimits]);
+        EXCEPTIONS_GET = HttpFunction::new(Orders, api!(crate::orders::exceptions::get), P("orders:read"), &[DbApp, VerifyTokens, RateLimits]);
         EXCEPTIONS_RESOLVE = HttpFunction::new(Orders, api!(crate::orders::exceptions::resolve), P("orders:update"), &[DbApp, VerifyTokens, RateLimits]);
         CHANNELS_CREATE = HttpFunction::new(Orders, api!(crate::orders::channels::create), P("channels:create"), &[DbApp, VerifyTokens, MfaKey, RateLimits]);
         CHANNELS_LIST = HttpFunction::new(Orders, api!(crate::orders::channels::list), P("channels:read"), &[DbApp, VerifyTokens, RateLimits]);

@@ -634,6 +634,11 @@ impl Walk {
                 };
                 guarded(r.clone(), r, self.b_admin().await)
             }
+            ("GET", "/api/v1/admin/exceptions/{id}") => {
+                let (_, exception) = self.b_held_order().await;
+                let r = req("GET", path.replace("{id}", &exception), None);
+                guarded(r.clone(), r, self.b_admin().await)
+            }
             ("POST", "/api/v1/admin/exceptions/{id}/resolve") => {
                 let (_, exception) = self.b_held_order().await;
                 let r = req("POST", path.replace("{id}", &exception), Some(json!({"resolution": "handled"})));

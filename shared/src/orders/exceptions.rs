@@ -115,6 +115,26 @@ pub async fn list(
     Ok(Json(ExceptionPage { items: page.items, next_cursor: page.next_cursor, counts }))
 }
 
+/// One exception of the acting tenant, with its details.
+#[utoipa::path(get, path = "/api/v1/admin/exceptions/{id}", operation_id = "exceptions_get", tag = "orders",
+    params(("id" = Uuid, Path, description = "Exception id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The exception", body = Exception),
+        (status = 404, description = "No such exception", body = crate::Problem),
+    ))]
+pub async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Exception>, ApiError> {
+    let id = path_id(&id, "an exception")?;
+    let mut conn = state.db().await?.conn().await?;
+    let tx = principal.tx(&mut conn).await?;
+    let found = crate::catalog::by_id(&tx, SELECT, "e", id, false, "exception", exception).await?;
+    tx.commit().await?;
+    Ok(Json(found))
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Resolve {

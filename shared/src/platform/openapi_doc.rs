@@ -100,6 +100,7 @@ use super::openapi::BearerAuth;
         crate::orders::approvals::create,
         crate::orders::approvals::list,
         crate::orders::exceptions::list,
+        crate::orders::exceptions::get,
         crate::orders::exceptions::resolve,
         crate::orders::channels::create,
         crate::orders::channels::list,

@@ -92,6 +92,7 @@ pub static ROUTES: &[RoutePolicy] = &[
     r("POST", "/api/v1/approvals", Permission("orders:update")),
     r("GET", "/api/v1/approvals", Permission("orders:read")),
     r("GET", "/api/v1/admin/exceptions", Permission("orders:read")),
+    r("GET", "/api/v1/admin/exceptions/{id}", Permission("orders:read")),
     r("POST", "/api/v1/admin/exceptions/{id}/resolve", Permission("orders:update")),
     r("POST", "/api/v1/channels", Permission("channels:create")),
     r("GET", "/api/v1/channels", Permission("channels:read")),
