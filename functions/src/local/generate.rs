@@ -545,6 +545,10 @@ fn root_value(param: &str) -> Value {
     }
 }
 
+fn policy_document(statements: Vec<Value>) -> Value {
+    m([("Version", s("2012-10-17")), ("Statement", seq(statements))])
+}
+
 fn caps_id(caps: Capabilities) -> String {
     let names: String = caps.iter().map(|c| c.policy().trim_end_matches("Policy").to_owned()).collect();
     if names.is_empty() { "Basic".to_owned() } else { names }
@@ -559,17 +563,11 @@ fn role(policies: &[Value], extra: Option<Value>) -> Value {
     let mut props = m([
         (
             "AssumeRolePolicyDocument",
-            m([
-                ("Version", s("2012-10-17")),
-                (
-                    "Statement",
-                    seq(vec![m([
-                        ("Effect", s("Allow")),
-                        ("Principal", m([("Service", s("lambda.amazonaws.com"))])),
-                        ("Action", s("sts:AssumeRole")),
-                    ])]),
-                ),
-            ]),
+            policy_document(vec![m([
+                ("Effect", s("Allow")),
+                ("Principal", m([("Service", s("lambda.amazonaws.com"))])),
+                ("Action", s("sts:AssumeRole")),
+            ])]),
         ),
         ("ManagedPolicyArns", seq(arns)),
     ]);
@@ -764,28 +762,16 @@ fn nested_template(stack: &Stack<'_>) -> Result<(String, Vec<String>)> {
                                 ("Queues", seq(vec![r(&q), r(&dlq)])),
                                 (
                                     "PolicyDocument",
-                                    m([
-                                        ("Version", s("2012-10-17")),
+                                    policy_document(vec![m([
+                                        ("Effect", s("Allow")),
+                                        ("Principal", m([("Service", s("events.amazonaws.com"))])),
+                                        ("Action", s("sqs:SendMessage")),
+                                        ("Resource", seq(vec![get_att(&q, "Arn"), get_att(&dlq, "Arn")])),
                                         (
-                                            "Statement",
-                                            seq(vec![m([
-                                                ("Effect", s("Allow")),
-                                                ("Principal", m([("Service", s("events.amazonaws.com"))])),
-                                                ("Action", s("sqs:SendMessage")),
-                                                (
-                                                    "Resource",
-                                                    seq(vec![get_att(&q, "Arn"), get_att(&dlq, "Arn")]),
-                                                ),
-                                                (
-                                                    "Condition",
-                                                    m([(
-                                                        "ArnEquals",
-                                                        m([("aws:SourceArn", get_att(&rule, "Arn"))]),
-                                                    )]),
-                                                ),
-                                            ])]),
+                                            "Condition",
+                                            m([("ArnEquals", m([("aws:SourceArn", get_att(&rule, "Arn"))]))]),
                                         ),
-                                    ]),
+                                    ])]),
                                 ),
                             ]),
                         ),
@@ -853,25 +839,19 @@ fn nested_template(stack: &Stack<'_>) -> Result<(String, Vec<String>)> {
                     ("PolicyName", s("consume-queue")),
                     (
                         "PolicyDocument",
-                        m([
-                            ("Version", s("2012-10-17")),
+                        policy_document(vec![m([
+                            ("Effect", s("Allow")),
                             (
-                                "Statement",
-                                seq(vec![m([
-                                    ("Effect", s("Allow")),
-                                    (
-                                        "Action",
-                                        seq(vec![
-                                            s("sqs:ReceiveMessage"),
-                                            s("sqs:DeleteMessage"),
-                                            s("sqs:GetQueueAttributes"),
-                                            s("sqs:ChangeMessageVisibility"),
-                                        ]),
-                                    ),
-                                    ("Resource", get_att(&q, "Arn")),
-                                ])]),
+                                "Action",
+                                seq(vec![
+                                    s("sqs:ReceiveMessage"),
+                                    s("sqs:DeleteMessage"),
+                                    s("sqs:GetQueueAttributes"),
+                                    s("sqs:ChangeMessageVisibility"),
+                                ]),
                             ),
-                        ]),
+                            ("Resource", get_att(&q, "Arn")),
+                        ])]),
                     ),
                 ]);
                 resources.insert(s(&role_id), role(&policies, Some(seq(vec![consume]))));
