@@ -130,7 +130,7 @@ def check_transformed(stacks, manifest):
             code = p.get("Code", {})
             if not (code.get("S3Bucket") and code.get("S3Key")):
                 fail(f"{name}: no packaged code ({code})")
-            if sub_text(p.get("FunctionName")) != "${Prefix}-" + name:
+            if sub_text(p.get("FunctionName")) != "${Prefix}_" + name:
                 fail(f"{name}: FunctionName {p.get('FunctionName')}")
             if p.get("Timeout", 3) != f["timeout"]:
                 fail(f"{name}: Timeout {p.get('Timeout')} but declared {f['timeout']}")
@@ -139,6 +139,8 @@ def check_transformed(stacks, manifest):
             target = sub_text(r["Properties"]["Target"])
             integ = integrations.get(target.removeprefix("integrations/${").removesuffix("}"))
             fn = ref_target(integ["Properties"]["IntegrationUri"]) if integ else None
+            if key in routes_seen:
+                fail(f"{key} is routed twice")
             routes_seen[key] = fn
         for name in st["functions"]:
             f = by_name[name]
@@ -312,7 +314,7 @@ def deploy(args):
     bus_rules = events.list_rules(EventBusName=bus)["Rules"]
     default_rules = events.list_rules()["Rules"]
     for f in manifest["functions"]:
-        fname = f"{name}-{f['name']}"
+        fname = f"{name}_{f['name']}"
         d = deployed.get(fname)
         if d is None:
             fail(f"{fname}: not created")

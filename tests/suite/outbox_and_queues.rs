@@ -168,7 +168,7 @@ impl Plumbing {
     }
 
     async fn queue_depth(&self, queue_logical_id: &str) -> (u64, u64) {
-        let sqs = self.state.sqs().await;
+        let sqs = self.state.sqs().await.unwrap();
         let name = self.stack.resolver().physical_name(queue_logical_id).unwrap();
         let url = sqs.get_queue_url().queue_name(name).send().await.unwrap().queue_url().unwrap().to_owned();
         use aws_sdk_sqs::types::QueueAttributeName as A;

@@ -16,11 +16,11 @@ use serde_yaml::{Mapping, Value};
 
 use super::template::tagged;
 
-/// Functions per nested stack: at most 3 resources per API function plus a role per distinct
-/// capability set keeps a full part near 320 resources, under the 400 the tests allow (and
-/// CloudFormation's 500).
-pub const FUNCTIONS_PER_STACK: usize = 100;
-/// Longest function name: `<stack name>-<function>` must fit Lambda's 64 characters, so the root
+/// Projected resources per nested stack after the SAM transform (see [`resources`]): a context
+/// that would pass it is split into parts. The deployment check counts the real figure and fails
+/// above 400 (CloudFormation refuses 500).
+pub const RESOURCES_PER_STACK: usize = 360;
+/// Longest function name: `<stack name>_<function>` must fit Lambda's 64 characters, so the root
 /// stack's name may have 64 - 1 - 28 = 35.
 pub const MAX_NAME: usize = 28;
 pub const MAX_STACK_NAME: usize = 64 - 1 - MAX_NAME;
@@ -452,7 +452,7 @@ fn policy_table(specs: &[Spec]) -> String {
     )
 }
 
-/// One nested stack: a context, or a part of one past [`FUNCTIONS_PER_STACK`].
+/// One nested stack: a context, or a part of one past [`RESOURCES_PER_STACK`].
 pub struct Stack<'a> {
     pub logical_id: String,
     pub file: String,
@@ -470,18 +470,53 @@ pub fn stacks(specs: &[Spec]) -> Vec<Stack<'_>> {
     }
     let mut out = Vec::new();
     for (context, list) in by_context {
-        let parts = list.chunks(FUNCTIONS_PER_STACK).count();
-        for (i, chunk) in list.chunks(FUNCTIONS_PER_STACK).enumerate() {
-            let file = if parts == 1 { context.clone() } else { format!("{context}-{}", i + 1) };
+        // Fill a part until the next function would take it past the budget, its role included
+        // when its capability set is new to the part.
+        let mut parts: Vec<Vec<&Spec>> = vec![Vec::new()];
+        let mut used = 0;
+        for s in list {
+            let part = parts.last_mut().expect("one part at least");
+            let own_role = matches!(s.kind, Kind::Queue { .. });
+            let role = usize::from(!own_role && !part.iter().any(|o| shares_role(o, s)));
+            if !part.is_empty() && used + resources(s) + role > RESOURCES_PER_STACK {
+                parts.push(vec![s]);
+                used = resources(s) + usize::from(!own_role);
+            } else {
+                part.push(s);
+                used += resources(s) + role;
+            }
+        }
+        let n = parts.len();
+        for (i, functions) in parts.into_iter().enumerate() {
+            let file = if n == 1 { context.clone() } else { format!("{context}-{}", i + 1) };
             out.push(Stack {
                 logical_id: format!("{}Stack", pascal(&file)),
                 file,
                 context: context.clone(),
-                functions: chunk.to_vec(),
+                functions,
             });
         }
     }
     out
+}
+
+/// What a function adds to its stack after the SAM transform, its role aside: an API function its
+/// function, integration and route; a scheduled task its function, rule and permission; a queue
+/// consumer its function, event source mapping, queue, dead-letter queue, rule, queue policy, alarm
+/// and its own role.
+pub fn resources(s: &Spec) -> usize {
+    match &s.kind {
+        Kind::Http { .. } => 3,
+        Kind::Task { schedule: Some(_), .. } => 3,
+        Kind::Task { schedule: None, .. } => 1,
+        Kind::Queue { .. } => 8,
+    }
+}
+
+/// Whether `b` uses the role `a` does (queue consumers have their own).
+fn shares_role(a: &Spec, b: &Spec) -> bool {
+    let own = |s: &Spec| matches!(s.kind, Kind::Queue { .. });
+    !own(a) && !own(b) && a.capabilities == b.capabilities
 }
 
 // ---------------------------------------------------------------- YAML building
@@ -600,7 +635,9 @@ fn nested_template(stack: &Stack<'_>) -> Result<(String, Vec<String>)> {
             _ => format!("{prefix}{}Role", caps_id(f.capabilities)),
         };
         let mut props = Mapping::new();
-        props.insert(s("FunctionName"), sub(&format!("${{Prefix}}-{}", f.name)));
+        // `_` cannot occur in a stack name, so `<stack>_*` (ApiInvokeRole) matches this stack's
+        // functions and no other stack's, even one whose name starts with this one's.
+        props.insert(s("FunctionName"), sub(&format!("${{Prefix}}_{}", f.name)));
         let description = match &f.kind {
             Kind::Http { method, path, summary, .. } => format!("{method} {path} - {summary}"),
             Kind::Task { description, .. } | Kind::Queue { description, .. } => description.clone(),
@@ -1049,25 +1086,27 @@ pub fn manifest(specs: &[Spec]) -> serde_json::Value {
     serde_json::json!({ "functions": functions, "stacks": stacks, "max_stack_name": MAX_STACK_NAME })
 }
 
-/// A registry padded with made-up functions to `total` (one in ten a queue consumer, one in
-/// twenty-five a scheduled task, the rest API routes), spread over the contexts the coming issues
+/// A registry padded with made-up functions to `total` (one in five a queue consumer, one in
+/// twenty-five a scheduled task, the rest API routes, over five capability sets), spread over the contexts the coming issues
 /// add, or all in one (`concentrated`: the worst case, which the split into parts must absorb):
 /// the input of the headroom check.
 pub fn synthetic_specs(total: usize, concentrated: bool) -> Result<Vec<Spec>> {
     let mut specs = registry_specs()?;
     let spread = ["payments", "inventory", "fulfillment", "webhooks", "finance", "console"];
     let contexts: &[&str] = if concentrated { &spread[..1] } else { &spread };
-    let caps = Capabilities::of(&[
-        Capability::DbApp,
-        Capability::VerifyTokens,
-        Capability::RateLimits,
-        Capability::PublishEvents,
-    ]);
+    use Capability::*;
+    let sets = [
+        Capabilities::of(&[DbApp, VerifyTokens, RateLimits]),
+        Capabilities::of(&[DbApp, VerifyTokens, RateLimits, PublishEvents]),
+        Capabilities::of(&[DbApp, VerifyTokens, RateLimits, Idempotency, PublishEvents]),
+        Capabilities::of(&[DbApp, DbOps, PublishEvents, CircuitBreakers]),
+        Capabilities::of(&[DbApp, VerifyTokens, RateLimits, Files]),
+    ];
     let mut i = 0;
     while specs.len() < total {
         let context = contexts[i % contexts.len()];
         let name = format!("{context}-fn-{i}");
-        let kind = if i % 10 == 9 {
+        let kind = if i % 5 == 4 {
             Kind::Queue { description: "synthetic consumer".into(), consumes: vec![format!("synthetic.{i}")] }
         } else if i % 25 == 24 {
             Kind::Task { description: "synthetic schedule".into(), schedule: Some("rate(5 minutes)".into()) }
@@ -1084,7 +1123,7 @@ pub fn synthetic_specs(total: usize, concentrated: bool) -> Result<Vec<Spec>> {
             name,
             context: context.into(),
             kind,
-            capabilities: caps,
+            capabilities: sets[i % sets.len()],
             settings: Settings::default(),
             handler: None,
         });
@@ -1100,15 +1139,22 @@ mod tests {
     #[test]
     fn a_context_past_the_limit_is_split_into_parts() -> Result<()> {
         let specs = synthetic_specs(300, true)?;
-        let parts: Vec<(String, usize)> = stacks(&specs)
-            .iter()
-            .filter(|s| s.context == "payments")
-            .map(|s| (s.file.clone(), s.functions.len()))
-            .collect();
+        let all = stacks(&specs);
+        let parts: Vec<&Stack<'_>> = all.iter().filter(|s| s.context == "payments").collect();
+        assert!(parts.len() >= 2, "{} parts", parts.len());
+        assert_eq!(parts[0].file, "payments-1");
         let total = specs.len() - registry_specs()?.len();
-        assert_eq!(parts.len(), total.div_ceil(FUNCTIONS_PER_STACK), "{parts:?}");
-        assert_eq!(parts[0], ("payments-1".to_owned(), FUNCTIONS_PER_STACK));
-        assert_eq!(parts.iter().map(|(_, n)| n).sum::<usize>(), total);
+        assert_eq!(parts.iter().map(|p| p.functions.len()).sum::<usize>(), total);
+        for p in &parts {
+            let roles: BTreeSet<String> = p
+                .functions
+                .iter()
+                .filter(|f| !matches!(f.kind, Kind::Queue { .. }))
+                .map(|f| caps_id(f.capabilities))
+                .collect();
+            let projected = p.functions.iter().map(|f| resources(f)).sum::<usize>() + roles.len();
+            assert!(projected <= RESOURCES_PER_STACK, "{}: {projected}", p.file);
+        }
         Ok(())
     }
 

@@ -103,7 +103,7 @@ impl Runtime {
         handlers: Handlers,
         options: &Options,
     ) -> Result<Self> {
-        let sqs = state.sqs().await.clone();
+        let sqs = state.sqs().await?.clone();
         let mut tasks = Vec::new();
         for f in template.functions()? {
             if let Some(trigger) = &f.queue {

@@ -52,7 +52,7 @@ impl SenderConfig {
 pub async fn from_state(state: &AppState) -> Result<Box<dyn Sender>, ConfigError> {
     state.config().require(&[crate::platform::capability::Capability::SendEmail])?;
     Ok(match SenderConfig::from_env(&state.config().env)? {
-        SenderConfig::Ses { from } => Box::new(Ses { client: state.sesv2().await.clone(), from }),
+        SenderConfig::Ses { from } => Box::new(Ses { client: state.sesv2().await?.clone(), from }),
         SenderConfig::Mailbox { dir, from } => Box::new(Mailbox { dir, from, clock: state.clock().clone() }),
     })
 }

@@ -68,7 +68,7 @@ pub async fn claim(
     fingerprint: &str,
 ) -> Result<Claimed, ApiError> {
     let table = state.config().idempotency_table().map_err(ApiError::internal)?;
-    let ddb = state.dynamodb().await;
+    let ddb = state.dynamodb().await.map_err(ApiError::internal)?;
     let now = state.clock().now();
     let put = ddb
         .put_item()
@@ -141,6 +141,7 @@ pub async fn finish(
     state
         .dynamodb()
         .await
+        .map_err(ApiError::internal)?
         .update_item()
         .table_name(table)
         .key("pk", pk(tenant, key))
@@ -159,9 +160,8 @@ pub async fn finish(
 
 /// Gives the key back after a request that changed nothing (refused), so it may be retried.
 pub async fn release(state: &AppState, tenant: TenantId, key: &str) {
-    let Ok(table) = state.config().idempotency_table() else { return };
-    let deleted =
-        state.dynamodb().await.delete_item().table_name(table).key("pk", pk(tenant, key)).send().await;
+    let (Ok(table), Ok(ddb)) = (state.config().idempotency_table(), state.dynamodb().await) else { return };
+    let deleted = ddb.delete_item().table_name(table).key("pk", pk(tenant, key)).send().await;
     if let Err(e) = deleted {
         tracing::warn!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(e), "idempotency key not released");
     }

@@ -345,7 +345,7 @@ impl Config {
     }
 
     pub fn idempotency_table(&self) -> Result<&str, ConfigError> {
-        self.need(&[Idempotency, HealthProbe], &self.idempotency_table, "IDEMPOTENCY_TABLE")
+        self.need(&[Idempotency], &self.idempotency_table, "IDEMPOTENCY_TABLE")
     }
     pub fn circuit_breaker_table(&self) -> Result<&str, ConfigError> {
         self.need(&[CircuitBreakers], &self.circuit_breaker_table, "CIRCUIT_BREAKER_TABLE")
@@ -354,7 +354,15 @@ impl Config {
         self.need(&[RateLimits], &self.rate_limit_table, "RATE_LIMIT_TABLE")
     }
     pub fn event_bus(&self) -> Result<&str, ConfigError> {
-        self.need(&[PublishEvents, HealthProbe], &self.event_bus, "EVENT_BUS_NAME")
+        self.need(&[PublishEvents], &self.event_bus, "EVENT_BUS_NAME")
+    }
+    /// What the readiness probe describes (the idempotency table, the bus): names only, for a
+    /// function that may describe them but not write to them.
+    pub fn probe_targets(&self) -> Result<(&str, &str), ConfigError> {
+        Ok((
+            self.need(&[HealthProbe], &self.idempotency_table, "IDEMPOTENCY_TABLE")?,
+            self.need(&[HealthProbe], &self.event_bus, "EVENT_BUS_NAME")?,
+        ))
     }
     pub fn bucket(&self) -> Result<&str, ConfigError> {
         self.need(&[Files], &self.bucket, "FILES_BUCKET")

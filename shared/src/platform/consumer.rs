@@ -167,7 +167,7 @@ fn claim_key(consumer: &str, event_id: Uuid) -> AttributeValue {
 /// Claims the event for this delivery with a conditional put shared by every instance.
 async fn claim(state: &AppState, consumer: &str, event_id: Uuid) -> Result<Claim, String> {
     let table = state.config().idempotency_table().map_err(|e| e.to_string())?;
-    let ddb = state.dynamodb().await;
+    let ddb = state.dynamodb().await.map_err(|e| e.to_string())?;
     let now = state.clock().now();
     let put = ddb
         .put_item()
@@ -206,8 +206,7 @@ async fn claim(state: &AppState, consumer: &str, event_id: Uuid) -> Result<Claim
 
 /// Marks the event done, or releases the claim so the retry can take it at once.
 async fn finish_claim(state: &AppState, consumer: &str, event_id: Uuid, done: bool) {
-    let Ok(table) = state.config().idempotency_table() else { return };
-    let ddb = state.dynamodb().await;
+    let (Ok(table), Ok(ddb)) = (state.config().idempotency_table(), state.dynamodb().await) else { return };
     let result = if done {
         ddb.update_item()
             .table_name(table)

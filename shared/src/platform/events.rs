@@ -306,7 +306,7 @@ pub async fn relay_with_fault(
 /// The publisher for the stack's bus.
 pub async fn publisher(state: &super::state::AppState) -> Result<Publisher, super::config::ConfigError> {
     let bus = state.config().event_bus()?.to_owned();
-    Ok(Publisher::new(state.eventbridge().await.clone(), bus))
+    Ok(Publisher::new(state.eventbridge().await?.clone(), bus))
 }
 
 /// The `outbox-relay` function.

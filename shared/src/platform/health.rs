@@ -85,6 +85,10 @@ fn aws_err<E: std::error::Error>(e: E) -> (&'static str, String) {
     ("unreachable", aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
 }
 
+fn not_configured(e: super::config::ConfigError) -> (&'static str, String) {
+    ("not_configured", e.to_string())
+}
+
 async fn check_postgres(state: &AppState) -> Result<(), (&'static str, String)> {
     let db = state.db().await.map_err(|e| ("not_configured", e.to_string()))?;
     let conn = db.conn().await.map_err(|e| ("unreachable", e.to_string()))?;
@@ -93,22 +97,35 @@ async fn check_postgres(state: &AppState) -> Result<(), (&'static str, String)> 
 }
 
 async fn check_dynamodb(state: &AppState) -> Result<(), (&'static str, String)> {
-    let table = state.config().idempotency_table().map_err(|e| ("not_configured", e.to_string()))?;
-    state.dynamodb().await.describe_table().table_name(table).send().await.map_err(aws_err)?;
+    let (table, _) = state.config().probe_targets().map_err(not_configured)?;
+    state
+        .dynamodb()
+        .await
+        .map_err(not_configured)?
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(aws_err)?;
     Ok(())
 }
 
 async fn check_sqs(state: &AppState) -> Result<(), (&'static str, String)> {
-    // Listing queues names no resource of ours, so no table or bus name guards it: ask directly.
-    let probe = super::capability::Capability::HealthProbe;
-    state.config().require(&[probe]).map_err(|e| ("not_configured", e.to_string()))?;
-    state.sqs().await.list_queues().max_results(1).send().await.map_err(aws_err)?;
+    state.sqs().await.map_err(not_configured)?.list_queues().max_results(1).send().await.map_err(aws_err)?;
     Ok(())
 }
 
 async fn check_eventbridge(state: &AppState) -> Result<(), (&'static str, String)> {
-    let bus = state.config().event_bus().map_err(|e| ("not_configured", e.to_string()))?;
-    state.eventbridge().await.describe_event_bus().name(bus).send().await.map_err(aws_err)?;
+    let (_, bus) = state.config().probe_targets().map_err(not_configured)?;
+    state
+        .eventbridge()
+        .await
+        .map_err(not_configured)?
+        .describe_event_bus()
+        .name(bus)
+        .send()
+        .await
+        .map_err(aws_err)?;
     Ok(())
 }
 
@@ -141,8 +158,7 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Readiness>, Api
 /// configuration costs ~5 ms (it reads the system root certificates), which would otherwise
 /// triple the init phase for no gain in time to the first response.
 pub async fn warm_ready(state: &AppState) -> Result<(), crate::registry::StartupError> {
-    state.config().idempotency_table()?;
-    state.config().event_bus()?;
+    state.config().probe_targets()?;
     state.db().await?;
     Ok(())
 }

@@ -214,10 +214,10 @@ pub async fn enforce_noting(
 ) -> Result<(), (super::error::ApiError, bool)> {
     use super::error::ApiError;
     let decision = match state.config().rate_limit_table() {
-        Ok(table) => {
-            let limiter = RateLimiter::new(state.dynamodb().await.clone(), table);
-            limiter.hit(key, limit, state.clock().now()).await
-        }
+        Ok(table) => match state.dynamodb().await {
+            Ok(ddb) => RateLimiter::new(ddb.clone(), table).hit(key, limit, state.clock().now()).await,
+            Err(e) => return Err((ApiError::internal(e), false)),
+        },
         // A function that counts requests without declaring the table is a wiring mistake, not
         // an outage: never fail open on it.
         Err(e @ super::config::ConfigError::Undeclared { .. }) => return Err((ApiError::internal(e), false)),

@@ -7,6 +7,9 @@ use tokio::sync::OnceCell;
 
 use super::aws::Aws;
 use super::capability::Capabilities;
+use super::capability::Capability::{
+    CircuitBreakers, Files, HealthProbe, Idempotency, PublishEvents, RateLimits, SendEmail,
+};
 use super::clock::{SharedClock, SystemClock};
 use super::config::{Config, ConfigError, DbRole, DbSource, Env};
 use super::db::{Db, DbError};
@@ -142,28 +145,35 @@ impl AppState {
             .await
     }
 
-    pub async fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
+    /// The DynamoDB client, for a function that declared one of the tables (or the probe).
+    pub async fn dynamodb(&self) -> Result<&aws_sdk_dynamodb::Client, ConfigError> {
+        self.config().require(&[RateLimits, Idempotency, CircuitBreakers, HealthProbe])?;
         let aws = self.aws().await;
-        self.inner.dynamodb.get_or_init(|| async { aws.dynamodb() }).await
+        Ok(self.inner.dynamodb.get_or_init(|| async { aws.dynamodb() }).await)
     }
 
-    pub async fn sqs(&self) -> &aws_sdk_sqs::Client {
+    /// The SQS client: only the readiness probe lists queues (Lambda feeds the consumers).
+    pub async fn sqs(&self) -> Result<&aws_sdk_sqs::Client, ConfigError> {
+        self.config().require(&[HealthProbe])?;
         let aws = self.aws().await;
-        self.inner.sqs.get_or_init(|| async { aws.sqs() }).await
+        Ok(self.inner.sqs.get_or_init(|| async { aws.sqs() }).await)
     }
 
-    pub async fn eventbridge(&self) -> &aws_sdk_eventbridge::Client {
+    pub async fn eventbridge(&self) -> Result<&aws_sdk_eventbridge::Client, ConfigError> {
+        self.config().require(&[PublishEvents, HealthProbe])?;
         let aws = self.aws().await;
-        self.inner.eventbridge.get_or_init(|| async { aws.eventbridge() }).await
+        Ok(self.inner.eventbridge.get_or_init(|| async { aws.eventbridge() }).await)
     }
 
-    pub async fn sesv2(&self) -> &aws_sdk_sesv2::Client {
+    pub async fn sesv2(&self) -> Result<&aws_sdk_sesv2::Client, ConfigError> {
+        self.config().require(&[SendEmail])?;
         let aws = self.aws().await;
-        self.inner.sesv2.get_or_init(|| async { aws.sesv2() }).await
+        Ok(self.inner.sesv2.get_or_init(|| async { aws.sesv2() }).await)
     }
 
-    pub async fn s3(&self) -> &aws_sdk_s3::Client {
+    pub async fn s3(&self) -> Result<&aws_sdk_s3::Client, ConfigError> {
+        self.config().require(&[Files])?;
         let aws = self.aws().await;
-        self.inner.s3.get_or_init(|| async { aws.s3() }).await
+        Ok(self.inner.s3.get_or_init(|| async { aws.s3() }).await)
     }
 }
