@@ -472,20 +472,21 @@ pub fn stacks(specs: &[Spec]) -> Vec<Stack<'_>> {
     for (context, list) in by_context {
         // Fill a part until the next function would take it past the budget, its role included
         // when its capability set is new to the part.
-        let mut parts: Vec<Vec<&Spec>> = vec![Vec::new()];
+        let mut parts: Vec<Vec<&Spec>> = Vec::new();
+        let mut part: Vec<&Spec> = Vec::new();
         let mut used = 0;
         for s in list {
-            let part = parts.last_mut().expect("one part at least");
             let own_role = matches!(s.kind, Kind::Queue { .. });
             let role = usize::from(!own_role && !part.iter().any(|o| shares_role(o, s)));
             if !part.is_empty() && used + resources(s) + role > RESOURCES_PER_STACK {
-                parts.push(vec![s]);
+                parts.push(std::mem::take(&mut part));
                 used = resources(s) + usize::from(!own_role);
             } else {
-                part.push(s);
                 used += resources(s) + role;
             }
+            part.push(s);
         }
+        parts.push(part);
         let n = parts.len();
         for (i, functions) in parts.into_iter().enumerate() {
             let file = if n == 1 { context.clone() } else { format!("{context}-{}", i + 1) };
