@@ -1053,7 +1053,6 @@ pub fn manifest(specs: &[Spec]) -> serde_json::Value {
             let mut v = serde_json::json!({
                 "name": s.name,
                 "logical_id": format!("{}Function", s.pascal()),
-                "stack": stacks(std::slice::from_ref(s)).first().map(|st| st.context.clone()),
                 "capabilities": s.capabilities.iter().map(Capability::name).collect::<Vec<_>>(),
                 "timeout": s.settings.timeout.unwrap_or(10),
             });
