@@ -44,7 +44,7 @@ async fn main() -> Result<()> {
             token = body["access_token"].as_str().unwrap_or_default().to_owned();
         }
     }
-    let keys = state.signing_keys().await;
+    let keys = gateway::identity::keys::of(&state).await;
     let t = Instant::now();
     for _ in 0..requests {
         keys.verify(&token).await?;

@@ -3,8 +3,8 @@
 
 use std::time::Instant;
 
-use gateway::auth::tokens::{AccessClaims, KeyRing, generate_private_key, ring_json};
-use gateway::tenancy::TenantId;
+use gateway::identity::tokens::{AccessClaims, KeyRing, generate_private_key, ring_json};
+use gateway::platform::tenant::TenantId;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20_000);

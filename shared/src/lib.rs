@@ -1,14 +1,12 @@
 //! The Regen Therapy Gateway domain crate. Every bounded context lives here, over the `platform`
 //! layer; the binaries in `functions/` are thin wrappers that pick one entry of [`registry`].
 
-pub mod audit;
-pub mod auth;
 pub mod catalog;
+pub mod identity;
 pub mod notifications;
 pub mod orders;
 pub mod platform;
 pub mod registry;
-pub mod tenancy;
 
 pub use platform::{
     clock::{Clock, ManualClock, SharedClock, SystemClock},

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use gateway::auth::policy::Access;
+use gateway::identity::policy::Access;
 use gateway::platform::capability::Capability::{self, *};
 use gateway::registry::{
     AUTH_LOGIN, Api, Context, HEALTH_READY, HTTP_FUNCTIONS, HttpFunction, QUEUE_FUNCTIONS, TASK_FUNCTIONS,

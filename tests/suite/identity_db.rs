@@ -3,8 +3,8 @@
 //! and with tenant A set B's rows are invisible and cannot be written. Also: the roles table
 //! mirrors the role matrix in code.
 
-use gateway::tenancy::TenantId;
-use gateway::tenancy::roles::ROLES;
+use gateway::identity::roles::ROLES;
+use gateway::platform::tenant::TenantId;
 use serde_json::json;
 
 use crate::world::World;

@@ -11,9 +11,9 @@
 
 use std::collections::BTreeSet;
 
-use gateway::auth::policy::{Access, ROUTES, policy};
-use gateway::tenancy::TenantId;
-use gateway::tenancy::roles::ROLES;
+use gateway::identity::policy::{Access, ROUTES, policy};
+use gateway::identity::roles::ROLES;
+use gateway::platform::tenant::TenantId;
 use serde_json::{Value, json};
 use uuid::Uuid;
 

@@ -3,7 +3,7 @@
 //! fresh factor, the tenant policy, and the audit trail.
 
 use chrono::Duration;
-use gateway::auth::totp::{self, Algorithm};
+use gateway::identity::totp::{self, Algorithm};
 use serde_json::{Value, json};
 
 use crate::world::{Person, World};

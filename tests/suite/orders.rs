@@ -12,7 +12,7 @@ use crate::world::{Person, World};
 struct Shop {
     w: World,
     admin: Person,
-    tenant: gateway::tenancy::TenantId,
+    tenant: gateway::platform::tenant::TenantId,
 }
 
 impl Shop {

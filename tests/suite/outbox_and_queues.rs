@@ -8,10 +8,10 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use gateway::notifications::{EmailRequested, EmailTemplate};
 use gateway::platform::consumer::{self, Delivery};
-use gateway::platform::db::tenant_tx;
+use gateway::platform::db::scoped_tx;
 use gateway::platform::events::{self, DomainEvent, Envelope};
+use gateway::platform::tenant::TenantId;
 use gateway::registry::QueueHandler;
-use gateway::tenancy::TenantId;
 use gateway::{AppState, Config};
 use gateway_functions::local::LocalStack;
 use gateway_functions::local::provision::Overrides;
@@ -133,7 +133,7 @@ impl Plumbing {
     /// Records `event` in a tenant transaction and commits (or rolls back).
     async fn record<E: DomainEvent>(&self, event: &E, commit: bool) -> Envelope {
         let mut conn = self.state.db().await.unwrap().conn().await.unwrap();
-        let tx = tenant_tx(&mut conn, self.tenant).await.unwrap();
+        let tx = scoped_tx(&mut conn, Some(self.tenant), None).await.unwrap();
         let env = events::record(&*tx, Some(self.tenant), self.state.clock().as_ref(), event).await.unwrap();
         if commit {
             tx.commit().await.unwrap();

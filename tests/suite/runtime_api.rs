@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use gateway::platform::db::tenant_tx;
+use gateway::platform::db::scoped_tx;
 use gateway::platform::events;
-use gateway::tenancy::TenantId;
+use gateway::platform::tenant::TenantId;
 use gateway::{AppState, Config, Env};
 use gateway_functions::local::{self, lambda_rie};
 
@@ -73,7 +73,7 @@ async fn the_outbox_relay_binary_publishes_pending_events_when_its_schedule_fire
     // One committed, unpublished event.
     let state = AppState::new(Config::from_env(&env).unwrap(), std::sync::Arc::new(gateway::SystemClock));
     let mut conn = state.db().await.unwrap().conn().await.unwrap();
-    let tx = tenant_tx(&mut conn, tenant).await.unwrap();
+    let tx = scoped_tx(&mut conn, Some(tenant), None).await.unwrap();
     let request = gateway::notifications::EmailRequested {
         to: "relay@clinic.example".into(),
         template: gateway::notifications::EmailTemplate::Notice,

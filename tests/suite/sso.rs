@@ -83,7 +83,7 @@ async fn callback(w: &World, name: &str, back: &Back) -> Reply {
     w.call_with("GET", &path, None, None, &[("cookie", back.cookie.clone())]).await
 }
 
-async fn member_with_sso_email(w: &World, tenant: gateway::tenancy::TenantId) -> Person {
+async fn member_with_sso_email(w: &World, tenant: gateway::platform::tenant::TenantId) -> Person {
     let p = w.person(tenant, &["TENANT_USER"]).await;
     w.db.admin().await.execute("UPDATE users SET email = $1 WHERE id = $2", &[&EMAIL, &p.id]).await.unwrap();
     p

@@ -3,8 +3,8 @@
 
 use gateway::Env;
 use gateway::platform::config::{DbConfig, DbRole};
-use gateway::platform::db::{Db, tenant_tx};
-use gateway::tenancy::TenantId;
+use gateway::platform::db::{Db, scoped_tx};
+use gateway::platform::tenant::TenantId;
 
 use crate::support::TestDb;
 
@@ -43,7 +43,7 @@ async fn tenant_scoped_transaction_cannot_read_another_tenants_rows() {
     let pool = app_pool(&db).await;
     let mut conn = pool.conn().await.unwrap();
 
-    let tx = tenant_tx(&mut conn, a).await.unwrap();
+    let tx = scoped_tx(&mut conn, Some(a), None).await.unwrap();
     let rows = tx.query("SELECT tenant_id, value->>0 FROM tenant_settings", &[]).await.unwrap();
     let seen: Vec<uuid::Uuid> = rows.iter().map(|r| r.get(0)).collect();
     assert_eq!(seen, vec![a.as_uuid()], "only tenant A's settings are visible");
@@ -64,7 +64,7 @@ async fn tenant_scoped_transaction_cannot_change_or_create_another_tenants_rows(
     let pool = app_pool(&db).await;
     let mut conn = pool.conn().await.unwrap();
 
-    let tx = tenant_tx(&mut conn, a).await.unwrap();
+    let tx = scoped_tx(&mut conn, Some(a), None).await.unwrap();
     let updated = tx
         .execute("UPDATE tenant_settings SET value = '\"pwned\"' WHERE tenant_id = $1", &[&b.as_uuid()])
         .await
@@ -98,7 +98,7 @@ async fn without_a_tenant_nothing_is_visible_and_the_scope_ends_with_the_transac
     let none = conn.query("SELECT 1 FROM tenant_settings", &[]).await.unwrap();
     assert!(none.is_empty(), "no tenant set: no rows");
 
-    let tx = tenant_tx(&mut conn, a).await.unwrap();
+    let tx = scoped_tx(&mut conn, Some(a), None).await.unwrap();
     assert_eq!(tx.query("SELECT 1 FROM tenant_settings", &[]).await.unwrap().len(), 1);
     tx.commit().await.unwrap();
     // The same pooled connection, after the transaction: the tenant setting is gone.

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use chrono::Utc;
-use gateway::auth::principal::{Caller, scoped_tx};
-use gateway::auth::sessions::{self, TokenPair};
-use gateway::tenancy::TenantId;
+use gateway::identity::sessions::{self, TokenPair};
+use gateway::platform::db::scoped_tx;
+use gateway::platform::http::Caller;
+use gateway::platform::tenant::TenantId;
 use gateway::{AppState, Config, ManualClock};
 use gateway_functions::local;
 use http::Request;
@@ -108,7 +109,7 @@ impl World {
         let id = Uuid::now_v7();
         let email = format!("p{}@example.com", &unique()[..10]);
         let hash =
-            password.map(|p| gateway::auth::passwords::hash(&SecretString::from(p.to_owned())).unwrap());
+            password.map(|p| gateway::identity::passwords::hash(&SecretString::from(p.to_owned())).unwrap());
         let admin = self.db.admin().await;
         admin
             .execute(
@@ -155,11 +156,11 @@ impl World {
     /// A new session for `user` in `tenant`, through the real session start and signer: the
     /// test-only minting path (login without the password check).
     pub async fn mint(&self, user: Uuid, tenant: TenantId) -> TokenPair {
-        let keys = self.state.signing_keys().await;
+        let keys = gateway::identity::keys::of(&self.state).await;
         let mut conn = self.state.db().await.unwrap().conn().await.unwrap();
         let tx = scoped_tx(&mut conn, Some(tenant), Some(user)).await.unwrap();
         let pair =
-            sessions::start(&tx, keys, user, tenant, &Caller::default(), gateway::Clock::now(&*self.clock))
+            sessions::start(&tx, &keys, user, tenant, &Caller::default(), gateway::Clock::now(&*self.clock))
                 .await
                 .unwrap();
         tx.commit().await.unwrap();

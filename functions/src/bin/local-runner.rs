@@ -54,7 +54,7 @@ fn main() -> Result<()> {
             }
             "generate" => generate(&args[1..]),
             "openapi" => {
-                println!("{}", serde_json::to_string_pretty(gateway::platform::openapi::document())?);
+                println!("{}", serde_json::to_string_pretty(gateway::registry::openapi::document())?);
                 Ok(())
             }
             "invoke" => invoke(&env, &args[1..]).await,

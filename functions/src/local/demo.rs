@@ -6,7 +6,7 @@
 //! `.local/demo.json`.
 
 use anyhow::{Context, Result};
-use gateway::auth::passwords;
+use gateway::identity::passwords;
 use gateway::platform::db::Db;
 use secrecy::SecretString;
 use serde::Serialize;
@@ -139,9 +139,9 @@ pub async fn seed(admin: &Db) -> Result<(Vec<serde_json::Value>, Vec<DemoUser>)>
         )
         .await?;
         let permissions: Vec<String> = DEMO_KEY_PERMISSIONS.iter().map(|p| p.to_string()).collect();
-        let made = gateway::auth::api_keys::mint(
+        let made = gateway::identity::api_keys::mint(
             &tx,
-            gateway::tenancy::TenantId::from_uuid(admin.tenant_id),
+            gateway::platform::tenant::TenantId::from_uuid(admin.tenant_id),
             admin.id,
             DEMO_KEY_NAME,
             &permissions,

@@ -145,7 +145,7 @@ pub async fn provision(
     // them a key, here provisioning does.
     if template.resource(SIGNING_KEYS).is_some() && template.resource(VERIFICATION_KEYS).is_some() {
         let (signing, verification) = (r.physical_name(SIGNING_KEYS)?, r.physical_name(VERIFICATION_KEYS)?);
-        gateway::auth::keys::ensure_initialized(&sm, &signing, &verification, chrono::Utc::now())
+        gateway::identity::keys::ensure_initialized(&sm, &signing, &verification, chrono::Utc::now())
             .await
             .map_err(|e| anyhow!("{SIGNING_KEYS}: {e}"))?;
     }

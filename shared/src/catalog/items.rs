@@ -11,14 +11,15 @@ use tokio_postgres::{Row, Transaction};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::mappings::{MappingRef, publish, record_created};
-use super::{check, identifier, long_text, require_sellable, text};
-use crate::audit::{self, Entry};
-use crate::auth::principal::Principal;
+use super::mappings::{MappingRef, record_created};
+use super::require_sellable;
+use crate::identity::principal::Principal;
+use crate::platform::audit::{self, Entry};
 use crate::platform::error::{ApiError, FieldError, unique_violation};
 use crate::platform::http::{ApiJson, ApiQuery, path_id};
 use crate::platform::pagination::{Page, PageQuery, contains_pattern};
 use crate::platform::state::AppState;
+use crate::platform::validate::{check, identifier, long_text, text};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CatalogItem {
@@ -84,7 +85,7 @@ fn conflict(e: tokio_postgres::Error, sku: &str) -> ApiError {
 }
 
 async fn load(tx: &Transaction<'_>, id: Uuid, lock: bool) -> Result<CatalogItem, ApiError> {
-    super::by_id(tx, SELECT, "i", id, lock, "catalog item", item).await
+    crate::platform::db::by_id(tx, SELECT, "i", id, lock, "catalog item", item).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -216,7 +217,7 @@ pub async fn create(
     audit::record(&tx, &principal, Entry::new("catalog_item.created", "catalog_item", id).after(&made))
         .await?;
     tx.commit().await?;
-    publish(&state, &envelopes).await?;
+    crate::platform::events::publish_committed(&state, &envelopes).await?;
     Ok((StatusCode::CREATED, Json(made)))
 }
 
@@ -286,7 +287,7 @@ pub async fn update(
     let entry = Entry::new("catalog_item.updated", "catalog_item", id).before(&before).after(&after);
     audit::record(&tx, &principal, entry).await?;
     tx.commit().await?;
-    publish(&state, &envelopes).await?;
+    crate::platform::events::publish_committed(&state, &envelopes).await?;
     Ok(Json(after))
 }
 

@@ -22,15 +22,16 @@ use tokio_postgres::{Row, Transaction};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{check, identifier, require_sellable};
-use crate::audit::{self, Entry};
-use crate::auth::principal::Principal;
+use super::require_sellable;
+use crate::identity::principal::Principal;
+use crate::platform::audit::{self, Entry};
 use crate::platform::error::{ApiError, FieldError, nullable, unique_violation};
 use crate::platform::events::{self, DomainEvent, Envelope};
 use crate::platform::http::{ApiJson, ApiQuery, parse_json, path_id, read_body};
 use crate::platform::pagination::{Page, PageQuery, contains_pattern};
 use crate::platform::state::AppState;
-use crate::tenancy::TenantId;
+use crate::platform::tenant::TenantId;
+use crate::platform::validate::{check, identifier};
 
 pub const KINDS: &[&str] = &["sku", "alias", "channel_product"];
 /// Items one resolve request may carry.
@@ -141,15 +142,6 @@ async fn record_chunked<E: DomainEvent>(
     Ok(out)
 }
 
-/// Publishes committed events (the relay catches up if this fails).
-pub async fn publish(state: &AppState, envelopes: &[Envelope]) -> Result<(), ApiError> {
-    if !envelopes.is_empty() {
-        let db = state.db().await?;
-        events::publisher(state).await?.publish_committed(db, envelopes).await;
-    }
-    Ok(())
-}
-
 /// A channel identifier as JSON sends it: a string, or an integer of any size (Shopify's ids pass
 /// 2^53, so they are kept as text, never as floating point).
 pub fn id_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -229,7 +221,7 @@ fn check_input(input: &MappingInput, at: &str, errors: &mut Vec<FieldError>) -> 
         }
     };
     let channel = empty_to_none(&input.channel).map(str::to_lowercase);
-    if channel.as_deref().is_some_and(|c| !super::code_name(c)) {
+    if channel.as_deref().is_some_and(|c| !crate::platform::validate::code_name(c)) {
         errors.push(FieldError::new(format!("{at}channel"), "invalid", "1-63 of a-z, 0-9, '_' and '-'"));
     }
     let variant_id = empty_to_none(&input.variant_id).map(str::to_owned);
@@ -286,7 +278,7 @@ fn exists_error(c: &Checked) -> ApiError {
 }
 
 async fn load(tx: &Transaction<'_>, id: Uuid, lock: bool) -> Result<Mapping, ApiError> {
-    super::by_id(tx, SELECT, "m", id, lock, "SKU mapping", mapping).await
+    crate::platform::db::by_id(tx, SELECT, "m", id, lock, "SKU mapping", mapping).await
 }
 
 fn reference(m: &Mapping) -> MappingRef {
@@ -412,7 +404,7 @@ pub async fn create(
     let envelopes = record_created(&tx, &state, principal.tenant, vec![reference(&made)]).await?;
     audit::record(&tx, &principal, Entry::new("sku_mapping.created", "sku_mapping", id).after(&made)).await?;
     tx.commit().await?;
-    publish(&state, &envelopes).await?;
+    events::publish_committed(&state, &envelopes).await?;
     Ok((StatusCode::CREATED, Json(made)))
 }
 
@@ -477,7 +469,7 @@ pub async fn update(
     let entry = Entry::new("sku_mapping.updated", "sku_mapping", id).before(&before).after(&after);
     audit::record(&tx, &principal, entry).await?;
     tx.commit().await?;
-    publish(&state, &envelopes).await?;
+    events::publish_committed(&state, &envelopes).await?;
     Ok(Json(after))
 }
 
@@ -1133,7 +1125,7 @@ pub async fn bulk(
     )
     .await?;
     tx.commit().await?;
-    publish(&state, &envelopes).await?;
+    events::publish_committed(&state, &envelopes).await?;
     Ok(Json(report))
 }
 

@@ -19,14 +19,15 @@ use uuid::Uuid;
 
 use super::mappings::{Lookup, resolve};
 use super::promotions::{self, Cart, CartLine, Outcome};
-use super::{check, currency, require_sellable, text};
-use crate::audit::{self, Entry};
-use crate::auth::principal::Principal;
+use super::require_sellable;
+use crate::identity::principal::Principal;
+use crate::platform::audit::{self, Entry};
 use crate::platform::error::{ApiError, FieldError, nullable};
 use crate::platform::http::{ApiJson, ApiQuery, path_id};
 use crate::platform::pagination::{Page, PageQuery};
 use crate::platform::state::AppState;
-use crate::tenancy::TenantId;
+use crate::platform::tenant::TenantId;
+use crate::platform::validate::{check, currency, text};
 
 pub const MODES: &[&str] = &["volume", "graduated"];
 /// Largest quantity one line may ask for.
@@ -402,7 +403,7 @@ fn price_list(r: &Row) -> PriceList {
 }
 
 async fn load(tx: &Transaction<'_>, id: Uuid, lock: bool) -> Result<PriceList, ApiError> {
-    super::by_id(tx, SELECT, "l", id, lock, "price list", price_list).await
+    crate::platform::db::by_id(tx, SELECT, "l", id, lock, "price list", price_list).await
 }
 
 fn check_list_fields(
@@ -411,7 +412,7 @@ fn check_list_fields(
     window: (DateTime<Utc>, Option<DateTime<Utc>>),
     errors: &mut Vec<FieldError>,
 ) {
-    if tier.is_some_and(|t| !super::code_name(t)) {
+    if tier.is_some_and(|t| !crate::platform::validate::code_name(t)) {
         errors.push(FieldError::new("customer_tier", "invalid", "1-63 of a-z, 0-9, '_' and '-'"));
     }
     if mode.is_some_and(|m| !MODES.contains(&m)) {

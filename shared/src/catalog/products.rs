@@ -12,14 +12,14 @@ use tokio_postgres::{Row, Transaction};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{check, long_text, text};
-use crate::audit::{self, Entry};
-use crate::auth::principal::Principal;
+use crate::identity::principal::Principal;
+use crate::identity::roles::Scope;
+use crate::platform::audit::{self, Entry};
 use crate::platform::error::{ApiError, FieldError, nullable, unique_violation};
 use crate::platform::http::{ApiJson, ApiQuery, path_id};
 use crate::platform::pagination::{Page, PageQuery, contains_pattern};
 use crate::platform::state::AppState;
-use crate::tenancy::roles::Scope;
+use crate::platform::validate::{check, long_text, text};
 
 // ---------------------------------------------------------------------------------------------
 // Categories

@@ -23,14 +23,14 @@ use uuid::Uuid;
 
 use super::mappings::{Lookup, resolve};
 use super::pricing::{MAX_LINES, MAX_QUANTITY};
-use super::{check, currency};
-use crate::audit::{self, Entry};
-use crate::auth::principal::Principal;
+use crate::identity::principal::Principal;
+use crate::platform::audit::{self, Entry};
 use crate::platform::error::{ApiError, FieldError, nullable, unique_violation};
 use crate::platform::http::{ApiJson, ApiQuery, path_id};
 use crate::platform::pagination::{Page, PageQuery, contains_pattern};
 use crate::platform::state::AppState;
-use crate::tenancy::TenantId;
+use crate::platform::tenant::TenantId;
+use crate::platform::validate::{check, currency};
 
 /// Codes one cart may carry.
 pub const MAX_CODES: usize = 10;
@@ -674,7 +674,7 @@ fn promotion(r: &Row) -> Promotion {
 }
 
 async fn load(tx: &Transaction<'_>, id: Uuid, lock: bool) -> Result<Promotion, ApiError> {
-    super::by_id(tx, SELECT, "p", id, lock, "promotion", promotion).await
+    crate::platform::db::by_id(tx, SELECT, "p", id, lock, "promotion", promotion).await
 }
 
 /// A promotion's terms, checked as a whole (create, and update after merging).

@@ -146,7 +146,7 @@ async fn scrub_links(
         return Ok(());
     }
     let mut conn = state.db().await?.conn().await?;
-    let tx = crate::platform::db::tenant_tx(&mut conn, tenant).await?;
+    let tx = crate::platform::db::scoped_tx(&mut conn, Some(tenant), None).await?;
     let keys: Vec<String> = SECRET_PARAMS.iter().map(|p| p.to_string()).collect();
     // Receiving the event proves it was published: mark it so (the writer's own mark may not have
     // landed yet), so the relay never sends the scrubbed copy.

@@ -14,14 +14,14 @@ use uuid::Uuid;
 use super::intake::{self, Context, Evaluation, Hold};
 use super::store::{self, Order, Origin};
 use super::{Address, OrderInput, idempotency};
-use crate::audit::{self, Entry};
-use crate::auth::principal::Principal;
+use crate::identity::principal::Principal;
+use crate::platform::audit::{self, Entry};
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::events::Envelope;
 use crate::platform::http::{ApiJson, ApiQuery, parse_json, path_id};
 use crate::platform::pagination::{Page, PageQuery};
 use crate::platform::state::AppState;
-use crate::tenancy::TenantId;
+use crate::platform::tenant::TenantId;
 
 /// The tenant's serviceable US states (`orders.serviceable_states`; empty: anywhere).
 pub async fn serviceable_states(tx: &Transaction<'_>, tenant: TenantId) -> Result<Vec<String>, ApiError> {
@@ -75,11 +75,6 @@ fn origin_of(p: &Principal, key: Option<String>) -> Origin {
 
 fn input_of(body: &serde_json::Value) -> Result<OrderInput, ApiError> {
     parse_json(body.to_string().as_bytes())
-}
-
-/// Publishes committed events (the outbox relay catches up if this fails).
-pub async fn publish(state: &AppState, envelopes: &[Envelope]) -> Result<(), ApiError> {
-    crate::catalog::mappings::publish(state, envelopes).await
 }
 
 /// Runs intake for one order and writes it in `tx` (the caller commits, then publishes): the new
@@ -159,7 +154,7 @@ pub async fn create(
         let (status, order, envelopes) = take(&state, &tx, &ctx, &origin, &input).await?;
         tx.commit().await?;
         // Committed: the relay publishes whatever this misses; the caller gets its order.
-        if let Err(e) = publish(&state, &envelopes).await {
+        if let Err(e) = crate::platform::events::publish_committed(&state, &envelopes).await {
             tracing::warn!(error = %e, "order events left to the relay");
         }
         Ok((status, order))
@@ -273,7 +268,7 @@ pub async fn list(
     let (limit, cursor) = page.parse()?;
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
-    let own = (principal.scope == crate::tenancy::roles::Scope::Own).then_some(principal.user_id);
+    let own = (principal.scope == crate::identity::roles::Scope::Own).then_some(principal.user_id);
     let rows = tx
         .query(
             &format!(
@@ -350,7 +345,7 @@ pub struct OrderDetail {
 
 /// 404 for an order the caller may see only if it is their own (`own` scope) and is not.
 fn visible(p: &Principal, order: &Order) -> Result<(), ApiError> {
-    if p.scope == crate::tenancy::roles::Scope::Own && order.placed_by != Some(p.user_id) {
+    if p.scope == crate::identity::roles::Scope::Own && order.placed_by != Some(p.user_id) {
         return Err(ApiError::NotFound(format!("order {}", order.id)));
     }
     Ok(())
@@ -494,7 +489,7 @@ pub async fn update(
     }
     let reason =
         req.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).unwrap_or("by an operator").to_owned();
-    crate::catalog::check(errors)?;
+    crate::platform::validate::check(errors)?;
     let conflict = |what: &str| ApiError::Conflict {
         code: "invalid_transition",
         detail: format!("an order in {} cannot be {what}", before.status),
@@ -531,7 +526,7 @@ pub async fn update(
             .await?;
             envelopes.push(e);
         }
-        Some("release") if principal.scope == crate::tenancy::roles::Scope::Own => {
+        Some("release") if principal.scope == crate::identity::roles::Scope::Own => {
             return Err(ApiError::Forbidden("releasing a hold needs orders:update for the tenant".into()));
         }
         Some("release") if before.status == "on_hold" => {
@@ -585,7 +580,7 @@ pub async fn update(
         .after(serde_json::json!({ "status": after.order.status, "shipping_address": after.order.shipping_address, "notes": after.order.notes, "action": req.action }));
     audit::record(&tx, &principal, entry).await?;
     tx.commit().await?;
-    publish(&state, &envelopes).await?;
+    crate::platform::events::publish_committed(&state, &envelopes).await?;
     Ok(Json(after))
 }
 
@@ -753,6 +748,6 @@ pub async fn revalidate(
         .after(serde_json::json!({ "status": after.order.status, "holds": holds }));
     audit::record(&tx, &principal, entry).await?;
     tx.commit().await?;
-    publish(&state, &envelope.into_iter().collect::<Vec<_>>()).await?;
+    crate::platform::events::publish_committed(&state, &envelope.into_iter().collect::<Vec<_>>()).await?;
     Ok(Json(after))
 }

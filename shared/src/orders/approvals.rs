@@ -10,14 +10,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::audit::{self, Entry};
-use crate::auth::principal::Principal;
 use crate::catalog::promotions::customer_key;
-use crate::catalog::{check, require_sellable};
+use crate::catalog::require_sellable;
+use crate::identity::principal::Principal;
+use crate::platform::audit::{self, Entry};
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::http::{ApiJson, ApiQuery};
 use crate::platform::pagination::{Page, PageQuery};
 use crate::platform::state::AppState;
+use crate::platform::validate::check;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Approval {
@@ -109,7 +110,7 @@ pub async fn create(
         &[&id, &principal.tenant.as_uuid(), &email, &product, &req.reference, &from, &req.expires_at, &principal.user_id, &principal.now],
     )
     .await?;
-    let made = crate::catalog::by_id(&tx, SELECT, "a", id, false, "approval", approval).await?;
+    let made = crate::platform::db::by_id(&tx, SELECT, "a", id, false, "approval", approval).await?;
     audit::record(&tx, &principal, Entry::new("approval.registered", "approval", id).after(&made)).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(made)))

@@ -20,16 +20,17 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::api::{publish, revalidate_order, serviceable_states, take};
+use super::api::{revalidate_order, serviceable_states, take};
 use super::intake::Context;
 use super::store::{self, Origin};
 use super::{Address, Customer, LineInput, OrderInput, Payment};
-use crate::audit::{self, Entry};
-use crate::auth::principal::{Principal, scope_tenant, scoped_tx};
+use crate::identity::principal::Principal;
+use crate::platform::audit::{self, Entry};
+use crate::platform::db::{scope_tenant, scoped_tx};
 use crate::platform::error::{ApiError, FieldError, unique_violation};
 use crate::platform::http::{ApiJson, read_body};
 use crate::platform::state::AppState;
-use crate::tenancy::TenantId;
+use crate::platform::tenant::TenantId;
 
 pub const KINDS: &[&str] = &["shopify", "woocommerce", "custom", "portal"];
 
@@ -101,7 +102,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Channel>), ApiError> {
     let mut errors = Vec::new();
     let code = req.code.trim().to_lowercase();
-    if !crate::catalog::code_name(&code) {
+    if !crate::platform::validate::code_name(&code) {
         errors.push(FieldError::new(
             "code",
             "invalid",
@@ -111,14 +112,14 @@ pub async fn create(
     if !KINDS.contains(&req.kind.as_str()) {
         errors.push(FieldError::new("kind", "invalid", "shopify, woocommerce, custom or portal"));
     }
-    let name = crate::catalog::text(&req.name, "name", 200, &mut errors);
+    let name = crate::platform::validate::text(&req.name, "name", 200, &mut errors);
     if req.price_tolerance_bp.is_some_and(|t| !(0..=10_000).contains(&t)) {
         errors.push(FieldError::new("price_tolerance_bp", "out_of_range", "0 to 10000"));
     }
     if req.secret.as_ref().is_some_and(|s| s.len() < 16 || s.len() > 200) {
         errors.push(FieldError::new("secret", "invalid", "16 to 200 characters"));
     }
-    crate::catalog::check(errors)?;
+    crate::platform::validate::check(errors)?;
     let id = Uuid::now_v7();
     let secret = match req.secret {
         Some(s) => s,
@@ -141,7 +142,7 @@ pub async fn create(
         Some(_) => ApiError::Conflict { code: "code_taken", detail: format!("a channel has the code {code:?}") },
         None => e.into(),
     })?;
-    let mut made = crate::catalog::by_id(&tx, SELECT, "c", id, false, "channel", channel).await?;
+    let mut made = crate::platform::db::by_id(&tx, SELECT, "c", id, false, "channel", channel).await?;
     audit::record(&tx, &principal, Entry::new("channel.created", "channel", id).after(&made)).await?;
     tx.commit().await?;
     made.secret = Some(secret);
@@ -167,7 +168,11 @@ pub async fn list(
 
 /// A channel's webhook secret as stored: AES-256-GCM with the data key, bound to the channel id.
 pub async fn seal_secret(state: &AppState, channel: Uuid, secret: &str) -> Result<Vec<u8>, ApiError> {
-    crate::auth::mfa::seal(&crate::auth::mfa::data_key(state).await?, channel, secret.as_bytes())
+    Ok(crate::platform::crypto::seal(
+        &crate::platform::crypto::sealing_key(state).await?,
+        channel,
+        secret.as_bytes(),
+    )?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -443,7 +448,11 @@ async fn deliver(
     let (tenant, code, sealed, tolerance, active): (Uuid, String, Option<Vec<u8>>, i32, bool) =
         (target.get(0), target.get(1), target.get(2), target.get(3), target.get(4));
     let sealed = sealed.ok_or_else(unauthenticated)?;
-    let secret = crate::auth::mfa::open(&crate::auth::mfa::data_key(state).await?, channel_id, &sealed)?;
+    let secret = crate::platform::crypto::open(
+        &crate::platform::crypto::sealing_key(state).await?,
+        channel_id,
+        &sealed,
+    )?;
     if !verify_signature(&secret, body, header(headers, signature_header)) {
         return Err(unauthenticated());
     }
@@ -576,7 +585,7 @@ async fn deliver(
     .await?;
     let status: String = tx.query_one("SELECT status FROM orders WHERE id = $1", &[&order_id]).await?.get(0);
     tx.commit().await?;
-    publish(state, &envelopes).await?;
+    crate::platform::events::publish_committed(state, &envelopes).await?;
     Ok(receipt(outcome, Some((order_id, status))))
 }
 

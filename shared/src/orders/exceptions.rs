@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::audit::{self, Entry};
-use crate::auth::principal::Principal;
+use crate::identity::principal::Principal;
+use crate::platform::audit::{self, Entry};
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::http::{ApiJson, ApiQuery, path_id};
 use crate::platform::pagination::PageQuery;
@@ -130,7 +130,7 @@ pub async fn get(
     let id = path_id(&id, "an exception")?;
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
-    let found = crate::catalog::by_id(&tx, SELECT, "e", id, false, "exception", exception).await?;
+    let found = crate::platform::db::by_id(&tx, SELECT, "e", id, false, "exception", exception).await?;
     tx.commit().await?;
     Ok(Json(found))
 }
@@ -167,7 +167,7 @@ pub async fn resolve(
     }
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
-    let before = crate::catalog::by_id(&tx, SELECT, "e", id, true, "exception", exception).await?;
+    let before = crate::platform::db::by_id(&tx, SELECT, "e", id, true, "exception", exception).await?;
     if before.status == "resolved" {
         return Err(ApiError::Conflict {
             code: "already_resolved",
@@ -179,7 +179,7 @@ pub async fn resolve(
         &[&id, &resolution, &principal.user_id, &principal.now],
     )
     .await?;
-    let after = crate::catalog::by_id(&tx, SELECT, "e", id, false, "exception", exception).await?;
+    let after = crate::platform::db::by_id(&tx, SELECT, "e", id, false, "exception", exception).await?;
     audit::record(
         &tx,
         &principal,

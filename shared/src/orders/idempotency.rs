@@ -10,7 +10,7 @@ use chrono::Duration;
 
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::state::AppState;
-use crate::tenancy::TenantId;
+use crate::platform::tenant::TenantId;
 
 /// How long a finished request is replayed.
 pub const REPLAY_WINDOW: Duration = Duration::hours(24);

@@ -15,9 +15,9 @@ use super::{Address, OrderInput};
 use crate::catalog::mappings::{Lookup, resolve};
 use crate::catalog::pricing::{MAX_LINES, MAX_QUANTITY, price};
 use crate::catalog::promotions::{self, Cart, CartLine, MAX_CODES, customer_key};
-use crate::catalog::{MAX_UNIT_PRICE, currency};
 use crate::platform::error::{ApiError, FieldError};
-use crate::tenancy::TenantId;
+use crate::platform::tenant::TenantId;
+use crate::platform::validate::{MAX_UNIT_PRICE, currency};
 
 /// Channel payment statuses that secure an order.
 pub const SECURED: &[&str] = &["paid", "authorized"];

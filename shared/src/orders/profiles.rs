@@ -33,8 +33,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::OrderInput;
-use crate::audit::{self, Entry};
-use crate::auth::principal::Principal;
+use crate::identity::principal::Principal;
+use crate::platform::audit::{self, Entry};
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::http::{ApiJson, path_id};
 use crate::platform::state::AppState;
@@ -155,7 +155,7 @@ pub fn check_rules(r: &Rules) -> Result<(), ApiError> {
             errors.push(FieldError::new(format!("required[{i}]"), "unknown_field", req.clone()));
         }
     }
-    crate::catalog::check(errors)
+    crate::platform::validate::check(errors)
 }
 
 const STATES: &[(&str, &str)] = &[
@@ -354,7 +354,7 @@ pub fn apply(rules: &Rules, payload: &Value) -> Result<OrderInput, ApiError> {
     out.insert("lines".into(), Value::Array(lines));
     out.entry("payment").or_insert_with(|| serde_json::json!({"source": "terms"}));
     out.entry("currency").or_insert_with(|| Value::from(""));
-    crate::catalog::check(errors)?;
+    crate::platform::validate::check(errors)?;
     crate::platform::http::parse_json(Value::Object(out).to_string().as_bytes())
 }
 

@@ -5,10 +5,10 @@
 
 use uuid::Uuid;
 
-use super::api::{publish, revalidate_order};
-use crate::auth::principal::scoped_tx;
+use super::api::revalidate_order;
 use crate::catalog::mappings::MappingsChanged;
 use crate::platform::consumer::Delivery;
+use crate::platform::db::scoped_tx;
 use crate::platform::error::Cause;
 use crate::platform::state::AppState;
 
@@ -41,7 +41,8 @@ pub async fn on_mappings(state: &AppState, delivery: Delivery<MappingsChanged>) 
             Ok((holds, envelope)) => {
                 tx.commit().await?;
                 tracing::info!(order_id = %id, accepted = envelope.is_some(), holds = holds.len(), "order revalidated");
-                publish(state, &envelope.into_iter().collect::<Vec<_>>()).await?;
+                crate::platform::events::publish_committed(state, &envelope.into_iter().collect::<Vec<_>>())
+                    .await?;
             }
             // Moved on meanwhile (accepted by hand, cancelled): nothing to do.
             Err(crate::platform::error::ApiError::Conflict { .. }) => tx.rollback().await?,

@@ -12,7 +12,7 @@ use super::{Address, OrderInput};
 use crate::platform::error::ApiError;
 use crate::platform::events::{self, DomainEvent, Envelope};
 use crate::platform::state::AppState;
-use crate::tenancy::TenantId;
+use crate::platform::tenant::TenantId;
 
 /// Who or what put the order in.
 #[derive(Debug, Clone)]
@@ -163,7 +163,7 @@ pub fn order(r: &Row) -> Order {
 
 /// The order `id` with its lines (404 if the acting tenant has none).
 pub async fn load(tx: &Transaction<'_>, id: Uuid, lock: bool) -> Result<Order, ApiError> {
-    let mut found = crate::catalog::by_id(tx, SELECT, "o", id, lock, "order", order).await?;
+    let mut found = crate::platform::db::by_id(tx, SELECT, "o", id, lock, "order", order).await?;
     found.lines = tx
         .query(
             "SELECT line_no, tenant_sku, channel_product_id, channel_variant_id, name, product_id, platform_sku, quantity,

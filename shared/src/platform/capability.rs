@@ -20,7 +20,7 @@ pub enum Capability {
     /// Read and write both key rings (the rotation task).
     RotateSigningKeys,
     /// Read the key that seals TOTP and SSO client secrets.
-    MfaKey,
+    SealingKey,
     /// The rate-limit table.
     RateLimits,
     /// The idempotency table (request keys, consumer dedupe).
@@ -61,7 +61,7 @@ impl Capability {
         VerifyTokens,
         SignTokens,
         RotateSigningKeys,
-        MfaKey,
+        SealingKey,
         RateLimits,
         Idempotency,
         CircuitBreakers,
@@ -80,7 +80,7 @@ impl Capability {
             VerifyTokens => "verify-tokens",
             SignTokens => "sign-tokens",
             RotateSigningKeys => "rotate-signing-keys",
-            MfaKey => "mfa-key",
+            SealingKey => "sealing-key",
             RateLimits => "rate-limits",
             Idempotency => "idempotency",
             CircuitBreakers => "circuit-breakers",
@@ -100,7 +100,7 @@ impl Capability {
             VerifyTokens => "VerifyTokensPolicy",
             SignTokens => "SignTokensPolicy",
             RotateSigningKeys => "RotateSigningKeysPolicy",
-            MfaKey => "MfaKeyPolicy",
+            SealingKey => "SealingKeyPolicy",
             RateLimits => "RateLimitsPolicy",
             Idempotency => "IdempotencyPolicy",
             CircuitBreakers => "CircuitBreakersPolicy",
@@ -126,7 +126,7 @@ impl Capability {
                 env!("VERIFICATION_KEYS_SECRET", "VerificationKeysSecret"),
                 env!("SIGNING_KEYS_SECRET", "SigningKeysSecret"),
             ],
-            MfaKey => &[env!("MFA_KEY_SECRET", "MfaKeySecret")],
+            SealingKey => &[env!("SEALING_KEY_SECRET", "SealingKeySecret")],
             RateLimits => &[env!("RATE_LIMIT_TABLE", "RateLimitTable")],
             Idempotency => &[env!("IDEMPOTENCY_TABLE", "IdempotencyTable")],
             CircuitBreakers => &[env!("CIRCUIT_BREAKER_TABLE", "CircuitBreakerTable")],

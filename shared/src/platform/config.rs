@@ -386,9 +386,11 @@ impl Config {
         self.verification_keys_secret().ok()
     }
     /// The secret whose value keys the sealing of TOTP and SSO client secrets.
-    pub fn mfa_key_secret(&self) -> Result<&str, ConfigError> {
-        self.require(&[MfaKey])?;
-        self.env.get("MFA_KEY_SECRET").ok_or_else(|| ConfigError::Missing(vec!["MFA_KEY_SECRET".into()]))
+    pub fn sealing_key_secret(&self) -> Result<&str, ConfigError> {
+        self.require(&[SealingKey])?;
+        self.env
+            .get("SEALING_KEY_SECRET")
+            .ok_or_else(|| ConfigError::Missing(vec!["SEALING_KEY_SECRET".into()]))
     }
     pub fn db(&self, role: DbRole) -> Result<DbConfig, ConfigError> {
         self.require(&[role.capability()])?;

@@ -12,7 +12,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::config::{DbConfig, DbSource, DbTls};
 use super::secrets::{SecretError, Secrets};
-use crate::tenancy::TenantId;
+use crate::platform::tenant::TenantId;
 
 mod embedded {
     refinery::embed_migrations!("../infra/migrations");
@@ -113,12 +113,54 @@ impl Db {
     }
 }
 
-/// Opens a transaction in which row-level security sees only `tenant`'s rows. The setting is
-/// transaction-local, so it cannot leak to the next user of the pooled connection.
-pub async fn tenant_tx(conn: &mut Object, tenant: TenantId) -> Result<Transaction<'_>, DbError> {
+/// The one way to open a transaction for a request or a job: `app.tenant_id` and `app.user_id`
+/// set for row-level security (either may be absent). The settings are transaction-local, so they
+/// cannot leak to the next user of the pooled connection.
+pub async fn scoped_tx(
+    conn: &mut Object,
+    tenant: Option<TenantId>,
+    user: Option<uuid::Uuid>,
+) -> Result<Transaction<'_>, DbError> {
     let tx = conn.transaction().await?;
-    tx.execute("SELECT set_config('app.tenant_id', $1, true)", &[&tenant.to_string()]).await?;
+    tx.execute(
+        "SELECT set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true)",
+        &[
+            &tenant.map(|t| t.to_string()).unwrap_or_default(),
+            &user.map(|u| u.to_string()).unwrap_or_default(),
+        ],
+    )
+    .await?;
     Ok(tx)
+}
+
+/// Sets the tenant of an open transaction once it is known (a login picks one midway).
+pub async fn scope_tenant(tx: &tokio_postgres::Transaction<'_>, tenant: TenantId) -> Result<(), DbError> {
+    tx.execute("SELECT set_config('app.tenant_id', $1, true)", &[&tenant.to_string()]).await?;
+    Ok(())
+}
+
+/// Sets the user of an open transaction once it is known (a token names them).
+pub async fn scope_user(tx: &tokio_postgres::Transaction<'_>, user: uuid::Uuid) -> Result<(), DbError> {
+    tx.execute("SELECT set_config('app.user_id', $1, true)", &[&user.to_string()]).await?;
+    Ok(())
+}
+
+/// The row `id` of `select` (a query whose main table is aliased `alias`), read as `T`, locked for
+/// update when `lock`; a 404 naming `what` when the acting tenant has none.
+pub async fn by_id<T>(
+    tx: &tokio_postgres::Transaction<'_>,
+    select: &str,
+    alias: &str,
+    id: uuid::Uuid,
+    lock: bool,
+    what: &str,
+    read: fn(&tokio_postgres::Row) -> T,
+) -> Result<T, crate::platform::error::ApiError> {
+    let lock = if lock { format!(" FOR UPDATE OF {alias}") } else { String::new() };
+    tx.query_opt(&format!("{select} WHERE {alias}.id = $1{lock}"), &[&id])
+        .await?
+        .map(|r| read(&r))
+        .ok_or_else(|| crate::platform::error::ApiError::NotFound(format!("{what} {id}")))
 }
 
 fn tls_connector(ca_bundle: Option<&str>) -> Result<MakeRustlsConnect, DbError> {
@@ -146,7 +188,7 @@ fn tls_connector(ca_bundle: Option<&str>) -> Result<MakeRustlsConnect, DbError> 
 /// The `migrate` function: applies pending migrations as the schema owner.
 pub async fn migrate_task(
     state: &super::state::AppState,
-) -> Result<serde_json::Value, crate::registry::TaskError> {
+) -> Result<serde_json::Value, crate::platform::error::TaskError> {
     let admin = state.connect_db(super::config::DbRole::Admin).await?;
     let applied = admin.migrate().await?;
     tracing::info!(count = applied.len(), "migrations applied");

@@ -295,6 +295,33 @@ where
     Ok(Some(Option::<T>::deserialize(d)?))
 }
 
+/// Why a function could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] super::config::ConfigError),
+    #[error(transparent)]
+    Db(#[from] super::db::DbError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    #[error(transparent)]
+    Db(#[from] super::db::DbError),
+    #[error(transparent)]
+    Event(#[from] super::events::EventError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<super::config::ConfigError> for TaskError {
+    fn from(e: super::config::ConfigError) -> Self {
+        Self::Startup(e.into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

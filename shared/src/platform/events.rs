@@ -13,8 +13,8 @@ use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
 use super::clock::Clock;
-use super::db::{Db, DbError, tenant_tx};
-use crate::tenancy::TenantId;
+use super::db::{Db, DbError, scoped_tx};
+use crate::platform::tenant::TenantId;
 
 /// `source` of every event the gateway puts on its bus; rules match on it and on `detail-type`.
 pub const EVENT_SOURCE: &str = "regen.gateway";
@@ -53,6 +53,8 @@ pub enum EventError {
     Data(#[from] serde_json::Error),
     #[error("PutEvents: {0}")]
     Publish(String),
+    #[error(transparent)]
+    Config(#[from] super::config::ConfigError),
 }
 
 impl From<tokio_postgres::Error> for EventError {
@@ -187,7 +189,7 @@ impl Publisher {
         for (tenant, published) in by_tenant {
             let mark = async {
                 let mut conn = db.conn().await?;
-                let tx = tenant_tx(&mut conn, tenant).await?;
+                let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
                 tx.execute(
                     "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1)",
                     &[&published],
@@ -309,10 +311,23 @@ pub async fn publisher(state: &super::state::AppState) -> Result<Publisher, supe
     Ok(Publisher::new(state.eventbridge().await?.clone(), bus))
 }
 
+/// The one way to publish after commit: puts the committed `envelopes` on the bus at once and marks
+/// them published; whatever fails stays in the outbox for the relay. Call it after `commit`.
+pub async fn publish_committed(
+    state: &super::state::AppState,
+    envelopes: &[Envelope],
+) -> Result<(), EventError> {
+    if !envelopes.is_empty() {
+        let db = state.db().await?;
+        publisher(state).await?.publish_committed(db, envelopes).await;
+    }
+    Ok(())
+}
+
 /// The `outbox-relay` function.
 pub async fn relay_task(
     state: &super::state::AppState,
-) -> Result<serde_json::Value, crate::registry::TaskError> {
+) -> Result<serde_json::Value, crate::platform::error::TaskError> {
     let publisher = publisher(state).await?;
     let ops = state.ops_db().await?;
     let report = relay(ops, &publisher, state.clock().as_ref()).await?;
@@ -321,12 +336,13 @@ pub async fn relay_task(
         // touched anything.
         let mut conn = ops.conn().await?;
         let tx = conn.transaction().await.map_err(DbError::from)?;
-        let caller = crate::auth::principal::Caller::default();
-        let actor = crate::audit::Actor::system(&caller);
-        let entry = crate::audit::Entry::new("outbox.relayed", "function", "outbox-relay").after(&report);
-        crate::audit::record_as(&tx, None, &actor, state.clock().now(), entry)
+        let caller = crate::platform::http::Caller::default();
+        let actor = crate::platform::audit::Actor::system(&caller);
+        let entry =
+            crate::platform::audit::Entry::new("outbox.relayed", "function", "outbox-relay").after(&report);
+        crate::platform::audit::record_as(&tx, None, &actor, state.clock().now(), entry)
             .await
-            .map_err(|e| crate::registry::TaskError::Other(e.to_string()))?;
+            .map_err(|e| crate::platform::error::TaskError::Other(e.to_string()))?;
         tx.commit().await.map_err(DbError::from)?;
     }
     Ok(serde_json::to_value(report).unwrap_or_default())

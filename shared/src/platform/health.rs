@@ -157,7 +157,7 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Readiness>, Api
 /// The AWS clients are built on first use (still once per instance): loading the SDK
 /// configuration costs ~5 ms (it reads the system root certificates), which would otherwise
 /// triple the init phase for no gain in time to the first response.
-pub async fn warm_ready(state: &AppState) -> Result<(), crate::registry::StartupError> {
+pub async fn warm_ready(state: &AppState) -> Result<(), crate::platform::error::StartupError> {
     state.config().probe_targets()?;
     state.db().await?;
     Ok(())

@@ -235,6 +235,40 @@ fn field_error(path: &str, err: &serde_json::Error) -> FieldError {
     FieldError::new(path, code, message)
 }
 
+pub const DEVICE_HEADER: HeaderName = HeaderName::from_static("x-device-fingerprint");
+
+/// Where a request came from, for sessions, login attempts and the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub device_fingerprint: Option<String>,
+    pub request_id: Option<String>,
+}
+
+fn header_text(parts: &http::request::Parts, name: impl header::AsHeaderName, max: usize) -> Option<String> {
+    let v = parts.headers.get(name)?.to_str().ok()?.trim();
+    (!v.is_empty()).then(|| v.chars().take(max).collect())
+}
+
+impl Caller {
+    pub fn of(parts: &http::request::Parts) -> Self {
+        Self {
+            ip: parts.extensions.get::<ClientIp>().map(|c| c.0.clone()),
+            user_agent: header_text(parts, header::USER_AGENT, 512),
+            device_fingerprint: header_text(parts, DEVICE_HEADER, 200),
+            request_id: current_request_id(),
+        }
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(parts))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,8 @@
 //! The state every HTTP and task handler receives: configuration, the clock, and the resources a
 //! function uses, each built at most once per instance and only if the function asks for it.
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::OnceCell;
@@ -33,8 +35,8 @@ struct Inner {
     s3: OnceCell<aws_sdk_s3::Client>,
     sesv2: OnceCell<aws_sdk_sesv2::Client>,
     ops_db: OnceCell<Db>,
-    /// Key rings by what the function may read: nothing, the public ring, both rings.
-    signing_keys: [OnceCell<crate::auth::keys::SigningKeys>; 3],
+    /// Values a context builds once per instance (identity's key rings), by type and slot.
+    instance: std::sync::Mutex<HashMap<(TypeId, u8), Arc<dyn Any + Send + Sync>>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -58,7 +60,7 @@ impl AppState {
                 s3: OnceCell::new(),
                 sesv2: OnceCell::new(),
                 ops_db: OnceCell::new(),
-                signing_keys: Default::default(),
+                instance: Default::default(),
             }),
         }
     }
@@ -124,25 +126,17 @@ impl AppState {
         Db::connect(&cfg, secrets).await
     }
 
-    /// The access-token key rings (`VERIFICATION_KEYS_SECRET`, and `SIGNING_KEYS_SECRET` where the
-    /// function issues tokens), cached per instance.
-    pub async fn signing_keys(&self) -> &crate::auth::keys::SigningKeys {
-        let config = self.config();
-        let (verify, sign) = (
-            config.verification_keys_secret_opt().map(str::to_owned),
-            config.signing_keys_secret_opt().map(str::to_owned),
-        );
-        let secrets = self.secrets().await.clone();
-        let cell = match (&verify, &sign) {
-            (_, Some(_)) => 2,
-            (Some(_), None) => 1,
-            (None, None) => 0,
-        };
-        self.inner.signing_keys[cell]
-            .get_or_init(|| async {
-                crate::auth::keys::SigningKeys::new(secrets, verify, sign, self.inner.clock.clone())
-            })
-            .await
+    /// The instance's one value of type `T` in `slot`, built by `init` the first time it is asked
+    /// for. Contexts keep what is costly to build and safe to share here (identity's key rings).
+    pub fn instance<T: Any + Send + Sync>(&self, slot: u8, init: impl FnOnce() -> T) -> Arc<T> {
+        let mut map = self.inner.instance.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let key = (TypeId::of::<T>(), slot);
+        if let Some(v) = map.get(&key).and_then(|v| v.clone().downcast::<T>().ok()) {
+            return v;
+        }
+        let v = Arc::new(init());
+        map.insert(key, v.clone());
+        v
     }
 
     /// The DynamoDB client, for a function that declared one of the tables (or the probe).

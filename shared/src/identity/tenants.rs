@@ -11,14 +11,15 @@ use tokio_postgres::Row;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::TenantId;
-use crate::audit::{self, Actor, Entry};
-use crate::auth::principal::Principal;
-use crate::auth::sessions::{DEFAULT_IDLE_MINUTES, IDLE_SETTING};
+use crate::identity::principal::Principal;
+use crate::identity::sessions::{DEFAULT_IDLE_MINUTES, IDLE_SETTING};
+use crate::platform::audit::Acting;
+use crate::platform::audit::{self, Entry};
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::http::{ApiJson, ApiQuery};
 use crate::platform::pagination::{Page, PageQuery};
 use crate::platform::state::AppState;
+use crate::platform::tenant::TenantId;
 
 pub const KINDS: &[&str] = &["clinic", "partner_brand", "reseller", "vendor", "platform"];
 
@@ -164,7 +165,7 @@ pub async fn create(
     audit::record_as(
         &tx,
         Some(TenantId::from_uuid(id)),
-        &Actor::of(&principal),
+        &principal.actor(),
         principal.now,
         Entry::new("tenant.created", "tenant", id).after(&created),
     )
@@ -208,7 +209,7 @@ pub async fn list(
     let items: Vec<Tenant> = rows.iter().map(tenant).collect();
     let entry = Entry::new("tenant.listed", "tenant", "*")
         .after(serde_json::json!({ "status": f.status, "kind": f.kind, "q": f.q, "count": items.len().min(limit as usize) }));
-    audit::record_as(&tx, None, &Actor::of(&principal), principal.now, entry).await?;
+    audit::record_as(&tx, None, &principal.actor(), principal.now, entry).await?;
     tx.commit().await?;
     Ok(Json(Page::of(items, limit, |t: &Tenant| t.id)))
 }
@@ -232,7 +233,7 @@ pub async fn get(
     audit::record_as(
         &tx,
         Some(TenantId::from_uuid(id)),
-        &Actor::of(&principal),
+        &principal.actor(),
         principal.now,
         Entry::new("tenant.viewed", "tenant", id),
     )
@@ -281,7 +282,7 @@ pub async fn update(
     audit::record_as(
         &tx,
         Some(TenantId::from_uuid(id)),
-        &Actor::of(&principal),
+        &principal.actor(),
         principal.now,
         Entry::new("tenant.updated", "tenant", id).before(&before).after(&after),
     )
@@ -337,7 +338,7 @@ async fn set_status(
     let entry = Entry::new(action, "tenant", id)
         .before(serde_json::json!({ "status": before.status }))
         .after(serde_json::json!({ "status": after.status, "reason": reason }));
-    audit::record_as(&tx, Some(TenantId::from_uuid(id)), &Actor::of(principal), principal.now, entry).await?;
+    audit::record_as(&tx, Some(TenantId::from_uuid(id)), &principal.actor(), principal.now, entry).await?;
     tx.commit().await?;
     Ok(Json(after))
 }

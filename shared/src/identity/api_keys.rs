@@ -21,14 +21,15 @@ use tokio_postgres::Row;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::principal::{Principal, role_permissions, scoped_tx};
-use crate::audit::{self, Entry};
+use super::principal::{Principal, role_permissions};
+use crate::identity::roles::{Permission, Scope};
+use crate::platform::audit::{self, Entry};
+use crate::platform::db::scoped_tx;
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::http::{ApiJson, ApiQuery};
 use crate::platform::pagination::{Page, PageQuery};
 use crate::platform::state::AppState;
-use crate::tenancy::TenantId;
-use crate::tenancy::roles::{Permission, Scope};
+use crate::platform::tenant::TenantId;
 
 pub const HEADER: HeaderName = HeaderName::from_static("x-api-key");
 pub const PREFIX: &str = "rgk_";
@@ -125,7 +126,7 @@ pub(crate) async fn check(conn: &mut Object, key: &str, now: DateTime<Utc>) -> R
     let creator_roles: Vec<String> = row.get(10);
     let creator_roles: Vec<String> = creator_roles
         .into_iter()
-        .filter(|r| platform || !crate::tenancy::users::is_platform_role(r))
+        .filter(|r| platform || !crate::identity::users::is_platform_role(r))
         .collect();
     let creator = role_permissions(&creator_roles);
     let listed: Vec<String> = row.get(2);

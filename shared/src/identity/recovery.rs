@@ -13,15 +13,16 @@ use uuid::Uuid;
 
 use super::login::normalize_email;
 use super::passwords;
-use super::principal::{Caller, scoped_tx};
 use super::sessions::{new_secret, parse_secret};
-use crate::audit::{self, Actor, Entry};
 use crate::notifications::{EmailRequested, EmailTemplate};
+use crate::platform::audit::{self, Actor, Entry};
+use crate::platform::db::scoped_tx;
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::events;
 use crate::platform::http::ApiJson;
+use crate::platform::http::Caller;
 use crate::platform::state::AppState;
-use crate::tenancy::TenantId;
+use crate::platform::tenant::TenantId;
 
 pub const RESET_TTL: Duration = Duration::hours(1);
 
@@ -80,7 +81,7 @@ pub async fn request_reset(
         // The email travels through a tenant's outbox; without an active membership the user
         // could not sign in after a reset anyway.
         if let Some(tenant) = tenant.map(TenantId::from_uuid) {
-            super::principal::scope_tenant(&tx, tenant).await?;
+            crate::platform::db::scope_tenant(&tx, tenant).await?;
             let (token, hash) = new_secret(user)?;
             let expires = now + RESET_TTL;
             tx.execute(
@@ -110,7 +111,7 @@ pub async fn request_reset(
         }
     }
     if !published.is_empty() {
-        events::publisher(&state).await?.publish_committed(db, &published).await;
+        events::publish_committed(&state, &published).await?;
     }
     Ok((StatusCode::ACCEPTED, Json(Accepted { status: "accepted" })))
 }
@@ -185,7 +186,7 @@ pub async fn confirm_reset(
         .collect();
     let actor = Actor::person("user", user, None, &caller);
     for tenant in tenants.into_iter().map(TenantId::from_uuid) {
-        super::principal::scope_tenant(&tx, tenant).await?;
+        crate::platform::db::scope_tenant(&tx, tenant).await?;
         audit::record_as(&tx, Some(tenant), &actor, now, Entry::new("user.password_reset", "user", user))
             .await?;
     }
@@ -249,7 +250,7 @@ pub async fn accept_invitation(
         .await?
         .ok_or(ApiError::InvalidToken)?;
     let (user, roles, invited_by): (Uuid, Vec<String>, Option<Uuid>) = (row.get(0), row.get(1), row.get(2));
-    super::principal::scope_user(&tx, user).await?;
+    crate::platform::db::scope_user(&tx, user).await?;
     let account = tx.query_one("SELECT email, has_password FROM users WHERE id = $1", &[&user]).await?;
     let (email, has_password): (String, bool) = (account.get(0), account.get(1));
     if !has_password {

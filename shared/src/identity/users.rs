@@ -19,11 +19,11 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::roles::{Scope, role};
-use crate::audit::{self, Entry};
-use crate::auth::login::normalize_email;
-use crate::auth::principal::Principal;
-use crate::auth::sessions::new_secret;
+use crate::identity::login::normalize_email;
+use crate::identity::principal::Principal;
+use crate::identity::sessions::new_secret;
 use crate::notifications::{EmailRequested, EmailTemplate};
+use crate::platform::audit::{self, Entry};
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::events;
 use crate::platform::http::{ApiJson, ApiQuery};
@@ -237,7 +237,7 @@ pub async fn invite(
     let invitation = Invitation { id, user_id: uid, email, roles: req.roles, expires_at };
     audit::record(&tx, &principal, Entry::new("user.invited", "user", uid).after(&invitation)).await?;
     tx.commit().await?;
-    events::publisher(&state).await?.publish_committed(db, &[envelope]).await;
+    events::publish_committed(&state, &[envelope]).await?;
     Ok((StatusCode::CREATED, Json(invitation)))
 }
 

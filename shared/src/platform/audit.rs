@@ -2,20 +2,15 @@
 //! before and after. Written in the same transaction as the change, append-only (no role may
 //! update or delete a row), and readable by a tenant's auditors at `GET /api/v1/audit-log`.
 
-use axum::Json;
-use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio_postgres::Transaction;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::principal::{Caller, Principal};
 use crate::platform::error::ApiError;
-use crate::platform::http::ApiQuery;
-use crate::platform::pagination::{Page, PageQuery};
-use crate::platform::state::AppState;
-use crate::tenancy::TenantId;
+use crate::platform::http::Caller;
+use crate::platform::tenant::TenantId;
 
 /// One audited action.
 #[derive(Debug, Clone)]
@@ -64,23 +59,18 @@ impl<'a> Actor<'a> {
     pub fn system(caller: &'a Caller) -> Self {
         Self { kind: "system", user_id: None, key_id: None, tenant_id: None, caller, cross_tenant: true }
     }
-
-    /// An authenticated principal as the actor.
-    pub fn of(p: &'a Principal) -> Self {
-        Self {
-            kind: if p.key_id.is_some() { "api_key" } else { "user" },
-            user_id: Some(p.user_id),
-            key_id: p.key_id,
-            tenant_id: Some(p.home_tenant),
-            caller: &p.caller,
-            cross_tenant: p.cross_tenant,
-        }
-    }
 }
 
-/// Records `entry` by an authenticated principal, in the acting tenant.
-pub async fn record(tx: &Transaction<'_>, p: &Principal, entry: Entry) -> Result<(), ApiError> {
-    record_as(tx, Some(p.tenant), &Actor::of(p), p.now, entry).await
+/// Whoever acts in an authenticated request (identity's principal): who, for which tenant, when.
+pub trait Acting {
+    fn actor(&self) -> Actor<'_>;
+    fn acting_tenant(&self) -> TenantId;
+    fn at(&self) -> DateTime<Utc>;
+}
+
+/// Records `entry` by an authenticated caller, in the acting tenant.
+pub async fn record(tx: &Transaction<'_>, who: &impl Acting, entry: Entry) -> Result<(), ApiError> {
+    record_as(tx, Some(who.acting_tenant()), &who.actor(), who.at(), entry).await
 }
 
 /// Records `entry` for `tenant` (None: a platform-level action, visible to the operations role).
@@ -155,24 +145,14 @@ pub struct AuditFilter {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// The acting tenant's audit trail, newest first.
-#[utoipa::path(get, path = "/api/v1/audit-log", operation_id = "audit_list", tag = "identity",
-    params(AuditFilter, PageQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "One page of entries", body = inline(Page<AuditRecord>)),
-        (status = 401, description = "Not signed in", body = crate::Problem),
-        (status = 403, description = "Needs audit:read", body = crate::Problem),
-    ))]
-pub async fn list(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiQuery(f): ApiQuery<AuditFilter>,
-    ApiQuery(page): ApiQuery<PageQuery>,
-) -> Result<Json<Page<AuditRecord>>, ApiError> {
-    let (limit, cursor) = page.parse()?;
-    let mut conn = state.db().await?.conn().await?;
-    let tx = principal.tx(&mut conn).await?;
+/// One page of the scoped tenant's trail, newest first (`limit + 1` rows: the page helper looks
+/// one ahead).
+pub async fn query(
+    tx: &Transaction<'_>,
+    f: &AuditFilter,
+    limit: i64,
+    cursor: Option<Uuid>,
+) -> Result<Vec<AuditRecord>, ApiError> {
     let rows = tx
         .query(
             "SELECT id, tenant_id, actor_kind, actor_user_id, actor_tenant_id, action, target_type,
@@ -199,7 +179,7 @@ pub async fn list(
             ],
         )
         .await?;
-    let items = rows
+    Ok(rows
         .iter()
         .map(|r| AuditRecord {
             id: r.get(0),
@@ -218,7 +198,5 @@ pub async fn list(
             after: r.get(13),
             occurred_at: r.get(14),
         })
-        .collect();
-    tx.commit().await?;
-    Ok(Json(Page::of(items, limit, |r: &AuditRecord| r.id)))
+        .collect())
 }

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::audit::{self, Entry};
-use crate::auth::principal::Principal;
+use crate::identity::principal::Principal;
+use crate::platform::audit::{self, Entry};
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::http::ApiJson;
 use crate::platform::state::AppState;
@@ -44,7 +44,7 @@ fn tenant_roles(v: &Value) -> Result<(), String> {
     let roles = v.as_array().ok_or("a list of role codes")?;
     for r in roles {
         let code = r.as_str().ok_or("a list of role codes")?;
-        if crate::tenancy::roles::role(code).is_none() || crate::tenancy::users::is_platform_role(code) {
+        if crate::identity::roles::role(code).is_none() || crate::identity::users::is_platform_role(code) {
             return Err(format!("{code} is not a tenant role"));
         }
     }
@@ -55,7 +55,7 @@ static KNOWN: &[Known] = &[
     Known {
         key: "session.idle_timeout_minutes",
         description: "Minutes without a request after which a session ends (new sessions).",
-        default: || Value::from(crate::auth::sessions::DEFAULT_IDLE_MINUTES),
+        default: || Value::from(crate::identity::sessions::DEFAULT_IDLE_MINUTES),
         check: |v| int_between(v, 1, 1440),
     },
     Known {

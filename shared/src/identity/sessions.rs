@@ -9,8 +9,6 @@ use aws_lc_rs::digest::{SHA256, digest};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::Transaction;
 use serde::{Deserialize, Serialize};
@@ -18,13 +16,16 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::keys::SigningKeys;
-use super::principal::{Caller, Principal, check_session, scoped_tx};
+use super::principal::{Principal, check_session};
 use super::tokens::{ACCESS_TOKEN_TTL, AccessClaims};
-use crate::audit::{self, Actor, Entry};
+use crate::platform::audit::Acting;
+use crate::platform::audit::{self, Actor, Entry};
+use crate::platform::db::scoped_tx;
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::http::ApiJson;
+use crate::platform::http::Caller;
 use crate::platform::state::AppState;
-use crate::tenancy::TenantId;
+use crate::platform::tenant::TenantId;
 
 pub const REFRESH_TOKEN_TTL: Duration = Duration::days(7);
 /// A session lives at most this long, refreshed or not.
@@ -36,10 +37,8 @@ pub const IDLE_SETTING: &str = "session.idle_timeout_minutes";
 /// The scope id (a tenant or a user) lets the holder's transaction be scoped before the lookup;
 /// only the SHA-256 of the secret is stored.
 pub fn new_secret(scope: Uuid) -> Result<(String, Vec<u8>), ApiError> {
-    let mut bytes = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| ApiError::internal("random generator failed"))?;
-    let secret = URL_SAFE_NO_PAD.encode(bytes);
-    let hash = digest(&SHA256, secret.as_bytes()).as_ref().to_vec();
+    let secret = crate::platform::crypto::random_token()?;
+    let hash = crate::platform::crypto::sha256(&secret);
     Ok((format!("{scope}.{secret}"), hash))
 }
 
@@ -134,7 +133,7 @@ pub async fn start(
     let roles: Vec<String> = row.get(0);
     // As the guard does: platform roles count only in the platform tenant.
     let roles =
-        roles.into_iter().filter(|r| platform || !crate::tenancy::users::is_platform_role(r)).collect();
+        roles.into_iter().filter(|r| platform || !crate::identity::users::is_platform_role(r)).collect();
     let idle_minutes =
         row.get::<_, Option<i32>>(1).map(i64::from).unwrap_or(DEFAULT_IDLE_MINUTES).clamp(1, 1440);
     let session = Uuid::now_v7();
@@ -156,7 +155,7 @@ pub async fn start(
     )
     .await?;
     let (_, refresh) = issue_refresh(tx, tenant, session, now).await?;
-    pair(keys, user, tenant, session, roles, refresh, now).await
+    pair(&keys, user, tenant, session, roles, refresh, now).await
 }
 
 /// Ends a session; its access tokens stop at their next request, its refresh tokens at once.
@@ -197,7 +196,7 @@ pub async fn refresh(
     let (tenant, hash) = parse_secret(&req.refresh_token).ok_or_else(refused)?;
     let tenant = TenantId::from_uuid(tenant);
     let now = state.clock().now();
-    let keys = state.signing_keys().await;
+    let keys = crate::identity::keys::of(&state).await;
     let mut conn = state.db().await?.conn().await?;
     let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
     let row = tx
@@ -211,7 +210,7 @@ pub async fn refresh(
         .ok_or_else(refused)?;
     let (token_id, session, user): (Uuid, Uuid, Uuid) = (row.get(0), row.get(1), row.get(4));
     let (used_at, expires_at): (Option<DateTime<Utc>>, DateTime<Utc>) = (row.get(2), row.get(3));
-    super::principal::scope_user(&tx, user).await?;
+    crate::platform::db::scope_user(&tx, user).await?;
     if used_at.is_some() {
         // Replay of a spent token: whoever holds the family is not to be trusted.
         revoke(&tx, session, "refresh_token_reuse", now).await?;
@@ -246,7 +245,7 @@ pub async fn refresh(
         &[&token_id, &now, &next_id],
     )
     .await?;
-    let tokens = pair(keys, user, tenant, session, live.roles, next, now).await?;
+    let tokens = pair(&keys, user, tenant, session, live.roles, next, now).await?;
     tx.commit().await?;
     Ok(Json(tokens))
 }
@@ -285,7 +284,7 @@ pub async fn switch_tenant(
     ApiJson(req): ApiJson<SwitchTenantRequest>,
 ) -> Result<Json<super::login::LoginResult>, ApiError> {
     let target = TenantId::from_uuid(req.tenant_id);
-    let keys = state.signing_keys().await;
+    let keys = crate::identity::keys::of(&state).await;
     let mut conn = state.db().await?.conn().await?;
     let tx = scoped_tx(&mut conn, Some(target), Some(principal.user_id)).await?;
     let ok = tx
@@ -317,12 +316,12 @@ pub async fn switch_tenant(
             return Ok(Json(super::login::LoginResult::Challenge(challenge)));
         }
     }
-    let tokens = start(&tx, keys, principal.user_id, target, &principal.caller, principal.now).await?;
+    let tokens = start(&tx, &keys, principal.user_id, target, &principal.caller, principal.now).await?;
     if mfa_verified {
         tx.execute("UPDATE sessions SET mfa_verified = true WHERE id = $1", &[&tokens.session_id]).await?;
     }
     revoke(&tx, principal.session_id, "switched_tenant", principal.now).await?;
-    let actor = Actor::of(&principal);
+    let actor = principal.actor();
     let entry = Entry::new("session.switched_tenant", "session", tokens.session_id).before(
         serde_json::json!({ "tenant_id": principal.home_tenant, "session_id": principal.session_id }),
     );

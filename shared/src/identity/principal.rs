@@ -16,49 +16,17 @@ use http::{HeaderName, header};
 use uuid::Uuid;
 
 use super::policy::{Access, policy};
+use crate::identity::roles::{Permission, Scope};
+use crate::platform::db::scoped_tx;
 use crate::platform::error::{ApiError, FieldError};
-use crate::platform::http::{ClientIp, current_request_id};
+use crate::platform::http::Caller;
 use crate::platform::rate_limit;
 use crate::platform::state::AppState;
-use crate::tenancy::TenantId;
-use crate::tenancy::roles::{Permission, Scope};
+use crate::platform::tenant::TenantId;
 
 pub const TENANT_HEADER: HeaderName = HeaderName::from_static("x-tenant-id");
-pub const DEVICE_HEADER: HeaderName = HeaderName::from_static("x-device-fingerprint");
 /// A session's last activity is written at most this often (so idle expiry is exact to this).
 pub const TOUCH_INTERVAL: Duration = Duration::seconds(30);
-
-/// Where a request came from, for sessions, login attempts and the audit log.
-#[derive(Debug, Clone, Default)]
-pub struct Caller {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub device_fingerprint: Option<String>,
-    pub request_id: Option<String>,
-}
-
-fn header_text(parts: &Parts, name: impl header::AsHeaderName, max: usize) -> Option<String> {
-    let v = parts.headers.get(name)?.to_str().ok()?.trim();
-    (!v.is_empty()).then(|| v.chars().take(max).collect())
-}
-
-impl Caller {
-    pub fn of(parts: &Parts) -> Self {
-        Self {
-            ip: parts.extensions.get::<ClientIp>().map(|c| c.0.clone()),
-            user_agent: header_text(parts, header::USER_AGENT, 512),
-            device_fingerprint: header_text(parts, DEVICE_HEADER, 200),
-            request_id: current_request_id(),
-        }
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Caller {
-    type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self::of(parts))
-    }
-}
 
 /// An authenticated caller — a person with a session, or an API key — allowed on the route it
 /// called.
@@ -90,7 +58,7 @@ pub struct Principal {
 impl Principal {
     /// A transaction in the acting tenant, with the user set for the self-service policies.
     pub async fn tx<'a>(&self, conn: &'a mut Object) -> Result<Transaction<'a>, ApiError> {
-        scoped_tx(conn, Some(self.tenant), Some(self.user_id)).await
+        scoped_tx(conn, Some(self.tenant), Some(self.user_id)).await.map_err(ApiError::from)
     }
 
     /// Whether the caller holds `wanted` (at its scope or wider).
@@ -108,39 +76,28 @@ impl Principal {
     }
 }
 
+impl crate::platform::audit::Acting for Principal {
+    fn actor(&self) -> crate::platform::audit::Actor<'_> {
+        crate::platform::audit::Actor {
+            kind: if self.key_id.is_some() { "api_key" } else { "user" },
+            user_id: Some(self.user_id),
+            key_id: self.key_id,
+            tenant_id: Some(self.home_tenant),
+            caller: &self.caller,
+            cross_tenant: self.cross_tenant,
+        }
+    }
+    fn acting_tenant(&self) -> TenantId {
+        self.tenant
+    }
+    fn at(&self) -> DateTime<Utc> {
+        self.now
+    }
+}
+
 /// Every permission `roles` hold.
 pub fn role_permissions(roles: &[String]) -> Vec<Permission> {
-    roles.iter().filter_map(|r| crate::tenancy::roles::role(r)).flat_map(|r| r.parsed()).collect()
-}
-
-/// A transaction with `app.tenant_id` and `app.user_id` set (either may be absent).
-pub async fn scoped_tx(
-    conn: &mut Object,
-    tenant: Option<TenantId>,
-    user: Option<Uuid>,
-) -> Result<Transaction<'_>, ApiError> {
-    let tx = conn.transaction().await?;
-    tx.execute(
-        "SELECT set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true)",
-        &[
-            &tenant.map(|t| t.to_string()).unwrap_or_default(),
-            &user.map(|u| u.to_string()).unwrap_or_default(),
-        ],
-    )
-    .await?;
-    Ok(tx)
-}
-
-/// Sets the tenant of an open transaction once it is known (a login picks one midway).
-pub async fn scope_tenant(tx: &tokio_postgres::Transaction<'_>, tenant: TenantId) -> Result<(), ApiError> {
-    tx.execute("SELECT set_config('app.tenant_id', $1, true)", &[&tenant.to_string()]).await?;
-    Ok(())
-}
-
-/// Sets the user of an open transaction once it is known (a token names them).
-pub async fn scope_user(tx: &tokio_postgres::Transaction<'_>, user: Uuid) -> Result<(), ApiError> {
-    tx.execute("SELECT set_config('app.user_id', $1, true)", &[&user.to_string()]).await?;
-    Ok(())
+    roles.iter().filter_map(|r| crate::identity::roles::role(r)).flat_map(|r| r.parsed()).collect()
 }
 
 /// The live session's facts, or why it is not live.
@@ -220,7 +177,7 @@ pub(crate) async fn check_session(
     let platform = row.get::<_, String>(6) == "platform";
     let roles: Vec<String> = row.get(5);
     let roles =
-        roles.into_iter().filter(|r| platform || !crate::tenancy::users::is_platform_role(r)).collect();
+        roles.into_iter().filter(|r| platform || !crate::identity::users::is_platform_role(r)).collect();
     Ok(LiveSession { roles, limits: TenantLimits { read: row.get(7), write: row.get(8) } })
 }
 
@@ -313,7 +270,7 @@ impl FromRequestParts<AppState> for Principal {
         let limits: TenantLimits;
         let mut principal = match credential(parts)? {
             Credential::AccessToken(token) => {
-                let keys = state.signing_keys().await;
+                let keys = crate::identity::keys::of(&state).await;
                 let claims = keys.verify(token).await.map_err(|e| match e {
                     super::tokens::TokenError::Ring(reason) => ApiError::internal(reason),
                     other => ApiError::Unauthenticated(other.to_string()),
@@ -374,10 +331,10 @@ impl FromRequestParts<AppState> for Principal {
             if first {
                 // A tenant hitting its limit is worth a line in its audit log, once per window.
                 let tx = principal.tx(&mut conn).await?;
-                let entry = crate::audit::Entry::new("rate_limit.exceeded", "route_class", class).after(
+                let entry = crate::platform::audit::Entry::new("rate_limit.exceeded", "route_class", class).after(
                     serde_json::json!({ "limit_per_minute": per_minute, "route": format!("{} {path}", parts.method) }),
                 );
-                crate::audit::record(&tx, &principal, entry).await?;
+                crate::platform::audit::record(&tx, &principal, entry).await?;
                 tx.commit().await?;
             }
             return Err(refusal);
@@ -397,10 +354,14 @@ impl FromRequestParts<AppState> for Principal {
             if status.is_none() {
                 return Err(ApiError::NotFound(format!("tenant {tenant}")));
             }
-            crate::audit::record(
+            crate::platform::audit::record(
                 &tx,
                 &principal,
-                crate::audit::Entry::new("tenant.cross_access", "route", format!("{} {path}", parts.method)),
+                crate::platform::audit::Entry::new(
+                    "tenant.cross_access",
+                    "route",
+                    format!("{} {path}", parts.method),
+                ),
             )
             .await?;
             tx.commit().await?;

@@ -1,5 +1,4 @@
-//! Tenancy: the tenant id that scopes every row, the role matrix, and the management APIs for
-//! tenants (platform staff) and for the users of a tenant (its admins).
+//! The tenant id that scopes every row.
 
 use std::fmt;
 
@@ -40,8 +39,3 @@ impl std::str::FromStr for TenantId {
         Uuid::parse_str(s).map(Self)
     }
 }
-
-pub mod roles;
-pub mod settings;
-pub mod tenants;
-pub mod users;

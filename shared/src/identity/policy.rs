@@ -2,7 +2,7 @@
 //! declares its access in the registry; the table is generated from those declarations. A route
 //! absent from it cannot authenticate anyone (the guard answers 500).
 
-use super::super::tenancy::roles::Permission;
+use crate::identity::roles::Permission;
 
 /// What a route needs from its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +54,7 @@ impl RoutePolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tenancy::roles::ROLES;
+    use crate::identity::roles::ROLES;
 
     #[test]
     fn every_declared_permission_parses_and_no_route_is_declared_twice() {
@@ -73,7 +73,7 @@ mod tests {
             let Some(wanted) = route.permission() else { continue };
             for role in ROLES.iter().filter(|r| r.read_only) {
                 // At any scope: not even their own objects.
-                let own = wanted.with_scope(crate::tenancy::roles::Scope::Own);
+                let own = wanted.with_scope(crate::identity::roles::Scope::Own);
                 assert!(!role.grants(&own), "{} may {} {}", role.code, route.method, route.path);
             }
         }

@@ -23,13 +23,15 @@ use tokio::sync::Mutex;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::principal::{Caller, Principal, scoped_tx};
+use super::principal::Principal;
 use super::sessions::{new_secret, parse_secret, start};
-use crate::audit::{self, Actor, Entry};
+use crate::platform::audit::{self, Actor, Entry};
+use crate::platform::db::scoped_tx;
 use crate::platform::error::{ApiError, FieldError};
+use crate::platform::http::Caller;
 use crate::platform::http::{ApiJson, ApiQuery};
 use crate::platform::state::AppState;
-use crate::tenancy::TenantId;
+use crate::platform::tenant::TenantId;
 
 pub const LOGIN_TTL: Duration = Duration::minutes(10);
 pub const CACHE_TTL: Duration = Duration::hours(1);
@@ -194,8 +196,12 @@ async fn provider(
     let sealed: Option<Vec<u8>> = row.get(2);
     let client_secret = match sealed {
         Some(s) => Some(
-            String::from_utf8(super::mfa::open(&super::mfa::data_key(state).await?, tenant.as_uuid(), &s)?)
-                .map_err(ApiError::internal)?,
+            String::from_utf8(crate::platform::crypto::open(
+                &crate::platform::crypto::sealing_key(state).await?,
+                tenant.as_uuid(),
+                &s,
+            )?)
+            .map_err(ApiError::internal)?,
         ),
         None => None,
     };
@@ -213,12 +219,6 @@ fn callback_url(state: &AppState, name: &str) -> String {
     let base =
         state.config().env.get("PUBLIC_API_URL").unwrap_or("http://127.0.0.1:3000").trim_end_matches('/');
     format!("{base}/api/v1/auth/sso/{name}/callback")
-}
-
-fn random_text() -> Result<String, ApiError> {
-    let mut bytes = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| ApiError::internal("random generator failed"))?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -264,7 +264,11 @@ pub async fn begin(
     let p = provider(&state, &tx, tenant, &name).await?;
     let meta = metadata(&p.issuer, now, false, state.config().stage == "local").await?;
     let (state_token, state_hash) = new_secret(tenant.as_uuid())?;
-    let (nonce, verifier, binding) = (random_text()?, random_text()?, random_text()?);
+    let (nonce, verifier, binding) = (
+        crate::platform::crypto::random_token()?,
+        crate::platform::crypto::random_token()?,
+        crate::platform::crypto::random_token()?,
+    );
     let challenge = URL_SAFE_NO_PAD.encode(digest(&SHA256, verifier.as_bytes()));
     let redirect_uri = callback_url(&state, &name);
     tx.execute(
@@ -425,7 +429,7 @@ pub async fn callback(
     })?;
     let tenant = TenantId::from_uuid(tenant);
     let now = state.clock().now();
-    let keys = state.signing_keys().await;
+    let keys = crate::identity::keys::of(&state).await;
     let db = state.db().await?;
 
     // 1. Spend the state (whatever happens next, a retry needs a new sign-in) and read the provider.
@@ -542,7 +546,7 @@ pub async fn callback(
             ));
         }
     };
-    super::principal::scope_user(&tx, user).await?;
+    crate::platform::db::scope_user(&tx, user).await?;
     let actor = Actor::person("user", user, Some(tenant), &caller);
     if provisioned {
         let entry = Entry::new("user.provisioned_by_sso", "user", user)
@@ -554,7 +558,7 @@ pub async fn callback(
         tx.commit().await?;
         return Ok(Json(super::login::LoginResult::Challenge(challenge)));
     }
-    let pair = start(&tx, keys, user, tenant, &caller, now).await?;
+    let pair = start(&tx, &keys, user, tenant, &caller, now).await?;
     tx.execute("UPDATE sessions SET auth_method = 'sso' WHERE id = $1", &[&pair.session_id]).await?;
     let entry = Entry::new("session.login", "session", pair.session_id)
         .after(serde_json::json!({ "sso": name, "subject": claims.sub }));
@@ -630,9 +634,9 @@ pub async fn put_provider(
         errors.push(FieldError::new("client_id", "required", "the client id registered with the provider"));
     }
     if let Some(role) = &req.default_role {
-        let ok = crate::tenancy::roles::role(role).is_some()
-            && !crate::tenancy::users::is_platform_role(role)
-            && crate::tenancy::users::may_assign(&principal, role);
+        let ok = crate::identity::roles::role(role).is_some()
+            && !crate::identity::users::is_platform_role(role)
+            && crate::identity::users::may_assign(&principal, role);
         if !ok {
             errors.push(FieldError::new(
                 "default_role",
@@ -645,8 +649,8 @@ pub async fn put_provider(
         return Err(ApiError::Validation(errors));
     }
     let sealed = match &req.client_secret {
-        Some(secret) => Some(super::mfa::seal(
-            &super::mfa::data_key(&state).await?,
+        Some(secret) => Some(crate::platform::crypto::seal(
+            &crate::platform::crypto::sealing_key(&state).await?,
             principal.tenant.as_uuid(),
             secret.as_bytes(),
         )?),

@@ -25,7 +25,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::tenancy::TenantId;
+use crate::platform::tenant::TenantId;
 
 pub const ISSUER: &str = "regen-gateway";
 pub const AUDIENCE: &str = "regen-gateway-api";

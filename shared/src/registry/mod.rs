@@ -6,6 +6,9 @@
 //! the per-context nested stacks of `template.yaml` — and `scripts/test` fails when any of it is
 //! stale. A binary names its own entry only, so it links only its own handler.
 
+pub mod openapi;
+mod openapi_doc;
+
 use std::sync::OnceLock;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -13,21 +16,11 @@ use futures::future::BoxFuture;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::policy::Access::{self, Permission as P, Public, Session};
+use crate::identity::policy::Access::{self, Permission as P, Public, Session};
 use crate::platform::capability::Capabilities;
 use crate::platform::capability::Capability::{self, *};
-use crate::platform::config::ConfigError;
-use crate::platform::db::DbError;
+pub use crate::platform::error::{StartupError, TaskError};
 use crate::platform::state::AppState;
-
-/// Why a function could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Db(#[from] DbError),
-}
 
 pub type Warm = for<'a> fn(&'a AppState) -> BoxFuture<'a, Result<(), StartupError>>;
 
@@ -199,24 +192,6 @@ impl TaskFunction {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum TaskError {
-    #[error(transparent)]
-    Startup(#[from] StartupError),
-    #[error(transparent)]
-    Db(#[from] DbError),
-    #[error(transparent)]
-    Event(#[from] crate::platform::events::EventError),
-    #[error("{0}")]
-    Other(String),
-}
-
-impl From<ConfigError> for TaskError {
-    fn from(e: ConfigError) -> Self {
-        Self::Startup(e.into())
-    }
-}
-
 pub type QueueHandler = for<'a> fn(&'a AppState, SqsEvent) -> BoxFuture<'a, SqsBatchResponse>;
 
 /// A function fed by an SQS queue: a batch in, the failed message ids out. Its queue, dead-letter
@@ -314,47 +289,47 @@ registry! {
         HEALTH = HttpFunction::new(Platform, api!(crate::platform::health::health), Public, &[]);
         HEALTH_READY = HttpFunction::new(Platform, api!(crate::platform::health::ready), Public, &[DbApp, HealthProbe])
         .warm(|s| Box::pin(crate::platform::health::warm_ready(s)));
-        OPENAPI = HttpFunction::new(Platform, api!(crate::platform::openapi::openapi_json), Public, &[])
-            .warm(|_| Box::pin(async { crate::platform::openapi::document(); Ok(()) }));
-        AUTH_LOGIN = HttpFunction::new(Identity, api!(crate::auth::login::login), Public, &[DbApp, VerifyTokens, SignTokens, RateLimits]);
-        AUTH_REFRESH = HttpFunction::new(Identity, api!(crate::auth::sessions::refresh), Public, &[DbApp, VerifyTokens, SignTokens]);
-        AUTH_LOGOUT = HttpFunction::new(Identity, api!(crate::auth::sessions::logout), Session, &[DbApp, VerifyTokens, RateLimits]);
-        AUTH_ME = HttpFunction::new(Identity, api!(crate::auth::login::me), Session, &[DbApp, VerifyTokens, RateLimits]);
-        AUTH_SWITCH_TENANT = HttpFunction::new(Identity, api!(crate::auth::sessions::switch_tenant), Session, &[DbApp, VerifyTokens, SignTokens, RateLimits]);
-        AUTH_PASSWORD_RESET = HttpFunction::new(Identity, api!(crate::auth::recovery::request_reset), Public, &[DbApp, VerifyTokens, PublishEvents]);
-        AUTH_PASSWORD_RESET_CONFIRM = HttpFunction::new(Identity, api!(crate::auth::recovery::confirm_reset), Public, &[DbApp, VerifyTokens]);
-        AUTH_INVITATION_ACCEPT = HttpFunction::new(Identity, api!(crate::auth::recovery::accept_invitation), Public, &[DbApp, VerifyTokens]);
-        AUTH_SESSIONS_LIST = HttpFunction::new(Identity, api!(crate::auth::sessions::list_sessions), Session, &[DbApp, VerifyTokens, RateLimits]);
-        AUTH_SESSIONS_REVOKE = HttpFunction::new(Identity, api!(crate::auth::sessions::revoke_session), Session, &[DbApp, VerifyTokens, RateLimits]);
-        ROLES_LIST = HttpFunction::new(Identity, api!(crate::tenancy::roles::list_roles), Session, &[DbApp, VerifyTokens, RateLimits]);
-        TENANTS_CREATE = HttpFunction::new(Identity, api!(crate::tenancy::tenants::create), P("tenants:create:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
-        TENANTS_LIST = HttpFunction::new(Identity, api!(crate::tenancy::tenants::list), P("tenants:read:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
-        TENANTS_GET = HttpFunction::new(Identity, api!(crate::tenancy::tenants::get), P("tenants:read:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
-        TENANTS_UPDATE = HttpFunction::new(Identity, api!(crate::tenancy::tenants::update), P("tenants:update:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
-        TENANTS_SUSPEND = HttpFunction::new(Identity, api!(crate::tenancy::tenants::suspend), P("tenants:suspend:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
-        TENANTS_REACTIVATE = HttpFunction::new(Identity, api!(crate::tenancy::tenants::reactivate), P("tenants:update:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
-        USERS_INVITE = HttpFunction::new(Identity, api!(crate::tenancy::users::invite), P("users:create"), &[DbApp, VerifyTokens, RateLimits, PublishEvents]);
-        USERS_LIST = HttpFunction::new(Identity, api!(crate::tenancy::users::list), P("users:read:own"), &[DbApp, VerifyTokens, RateLimits]);
-        USERS_GET = HttpFunction::new(Identity, api!(crate::tenancy::users::get), P("users:read:own"), &[DbApp, VerifyTokens, RateLimits]);
-        USERS_UPDATE = HttpFunction::new(Identity, api!(crate::tenancy::users::update), P("users:update"), &[DbApp, VerifyTokens, RateLimits]);
-        USERS_ASSIGN_ROLES = HttpFunction::new(Identity, api!(crate::tenancy::users::assign_roles), P("users:assign"), &[DbApp, VerifyTokens, RateLimits]);
-        USERS_DEACTIVATE = HttpFunction::new(Identity, api!(crate::tenancy::users::deactivate), P("users:deactivate"), &[DbApp, VerifyTokens, RateLimits]);
-        AUDIT_LIST = HttpFunction::new(Identity, api!(crate::audit::list), P("audit:read"), &[DbApp, VerifyTokens, RateLimits]);
-        API_KEYS_CREATE = HttpFunction::new(Identity, api!(crate::auth::api_keys::create), P("api_keys:create"), &[DbApp, VerifyTokens, RateLimits]);
-        API_KEYS_LIST = HttpFunction::new(Identity, api!(crate::auth::api_keys::list), P("api_keys:read"), &[DbApp, VerifyTokens, RateLimits]);
-        API_KEYS_ROTATE = HttpFunction::new(Identity, api!(crate::auth::api_keys::rotate), P("api_keys:update"), &[DbApp, VerifyTokens, RateLimits]);
-        API_KEYS_REVOKE = HttpFunction::new(Identity, api!(crate::auth::api_keys::revoke), P("api_keys:delete"), &[DbApp, VerifyTokens, RateLimits]);
-        AUTH_MFA_SETUP = HttpFunction::new(Identity, api!(crate::auth::mfa::setup), Session, &[DbApp, VerifyTokens, MfaKey, RateLimits]);
-        AUTH_MFA_CONFIRM = HttpFunction::new(Identity, api!(crate::auth::mfa::confirm), Session, &[DbApp, VerifyTokens, MfaKey, RateLimits]);
-        AUTH_MFA_VERIFY = HttpFunction::new(Identity, api!(crate::auth::mfa::verify), Public, &[DbApp, VerifyTokens, SignTokens, MfaKey, RateLimits]);
-        AUTH_MFA_EMAIL = HttpFunction::new(Identity, api!(crate::auth::mfa::email_code), Public, &[DbApp, VerifyTokens, RateLimits, PublishEvents]);
-        AUTH_MFA_DISABLE = HttpFunction::new(Identity, api!(crate::auth::mfa::disable), Session, &[DbApp, VerifyTokens, MfaKey, RateLimits]);
-        AUTH_SSO_START = HttpFunction::new(Identity, api!(crate::auth::sso::begin), Public, &[DbApp, VerifyTokens, MfaKey]);
-        AUTH_SSO_CALLBACK = HttpFunction::new(Identity, api!(crate::auth::sso::callback), Public, &[DbApp, VerifyTokens, SignTokens, MfaKey]);
-        SSO_PROVIDERS_PUT = HttpFunction::new(Identity, api!(crate::auth::sso::put_provider), P("settings:update"), &[DbApp, VerifyTokens, MfaKey, RateLimits]);
-        SSO_PROVIDERS_LIST = HttpFunction::new(Identity, api!(crate::auth::sso::list_providers), P("settings:read"), &[DbApp, VerifyTokens, RateLimits]);
-        SETTINGS_LIST = HttpFunction::new(Identity, api!(crate::tenancy::settings::list), P("settings:read"), &[DbApp, VerifyTokens, RateLimits]);
-        SETTINGS_PUT = HttpFunction::new(Identity, api!(crate::tenancy::settings::put), P("settings:update"), &[DbApp, VerifyTokens, RateLimits]);
+        OPENAPI = HttpFunction::new(Platform, api!(crate::registry::openapi::openapi_json), Public, &[])
+            .warm(|_| Box::pin(async { crate::registry::openapi::document(); Ok(()) }));
+        AUTH_LOGIN = HttpFunction::new(Identity, api!(crate::identity::login::login), Public, &[DbApp, VerifyTokens, SignTokens, RateLimits]);
+        AUTH_REFRESH = HttpFunction::new(Identity, api!(crate::identity::sessions::refresh), Public, &[DbApp, VerifyTokens, SignTokens]);
+        AUTH_LOGOUT = HttpFunction::new(Identity, api!(crate::identity::sessions::logout), Session, &[DbApp, VerifyTokens, RateLimits]);
+        AUTH_ME = HttpFunction::new(Identity, api!(crate::identity::login::me), Session, &[DbApp, VerifyTokens, RateLimits]);
+        AUTH_SWITCH_TENANT = HttpFunction::new(Identity, api!(crate::identity::sessions::switch_tenant), Session, &[DbApp, VerifyTokens, SignTokens, RateLimits]);
+        AUTH_PASSWORD_RESET = HttpFunction::new(Identity, api!(crate::identity::recovery::request_reset), Public, &[DbApp, VerifyTokens, PublishEvents]);
+        AUTH_PASSWORD_RESET_CONFIRM = HttpFunction::new(Identity, api!(crate::identity::recovery::confirm_reset), Public, &[DbApp, VerifyTokens]);
+        AUTH_INVITATION_ACCEPT = HttpFunction::new(Identity, api!(crate::identity::recovery::accept_invitation), Public, &[DbApp, VerifyTokens]);
+        AUTH_SESSIONS_LIST = HttpFunction::new(Identity, api!(crate::identity::sessions::list_sessions), Session, &[DbApp, VerifyTokens, RateLimits]);
+        AUTH_SESSIONS_REVOKE = HttpFunction::new(Identity, api!(crate::identity::sessions::revoke_session), Session, &[DbApp, VerifyTokens, RateLimits]);
+        ROLES_LIST = HttpFunction::new(Identity, api!(crate::identity::roles::list_roles), Session, &[DbApp, VerifyTokens, RateLimits]);
+        TENANTS_CREATE = HttpFunction::new(Identity, api!(crate::identity::tenants::create), P("tenants:create:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
+        TENANTS_LIST = HttpFunction::new(Identity, api!(crate::identity::tenants::list), P("tenants:read:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
+        TENANTS_GET = HttpFunction::new(Identity, api!(crate::identity::tenants::get), P("tenants:read:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
+        TENANTS_UPDATE = HttpFunction::new(Identity, api!(crate::identity::tenants::update), P("tenants:update:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
+        TENANTS_SUSPEND = HttpFunction::new(Identity, api!(crate::identity::tenants::suspend), P("tenants:suspend:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
+        TENANTS_REACTIVATE = HttpFunction::new(Identity, api!(crate::identity::tenants::reactivate), P("tenants:update:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
+        USERS_INVITE = HttpFunction::new(Identity, api!(crate::identity::users::invite), P("users:create"), &[DbApp, VerifyTokens, RateLimits, PublishEvents]);
+        USERS_LIST = HttpFunction::new(Identity, api!(crate::identity::users::list), P("users:read:own"), &[DbApp, VerifyTokens, RateLimits]);
+        USERS_GET = HttpFunction::new(Identity, api!(crate::identity::users::get), P("users:read:own"), &[DbApp, VerifyTokens, RateLimits]);
+        USERS_UPDATE = HttpFunction::new(Identity, api!(crate::identity::users::update), P("users:update"), &[DbApp, VerifyTokens, RateLimits]);
+        USERS_ASSIGN_ROLES = HttpFunction::new(Identity, api!(crate::identity::users::assign_roles), P("users:assign"), &[DbApp, VerifyTokens, RateLimits]);
+        USERS_DEACTIVATE = HttpFunction::new(Identity, api!(crate::identity::users::deactivate), P("users:deactivate"), &[DbApp, VerifyTokens, RateLimits]);
+        AUDIT_LIST = HttpFunction::new(Identity, api!(crate::identity::audit_log::list), P("audit:read"), &[DbApp, VerifyTokens, RateLimits]);
+        API_KEYS_CREATE = HttpFunction::new(Identity, api!(crate::identity::api_keys::create), P("api_keys:create"), &[DbApp, VerifyTokens, RateLimits]);
+        API_KEYS_LIST = HttpFunction::new(Identity, api!(crate::identity::api_keys::list), P("api_keys:read"), &[DbApp, VerifyTokens, RateLimits]);
+        API_KEYS_ROTATE = HttpFunction::new(Identity, api!(crate::identity::api_keys::rotate), P("api_keys:update"), &[DbApp, VerifyTokens, RateLimits]);
+        API_KEYS_REVOKE = HttpFunction::new(Identity, api!(crate::identity::api_keys::revoke), P("api_keys:delete"), &[DbApp, VerifyTokens, RateLimits]);
+        AUTH_MFA_SETUP = HttpFunction::new(Identity, api!(crate::identity::mfa::setup), Session, &[DbApp, VerifyTokens, SealingKey, RateLimits]);
+        AUTH_MFA_CONFIRM = HttpFunction::new(Identity, api!(crate::identity::mfa::confirm), Session, &[DbApp, VerifyTokens, SealingKey, RateLimits]);
+        AUTH_MFA_VERIFY = HttpFunction::new(Identity, api!(crate::identity::mfa::verify), Public, &[DbApp, VerifyTokens, SignTokens, SealingKey, RateLimits]);
+        AUTH_MFA_EMAIL = HttpFunction::new(Identity, api!(crate::identity::mfa::email_code), Public, &[DbApp, VerifyTokens, RateLimits, PublishEvents]);
+        AUTH_MFA_DISABLE = HttpFunction::new(Identity, api!(crate::identity::mfa::disable), Session, &[DbApp, VerifyTokens, SealingKey, RateLimits]);
+        AUTH_SSO_START = HttpFunction::new(Identity, api!(crate::identity::sso::begin), Public, &[DbApp, VerifyTokens, SealingKey]);
+        AUTH_SSO_CALLBACK = HttpFunction::new(Identity, api!(crate::identity::sso::callback), Public, &[DbApp, VerifyTokens, SignTokens, SealingKey]);
+        SSO_PROVIDERS_PUT = HttpFunction::new(Identity, api!(crate::identity::sso::put_provider), P("settings:update"), &[DbApp, VerifyTokens, SealingKey, RateLimits]);
+        SSO_PROVIDERS_LIST = HttpFunction::new(Identity, api!(crate::identity::sso::list_providers), P("settings:read"), &[DbApp, VerifyTokens, RateLimits]);
+        SETTINGS_LIST = HttpFunction::new(Identity, api!(crate::identity::settings::list), P("settings:read"), &[DbApp, VerifyTokens, RateLimits]);
+        SETTINGS_PUT = HttpFunction::new(Identity, api!(crate::identity::settings::put), P("settings:update"), &[DbApp, VerifyTokens, RateLimits]);
         CATALOG_CATEGORIES_LIST = HttpFunction::new(Catalog, api!(crate::catalog::products::list_categories), P("catalog:read"), &[DbApp, VerifyTokens, RateLimits]);
         CATALOG_CATEGORIES_CREATE = HttpFunction::new(Catalog, api!(crate::catalog::products::create_category), P("catalog:create:all"), &[DbApp, VerifyTokens, RateLimits]);
         CATALOG_CATEGORIES_UPDATE = HttpFunction::new(Catalog, api!(crate::catalog::products::update_category), P("catalog:update:all"), &[DbApp, VerifyTokens, RateLimits]);
@@ -407,10 +382,10 @@ registry! {
         EXCEPTIONS_LIST = HttpFunction::new(Orders, api!(crate::orders::exceptions::list), P("orders:read"), &[DbApp, VerifyTokens, RateLimits]);
         EXCEPTIONS_GET = HttpFunction::new(Orders, api!(crate::orders::exceptions::get), P("orders:read"), &[DbApp, VerifyTokens, RateLimits]);
         EXCEPTIONS_RESOLVE = HttpFunction::new(Orders, api!(crate::orders::exceptions::resolve), P("orders:update"), &[DbApp, VerifyTokens, RateLimits]);
-        CHANNELS_CREATE = HttpFunction::new(Orders, api!(crate::orders::channels::create), P("channels:create"), &[DbApp, VerifyTokens, MfaKey, RateLimits]);
+        CHANNELS_CREATE = HttpFunction::new(Orders, api!(crate::orders::channels::create), P("channels:create"), &[DbApp, VerifyTokens, SealingKey, RateLimits]);
         CHANNELS_LIST = HttpFunction::new(Orders, api!(crate::orders::channels::list), P("channels:read"), &[DbApp, VerifyTokens, RateLimits]);
-        WEBHOOKS_SHOPIFY = HttpFunction::new(Orders, api!(crate::orders::channels::shopify), Public, &[DbApp, MfaKey, PublishEvents]);
-        WEBHOOKS_WOOCOMMERCE = HttpFunction::new(Orders, api!(crate::orders::channels::woocommerce), Public, &[DbApp, MfaKey, PublishEvents]);
+        WEBHOOKS_SHOPIFY = HttpFunction::new(Orders, api!(crate::orders::channels::shopify), Public, &[DbApp, SealingKey, PublishEvents]);
+        WEBHOOKS_WOOCOMMERCE = HttpFunction::new(Orders, api!(crate::orders::channels::woocommerce), Public, &[DbApp, SealingKey, PublishEvents]);
         PROFILES_CREATE = HttpFunction::new(Orders, api!(crate::orders::profiles::create), P("channels:update"), &[DbApp, VerifyTokens, RateLimits]);
         PROFILES_PREVIEW = HttpFunction::new(Orders, api!(crate::orders::profiles::preview), P("channels:read"), &[DbApp, VerifyTokens, RateLimits]);
     }
@@ -437,7 +412,7 @@ registry! {
             Identity,
             "rotate-signing-keys",
             "Rotates the access-token signing keys (a new active key; the previous one stays for the tokens it signed). Invoke once after the first deploy to create the first key.",
-            |s, _event| Box::pin(crate::auth::keys::rotate_task(s)),
+            |s, _event| Box::pin(crate::identity::keys::rotate_task(s)),
             &[RotateSigningKeys],
         )
         .schedule("rate(30 days)")

@@ -14,15 +14,17 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::passwords;
-use super::principal::{Caller, Principal, scoped_tx};
+use super::principal::Principal;
 use super::sessions::{TokenPair, start};
-use crate::audit::{self, Actor, Entry};
+use crate::identity::roles::role;
+use crate::platform::audit::{self, Actor, Entry};
+use crate::platform::db::scoped_tx;
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::http::ApiJson;
+use crate::platform::http::Caller;
 use crate::platform::rate_limit;
 use crate::platform::state::AppState;
-use crate::tenancy::TenantId;
-use crate::tenancy::roles::role;
+use crate::platform::tenant::TenantId;
 
 /// Failures (within [`FAILURE_WINDOW`], since the last success) before the account locks.
 pub const LOCKOUT_THRESHOLD: i32 = 5;
@@ -131,7 +133,7 @@ pub async fn login(
             return Err(refusal);
         }
     }
-    let keys = state.signing_keys().await;
+    let keys = crate::identity::keys::of(&state).await;
     let mut conn = state.db().await?.conn().await?;
     let tx = scoped_tx(&mut conn, None, None).await?;
     // Attempts for one email run one at a time (across instances: the lock is in Postgres), so
@@ -169,7 +171,7 @@ pub async fn login(
             return Err(ApiError::InvalidCredentials);
         }
     };
-    super::principal::scope_user(&tx, user).await?;
+    crate::platform::db::scope_user(&tx, user).await?;
     let memberships: Vec<Uuid> = tx
         .query(
             "SELECT m.tenant_id FROM tenant_users m JOIN tenants t ON t.id = m.tenant_id
@@ -192,7 +194,7 @@ pub async fn login(
             "no active membership in an active tenant (or the one named)".into(),
         ));
     };
-    super::principal::scope_tenant(&tx, tenant).await?;
+    crate::platform::db::scope_tenant(&tx, tenant).await?;
     record_attempt(&*tx, &email, Some(user), &caller, true, "ok", now).await?;
     // A user with an authenticator, or whose tenant requires a second factor for their roles, gets
     // a challenge now and tokens from POST /api/v1/auth/mfa/verify.
@@ -200,7 +202,7 @@ pub async fn login(
         tx.commit().await?;
         return Ok(Json(LoginResult::Challenge(challenge)));
     }
-    let tokens = start(&tx, keys, user, tenant, &caller, now).await?;
+    let tokens = start(&tx, &keys, user, tenant, &caller, now).await?;
     let actor = Actor::person("user", user, Some(tenant), &caller);
     audit::record_as(
         &tx,

@@ -207,14 +207,30 @@ pub async fn ensure_initialized(
 /// The `rotate-signing-keys` task (monthly schedule; also run once after the first deploy).
 pub async fn rotate_task(
     state: &crate::platform::state::AppState,
-) -> Result<serde_json::Value, crate::registry::TaskError> {
+) -> Result<serde_json::Value, crate::platform::error::TaskError> {
     let config = state.config();
     let (signing, verification) =
         (config.signing_keys_secret()?.to_owned(), config.verification_keys_secret()?.to_owned());
     let client = state.aws().await.secretsmanager();
     let rotation = rotate(&client, &signing, &verification, state.clock().now())
         .await
-        .map_err(|e| crate::registry::TaskError::Other(e.to_string()))?;
+        .map_err(|e| crate::platform::error::TaskError::Other(e.to_string()))?;
     tracing::info!(active_kid = %rotation.active_kid, "signing keys rotated");
     Ok(serde_json::json!({ "active_kid": rotation.active_kid }))
+}
+/// The access-token key rings this function may read (`VERIFICATION_KEYS_SECRET`, and
+/// `SIGNING_KEYS_SECRET` where it issues tokens), cached per instance.
+pub async fn of(state: &crate::platform::state::AppState) -> Arc<SigningKeys> {
+    let config = state.config();
+    let (verify, sign) = (
+        config.verification_keys_secret_opt().map(str::to_owned),
+        config.signing_keys_secret_opt().map(str::to_owned),
+    );
+    let slot = match (&verify, &sign) {
+        (_, Some(_)) => 2,
+        (Some(_), None) => 1,
+        (None, None) => 0,
+    };
+    let secrets = state.secrets().await.clone();
+    state.instance(slot, || SigningKeys::new(secrets, verify, sign, state.clock().clone()))
 }

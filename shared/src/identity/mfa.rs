@@ -4,29 +4,29 @@
 //! whose tenant requires one for the user's roles (tenant setting `mfa.required_roles`), gets a
 //! short-lived challenge instead of tokens until `POST /api/v1/auth/mfa/verify` succeeds.
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use aws_lc_rs::digest::{SHA256, digest};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::Transaction;
-use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::principal::{Caller, Principal, scoped_tx};
+use super::principal::Principal;
 use super::sessions::{TokenPair, new_secret, parse_secret, start};
 use super::totp;
-use crate::audit::{self, Actor, Entry};
 use crate::notifications::{EmailRequested, EmailTemplate};
+use crate::platform::audit::{self, Actor, Entry};
+use crate::platform::crypto::{open, random, seal, sealing_key, sha256};
+use crate::platform::db::scoped_tx;
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::events;
 use crate::platform::http::ApiJson;
+use crate::platform::http::Caller;
 use crate::platform::rate_limit;
 use crate::platform::state::AppState;
-use crate::tenancy::TenantId;
+use crate::platform::tenant::TenantId;
 
 pub const CHALLENGE_TTL: Duration = Duration::minutes(5);
 pub const EMAIL_CODE_TTL: Duration = Duration::minutes(10);
@@ -35,52 +35,6 @@ pub const MAX_ATTEMPTS: i32 = 5;
 pub const RECOVERY_CODES: usize = 10;
 pub const REQUIRED_ROLES_SETTING: &str = "mfa.required_roles";
 const ISSUER: &str = "Regen Therapy Gateway";
-
-fn sha256(text: &str) -> Vec<u8> {
-    digest(&SHA256, text.as_bytes()).as_ref().to_vec()
-}
-
-fn random<const N: usize>() -> Result<[u8; N], ApiError> {
-    let mut bytes = [0u8; N];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| ApiError::internal("random generator failed"))?;
-    Ok(bytes)
-}
-
-/// The data key that seals TOTP secrets (and SSO client secrets): SHA-256 of the `MFA_KEY_SECRET` secret's value.
-pub(crate) async fn data_key(state: &AppState) -> Result<LessSafeKey, ApiError> {
-    let id = state.config().mfa_key_secret().map_err(ApiError::internal)?;
-    let secret = state.secrets().await.get(id).await.map_err(ApiError::internal)?;
-    let key = digest(&SHA256, secret.expose_secret().as_bytes());
-    let unbound =
-        UnboundKey::new(&AES_256_GCM, key.as_ref()).map_err(|_| ApiError::internal("MFA data key"))?;
-    Ok(LessSafeKey::new(unbound))
-}
-
-/// `nonce || ciphertext+tag`, bound to the factor id.
-pub(crate) fn seal(key: &LessSafeKey, factor: Uuid, plain: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let nonce = random::<NONCE_LEN>()?;
-    let mut data = plain.to_vec();
-    key.seal_in_place_append_tag(
-        Nonce::assume_unique_for_key(nonce),
-        Aad::from(factor.as_bytes()),
-        &mut data,
-    )
-    .map_err(|_| ApiError::internal("sealing the TOTP secret"))?;
-    Ok([nonce.as_slice(), &data].concat())
-}
-
-pub(crate) fn open(key: &LessSafeKey, factor: Uuid, sealed: &[u8]) -> Result<Vec<u8>, ApiError> {
-    if sealed.len() < NONCE_LEN {
-        return Err(ApiError::internal("sealed TOTP secret too short"));
-    }
-    let (nonce, data) = sealed.split_at(NONCE_LEN);
-    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| ApiError::internal("nonce"))?;
-    let mut data = data.to_vec();
-    let plain = key
-        .open_in_place(nonce, Aad::from(factor.as_bytes()), &mut data)
-        .map_err(|_| ApiError::internal("opening the TOTP secret"))?;
-    Ok(plain.to_vec())
-}
 
 /// A user's live (confirmed, not disabled) TOTP factor: id, sealed secret, newest step used.
 async fn live_factor(
@@ -106,7 +60,7 @@ async fn check_totp(
     now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
     let Some((factor, sealed, last)) = live_factor(tx, user).await? else { return Ok(false) };
-    let secret = open(&data_key(state).await?, factor, &sealed)?;
+    let secret = open(&sealing_key(state).await?, factor, &sealed)?;
     match totp::verify(&secret, code, totp::step_of(now.timestamp()), last) {
         Some(step) => {
             // Conditional, so two requests racing with the same code cannot both have it.
@@ -278,7 +232,7 @@ pub async fn verify(
     }
     limit_ip(&state, &caller).await?;
     let now = state.clock().now();
-    let keys = state.signing_keys().await;
+    let keys = crate::identity::keys::of(&state).await;
     let mut conn = state.db().await?.conn().await?;
     let tx = scoped_tx(&mut conn, None, Some(user)).await?;
     let (challenge, tenant, email_hash, email_expires) = load_challenge(&tx, &hash, now).await?;
@@ -296,7 +250,7 @@ pub async fn verify(
     } else {
         None
     };
-    super::principal::scope_tenant(&tx, tenant).await?;
+    crate::platform::db::scope_tenant(&tx, tenant).await?;
     let actor = Actor::person("user", user, Some(tenant), &caller);
     let Some(method) = method else {
         tx.execute("UPDATE mfa_challenges SET attempts = attempts + 1 WHERE id = $1", &[&challenge]).await?;
@@ -319,7 +273,7 @@ pub async fn verify(
         tx.commit().await?;
         return Err(ApiError::Forbidden("no active membership in that tenant any more".into()));
     }
-    let tokens = start(&tx, keys, user, tenant, &caller, now).await?;
+    let tokens = start(&tx, &keys, user, tenant, &caller, now).await?;
     tx.execute("UPDATE sessions SET mfa_verified = true WHERE id = $1", &[&tokens.session_id]).await?;
     let entry =
         Entry::new("session.login", "session", tokens.session_id).after(serde_json::json!({ "mfa": method }));
@@ -376,14 +330,14 @@ pub async fn email_code(
     )
     .await?;
     let email: String = tx.query_one("SELECT email FROM users WHERE id = $1", &[&user]).await?.get(0);
-    super::principal::scope_tenant(&tx, tenant).await?;
+    crate::platform::db::scope_tenant(&tx, tenant).await?;
     let mut params = serde_json::Map::new();
     params.insert("code".into(), code.into());
     params.insert("expires_minutes".into(), EMAIL_CODE_TTL.num_minutes().into());
     let mail = EmailRequested { to: email, template: EmailTemplate::EmailCode, params };
     let envelope = events::record(&*tx, Some(tenant), state.clock().as_ref(), &mail).await?;
     tx.commit().await?;
-    events::publisher(&state).await?.publish_committed(db, &[envelope]).await;
+    events::publish_committed(&state, &[envelope]).await?;
     Ok((StatusCode::ACCEPTED, Json(Sent { status: "sent", expires_in: EMAIL_CODE_TTL.num_seconds() })))
 }
 
@@ -413,7 +367,7 @@ fn uri_escape(s: &str) -> String {
         (status = 409, description = "An authenticator is already enrolled (disable it first)", body = crate::Problem),
     ))]
 pub async fn setup(State(state): State<AppState>, principal: Principal) -> Result<Json<Enrolment>, ApiError> {
-    let key = data_key(&state).await?;
+    let key = sealing_key(&state).await?;
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
     if live_factor(&tx, principal.user_id).await?.is_some() {
@@ -475,7 +429,7 @@ pub async fn confirm(
     principal: Principal,
     ApiJson(req): ApiJson<Confirm>,
 ) -> Result<Json<RecoveryCodes>, ApiError> {
-    let key = data_key(&state).await?;
+    let key = sealing_key(&state).await?;
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
     let pending = tx
