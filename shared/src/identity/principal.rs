@@ -270,7 +270,7 @@ impl FromRequestParts<AppState> for Principal {
         let limits: TenantLimits;
         let mut principal = match credential(parts)? {
             Credential::AccessToken(token) => {
-                let keys = crate::identity::keys::of(&state).await;
+                let keys = crate::identity::keys::of(state).await;
                 let claims = keys.verify(token).await.map_err(|e| match e {
                     super::tokens::TokenError::Ring(reason) => ApiError::internal(reason),
                     other => ApiError::Unauthenticated(other.to_string()),

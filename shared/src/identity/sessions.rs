@@ -155,7 +155,7 @@ pub async fn start(
     )
     .await?;
     let (_, refresh) = issue_refresh(tx, tenant, session, now).await?;
-    pair(&keys, user, tenant, session, roles, refresh, now).await
+    pair(keys, user, tenant, session, roles, refresh, now).await
 }
 
 /// Ends a session; its access tokens stop at their next request, its refresh tokens at once.
