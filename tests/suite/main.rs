@@ -9,6 +9,7 @@ mod support;
 mod world;
 
 mod api_keys;
+mod architecture;
 mod auth;
 mod capabilities;
 mod catalog;

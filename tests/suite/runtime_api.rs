@@ -144,7 +144,6 @@ async fn a_misconfigured_consumer_fails_at_cold_start_instead_of_dead_lettering_
         lambda_rie::invoke(bin, "notify-email", &event, &env, Duration::from_secs(30)).await.unwrap_err();
     assert!(err.to_string().contains("exited"), "{err}");
     // The check names the variable.
-    let cfg =
-        gateway::notifications::sender::SenderConfig::from_env(&Env::from_map([("EMAIL_SENDER", "mailbox")]));
+    let cfg = gateway::notifications::SenderConfig::from_env(&Env::from_map([("EMAIL_SENDER", "mailbox")]));
     assert!(cfg.unwrap_err().to_string().contains("MAILBOX_DIR"));
 }

@@ -12,7 +12,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::intake::{self, Context, Evaluation, Hold};
-use super::store::{self, Order, Origin};
+use super::model::{Order, OrderStatus, Origin};
+use super::store;
 use super::{Address, OrderInput, idempotency};
 use crate::identity::principal::Principal;
 use crate::platform::audit::{self, Entry};
@@ -368,23 +369,18 @@ async fn detail(tx: &Transaction<'_>, id: Uuid) -> Result<OrderDetail, ApiError>
         .iter()
         .map(|r| OrderEventEntry { id: r.get(0), event_type: r.get(1), data: r.get(2), at: r.get(3) })
         .collect();
-    let exceptions = tx
-        .query(
-            "SELECT id, kind, severity, status, error, details, resolution, created_at FROM exception_records
-              WHERE order_id = $1 ORDER BY id",
-            &[&id],
-        )
+    let exceptions = crate::platform::exceptions::for_order(tx, id)
         .await?
-        .iter()
-        .map(|r| ExceptionEntry {
-            id: r.get(0),
-            kind: r.get(1),
-            severity: r.get(2),
-            status: r.get(3),
-            detail: r.get(4),
-            details: r.get(5),
-            resolution: r.get(6),
-            created_at: r.get(7),
+        .into_iter()
+        .map(|e| ExceptionEntry {
+            id: e.id,
+            kind: e.kind,
+            severity: e.severity,
+            status: e.status,
+            detail: e.detail,
+            details: e.details,
+            resolution: e.resolution,
+            created_at: e.created_at,
         })
         .collect();
     Ok(OrderDetail { order, history, events, exceptions })
@@ -422,38 +418,6 @@ pub struct OrderPatch {
     /// Why (kept in the status history).
     pub reason: Option<String>,
 }
-
-/// States an operator may hold, and those an order may still be cancelled in (before shipment).
-const HOLDABLE: &[&str] = &[
-    "needs_review",
-    "accepted",
-    "payment_authorized",
-    "payment_failed",
-    "inventory_reserved",
-    "backordered",
-];
-const CANCELLABLE: &[&str] = &[
-    "needs_review",
-    "on_hold",
-    "accepted",
-    "payment_pending",
-    "payment_authorized",
-    "payment_failed",
-    "inventory_reserved",
-    "backordered",
-    "fulfillment_submitted",
-];
-/// States in which the addresses may still change.
-const EDITABLE: &[&str] = &[
-    "needs_review",
-    "on_hold",
-    "accepted",
-    "payment_pending",
-    "payment_authorized",
-    "payment_failed",
-    "inventory_reserved",
-    "backordered",
-];
 
 /// Changes an order's addresses or notes, or holds, releases or cancels it where the state
 /// machine allows (409 otherwise).
@@ -494,9 +458,7 @@ pub async fn update(
         code: "invalid_transition",
         detail: format!("an order in {} cannot be {what}", before.status),
     };
-    if (req.shipping_address.is_some() || req.billing_address.is_some())
-        && !EDITABLE.contains(&before.status.as_str())
-    {
+    if (req.shipping_address.is_some() || req.billing_address.is_some()) && !before.status.editable() {
         return Err(conflict("re-addressed"));
     }
     let addr = |a: &Option<Address>| a.as_ref().and_then(|a| serde_json::to_value(a).ok());
@@ -510,15 +472,15 @@ pub async fn update(
     let mut envelopes = Vec::new();
     match req.action.as_deref() {
         None => {}
-        Some("hold") if HOLDABLE.contains(&before.status.as_str()) => {
-            tx.execute("UPDATE orders SET held_from = status WHERE id = $1", &[&id]).await?;
+        Some("hold") if before.status.can_become(OrderStatus::OnHold) => {
+            store::set_held_from(&tx, id, Some(before.status)).await?;
             let e = store::transition(
                 &tx,
                 &state,
                 principal.tenant,
                 id,
-                Some(&before.status),
-                "on_hold",
+                Some(before.status),
+                OrderStatus::OnHold,
                 &reason,
                 actor,
                 principal.now,
@@ -529,18 +491,16 @@ pub async fn update(
         Some("release") if principal.scope == crate::identity::roles::Scope::Own => {
             return Err(ApiError::Forbidden("releasing a hold needs orders:update for the tenant".into()));
         }
-        Some("release") if before.status == "on_hold" => {
-            let back: Option<String> =
-                tx.query_one("SELECT held_from FROM orders WHERE id = $1", &[&id]).await?.get(0);
-            let back = back.unwrap_or_else(|| "accepted".into());
-            tx.execute("UPDATE orders SET held_from = NULL WHERE id = $1", &[&id]).await?;
+        Some("release") if before.status == OrderStatus::OnHold => {
+            let back = store::held_from(&tx, id).await?.unwrap_or(OrderStatus::Accepted);
+            store::set_held_from(&tx, id, None).await?;
             let e = store::transition(
                 &tx,
                 &state,
                 principal.tenant,
                 id,
-                Some("on_hold"),
-                &back,
+                Some(OrderStatus::OnHold),
+                back,
                 &reason,
                 actor,
                 principal.now,
@@ -548,14 +508,14 @@ pub async fn update(
             .await?;
             envelopes.push(e);
         }
-        Some("cancel") if CANCELLABLE.contains(&before.status.as_str()) => {
+        Some("cancel") if before.status.can_become(OrderStatus::Cancelled) => {
             let e = store::transition(
                 &tx,
                 &state,
                 principal.tenant,
                 id,
-                Some(&before.status),
-                "cancelled",
+                Some(before.status),
+                OrderStatus::Cancelled,
                 &reason,
                 actor,
                 principal.now,
@@ -599,7 +559,7 @@ pub async fn revalidate_order(
     now: DateTime<Utc>,
 ) -> Result<(Vec<Hold>, Option<Envelope>), ApiError> {
     let order = store::load(tx, id, true).await?;
-    if order.status != "needs_review" {
+    if order.status != OrderStatus::NeedsReview {
         return Err(ApiError::Conflict {
             code: "invalid_transition",
             detail: format!("only an order in needs_review is revalidated; this one is {}", order.status),
@@ -654,20 +614,22 @@ pub async fn revalidate_order(
     let mut ev = intake::evaluate(tx, &ctx, &input).await?;
     // A price or payment hold a person resolved (accepted the channel's price, confirmed the
     // payment) no longer holds the order; an unknown SKU only goes away with its mapping.
-    let acknowledged: Vec<(String, Option<i64>)> = tx
-        .query(
-            "SELECT kind, (details->>'line')::bigint FROM exception_records
-              WHERE order_id = $1 AND status = 'resolved' AND resolved_by IS NOT NULL
-                AND kind IN ('price_mismatch', 'payment_unsecured')",
-            &[&id],
-        )
-        .await?
+    let recorded = crate::platform::exceptions::for_order(tx, id).await?;
+    let line_of = |e: &crate::platform::exceptions::Exception| {
+        e.details.get("line").and_then(serde_json::Value::as_i64)
+    };
+    let acknowledged: Vec<(String, Option<i64>)> = recorded
         .iter()
-        .map(|r| (r.get(0), r.get(1)))
+        .filter(|e| {
+            e.status == "resolved"
+                && e.resolved_by.is_some()
+                && matches!(e.kind.as_str(), "price_mismatch" | "payment_unsecured")
+        })
+        .map(|e| (e.kind.clone(), line_of(e)))
         .collect();
     ev.holds.retain(|h| !acknowledged.iter().any(|(k, l)| *k == h.kind && h.line.map(|x| x as i64) == *l));
     if ev.holds.is_empty() {
-        ev.status = "accepted".into();
+        ev.status = OrderStatus::Accepted;
     }
     for (i, l) in ev.lines.iter().enumerate() {
         tx.execute(
@@ -683,24 +645,15 @@ pub async fn revalidate_order(
     )
     .await?;
     // Holds that went away are resolved; those that remain keep their exception; new ones get one.
-    let open: Vec<(Uuid, String, Option<i64>)> = tx
-        .query(
-            "SELECT id, kind, (details->>'line')::bigint FROM exception_records
-              WHERE order_id = $1 AND status = 'open' AND source = 'intake'",
-            &[&id],
-        )
-        .await?
+    let open: Vec<(Uuid, String, Option<i64>)> = recorded
         .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .filter(|e| e.status == "open" && e.source == "intake")
+        .map(|e| (e.id, e.kind.clone(), line_of(e)))
         .collect();
     let same = |h: &Hold, kind: &str, line: Option<i64>| h.kind == kind && h.line.map(|l| l as i64) == line;
     for (exception, kind, line) in &open {
         if !ev.holds.iter().any(|h| same(h, kind, *line)) {
-            tx.execute(
-                "UPDATE exception_records SET status = 'resolved', resolution = 'revalidated', resolved_at = $2 WHERE id = $1",
-                &[exception, &now],
-            )
-            .await?;
+            crate::platform::exceptions::resolve(tx, *exception, "revalidated", None, now).await?;
         }
     }
     let new: Vec<Hold> =
@@ -712,8 +665,8 @@ pub async fn revalidate_order(
             state,
             tenant,
             id,
-            Some("needs_review"),
-            "accepted",
+            Some(OrderStatus::NeedsReview),
+            OrderStatus::Accepted,
             "revalidated",
             actor,
             now,

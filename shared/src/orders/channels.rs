@@ -22,12 +22,14 @@ use uuid::Uuid;
 
 use super::api::{revalidate_order, serviceable_states, take};
 use super::intake::Context;
-use super::store::{self, Origin};
+use super::model::{OrderStatus, Origin};
+use super::store;
 use super::{Address, Customer, LineInput, OrderInput, Payment};
 use crate::identity::principal::Principal;
 use crate::platform::audit::{self, Entry};
 use crate::platform::db::{scope_tenant, scoped_tx};
 use crate::platform::error::{ApiError, FieldError, unique_violation};
+use crate::platform::exceptions::{self, NewException, Severity};
 use crate::platform::http::{ApiJson, read_body};
 use crate::platform::state::AppState;
 use crate::platform::tenant::TenantId;
@@ -526,14 +528,14 @@ async fn deliver(
         ("cancel", Some(id)) => {
             let order = store::load(&tx, id, true).await?;
             let mut envelopes = Vec::new();
-            if !matches!(order.status.as_str(), "cancelled" | "partially_shipped" | "shipped" | "delivered") {
+            if order.status.can_become(OrderStatus::Cancelled) {
                 let e = store::transition(
                     &tx,
                     state,
                     tenant,
                     id,
-                    Some(&order.status),
-                    "cancelled",
+                    Some(order.status),
+                    OrderStatus::Cancelled,
                     "cancelled on the channel",
                     origin.actor,
                     now,
@@ -552,10 +554,9 @@ async fn deliver(
                 &[&id, &input.payment.status.as_deref().map(str::to_ascii_lowercase), &input.payment.reference, &now],
             )
             .await?;
-            let status: String =
-                tx.query_one("SELECT status FROM orders WHERE id = $1", &[&id]).await?.get(0);
+            let status = store::load(&tx, id, false).await?.status;
             let mut envelopes = Vec::new();
-            if status == "needs_review" {
+            if status == OrderStatus::NeedsReview {
                 let (_, e) = revalidate_order(&tx, state, tenant, id, origin.actor, now).await?;
                 envelopes.extend(e);
             }
@@ -603,19 +604,18 @@ async fn reject(
     let record = async {
         let mut conn = state.db().await?.conn().await?;
         let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
-        tx.execute(
-            "INSERT INTO exception_records (id, tenant_id, kind, source, attempts, error, created_at, severity, status, details)
-             VALUES ($1, $2, 'intake_rejected', $3, 0, $4, $5, 'error', 'open', $6)",
-            &[
-                &Uuid::now_v7(),
-                &tenant.as_uuid(),
-                &format!("webhooks-{kind}"),
-                &format!("a {kind} order was refused at intake"),
-                &state.clock().now(),
-                &serde_json::json!({ "channel_id": channel, "external_id": external_id, "errors": errors }),
-            ],
+        let mut ex = NewException::new(
+            "intake_rejected",
+            format!("webhooks-{kind}"),
+            Severity::Error,
+            format!("a {kind} order was refused at intake"),
         )
-        .await?;
+        .tenant(Some(tenant))
+        .details(serde_json::json!({ "channel_id": channel, "external_id": external_id, "errors": errors }));
+        if let Some(external) = external_id {
+            ex = ex.subject(format!("channel/{channel}/order/{external}"));
+        }
+        exceptions::open(&*tx, &ex, state.clock().now()).await?;
         tx.commit().await?;
         Ok::<(), ApiError>(())
     };

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -13,47 +12,10 @@ use uuid::Uuid;
 use crate::identity::principal::Principal;
 use crate::platform::audit::{self, Entry};
 use crate::platform::error::{ApiError, FieldError};
+use crate::platform::exceptions::{self, Exception};
 use crate::platform::http::{ApiJson, ApiQuery, path_id};
 use crate::platform::pagination::PageQuery;
 use crate::platform::state::AppState;
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Exception {
-    pub id: Uuid,
-    pub kind: String,
-    pub severity: String,
-    /// `open` or `resolved`.
-    pub status: String,
-    pub order_id: Option<Uuid>,
-    pub source: String,
-    pub detail: String,
-    #[schema(value_type = Object)]
-    pub details: serde_json::Value,
-    pub resolution: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub resolved_at: Option<DateTime<Utc>>,
-}
-
-const SELECT: &str =
-    "SELECT e.id, e.kind, e.severity, e.status, e.order_id, e.source, e.error, e.details, e.resolution,
-        e.created_at, e.resolved_at
-   FROM exception_records e";
-
-fn exception(r: &tokio_postgres::Row) -> Exception {
-    Exception {
-        id: r.get(0),
-        kind: r.get(1),
-        severity: r.get(2),
-        status: r.get(3),
-        order_id: r.get(4),
-        source: r.get(5),
-        detail: r.get(6),
-        details: r.get(7),
-        resolution: r.get(8),
-        created_at: r.get(9),
-        resolved_at: r.get(10),
-    }
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -87,31 +49,10 @@ pub async fn list(
     let status = f.status.clone().unwrap_or_else(|| "open".into());
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
-    let filter = "e.tenant_id = $1 AND e.status = $2 AND ($3::text IS NULL OR e.kind = $3)
-                  AND ($4::uuid IS NULL OR e.order_id = $4) AND ($5::text IS NULL OR e.severity = $5)";
-    let rows = tx
-        .query(
-            &format!(
-                "{SELECT} WHERE {filter} AND ($6::uuid IS NULL OR e.id < $6) ORDER BY e.id DESC LIMIT $7"
-            ),
-            &[&principal.tenant.as_uuid(), &status, &f.kind, &f.order_id, &f.severity, &cursor, &(limit + 1)],
-        )
-        .await?;
-    let counts = tx
-        .query(
-            &format!("SELECT e.kind, count(*) FROM exception_records e WHERE {filter} GROUP BY e.kind"),
-            &[&principal.tenant.as_uuid(), &status, &f.kind, &f.order_id, &f.severity],
-        )
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let filter = exceptions::Filter { status, kind: f.kind, order_id: f.order_id, severity: f.severity };
+    let (rows, counts) = exceptions::list(&*tx, principal.tenant, &filter, limit, cursor).await?;
     tx.commit().await?;
-    let page = crate::platform::pagination::Page::of(
-        rows.iter().map(exception).collect(),
-        limit,
-        |e: &Exception| e.id,
-    );
+    let page = crate::platform::pagination::Page::of(rows, limit, |e: &Exception| e.id);
     Ok(Json(ExceptionPage { items: page.items, next_cursor: page.next_cursor, counts }))
 }
 
@@ -130,7 +71,7 @@ pub async fn get(
     let id = path_id(&id, "an exception")?;
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
-    let found = crate::platform::db::by_id(&tx, SELECT, "e", id, false, "exception", exception).await?;
+    let found = exceptions::get(&*tx, id, false).await?.ok_or_else(|| not_found(id))?;
     tx.commit().await?;
     Ok(Json(found))
 }
@@ -167,19 +108,14 @@ pub async fn resolve(
     }
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
-    let before = crate::platform::db::by_id(&tx, SELECT, "e", id, true, "exception", exception).await?;
-    if before.status == "resolved" {
+    let before = exceptions::get(&*tx, id, true).await?.ok_or_else(|| not_found(id))?;
+    if !exceptions::resolve(&*tx, id, &resolution, Some(principal.user_id), principal.now).await? {
         return Err(ApiError::Conflict {
             code: "already_resolved",
             detail: format!("exception {id} is resolved"),
         });
     }
-    tx.execute(
-        "UPDATE exception_records SET status = 'resolved', resolution = $2, resolved_by = $3, resolved_at = $4 WHERE id = $1",
-        &[&id, &resolution, &principal.user_id, &principal.now],
-    )
-    .await?;
-    let after = crate::platform::db::by_id(&tx, SELECT, "e", id, false, "exception", exception).await?;
+    let after = exceptions::get(&*tx, id, false).await?.ok_or_else(|| not_found(id))?;
     audit::record(
         &tx,
         &principal,
@@ -188,4 +124,8 @@ pub async fn resolve(
     .await?;
     tx.commit().await?;
     Ok(Json(after))
+}
+
+fn not_found(id: Uuid) -> ApiError {
+    ApiError::NotFound(format!("exception {id}"))
 }

@@ -63,7 +63,7 @@ pub struct EvaluatedLine {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Evaluation {
     /// `accepted` or `needs_review`.
-    pub status: String,
+    pub status: super::model::OrderStatus,
     pub currency: String,
     pub lines: Vec<EvaluatedLine>,
     pub subtotal: i64,
@@ -134,6 +134,36 @@ pub fn check_address(a: &Address, at: &str, serviceable: &[String], errors: &mut
 fn looks_like_card_number(token: &str) -> bool {
     let digits: String = token.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
     (13..=19).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Line totals after their discounts and tax, and the order's shipping, tax and total: the
+/// channel's where it sent them, computed otherwise.
+pub fn settle(
+    lines: &mut [EvaluatedLine],
+    subtotal: i64,
+    discount: i64,
+    input: &OrderInput,
+) -> (i64, i64, i64) {
+    for l in lines.iter_mut() {
+        l.total = l.total - l.discount.min(l.total) + l.tax;
+    }
+    let shipping = input.shipping.unwrap_or(0);
+    let tax = input.tax.unwrap_or_else(|| lines.iter().map(|l| l.tax).sum());
+    let total = input.total.unwrap_or((subtotal - discount).max(0) + shipping + tax);
+    (shipping, tax, total)
+}
+
+/// An order paid on its channel is held until the channel reports the payment secured.
+pub fn payment_hold(payment: &super::Payment) -> Option<Hold> {
+    if payment.source != "external" {
+        return None;
+    }
+    let status = blank(&payment.status).unwrap_or("").to_ascii_lowercase();
+    (!SECURED.contains(&status.as_str())).then(|| Hold {
+        kind: "payment_unsecured".into(),
+        line: None,
+        detail: format!("the channel reports the payment as {status:?}, not paid or authorized"),
+    })
 }
 
 /// The checks that need nothing but the input; every problem at once.
@@ -428,41 +458,184 @@ pub async fn evaluate(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    for l in lines.iter_mut() {
-        l.total = l.total - l.discount.min(l.total) + l.tax;
-    }
-    let shipping = input.shipping.unwrap_or(0);
-    let tax = input.tax.unwrap_or_else(|| lines.iter().map(|l| l.tax).sum());
-    let total = input.total.unwrap_or((subtotal - discount).max(0) + shipping + tax);
-
-    if input.payment.source == "external" {
-        let status = blank(&input.payment.status).unwrap_or("").to_ascii_lowercase();
-        if !SECURED.contains(&status.as_str()) {
-            holds.push(Hold {
-                kind: "payment_unsecured".into(),
-                line: None,
-                detail: format!("the channel reports the payment as {status:?}, not paid or authorized"),
-            });
-        }
-    }
-    let status = if holds.is_empty() { "accepted" } else { "needs_review" };
-    Ok(Evaluation {
-        status: status.into(),
-        currency: cur,
-        lines,
-        subtotal,
-        discount,
-        shipping,
-        tax,
-        total,
-        pricing,
-        holds,
-    })
+    let (shipping, tax, total) = settle(&mut lines, subtotal, discount, input);
+    holds.extend(payment_hold(&input.payment));
+    let status = if holds.is_empty() {
+        super::model::OrderStatus::Accepted
+    } else {
+        super::model::OrderStatus::NeedsReview
+    };
+    Ok(Evaluation { status, currency: cur, lines, subtotal, discount, shipping, tax, total, pricing, holds })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ctx(serviceable: &[&str]) -> Context {
+        Context {
+            tenant: TenantId::new(),
+            at: Utc::now(),
+            channel: None,
+            serviceable_states: serviceable.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn address(state: &str, country: &str) -> Address {
+        Address {
+            line1: Some("1 Main St".into()),
+            city: Some("Louisville".into()),
+            state: Some(state.into()),
+            postal_code: Some("40202".into()),
+            country: Some(country.into()),
+            ..Default::default()
+        }
+    }
+
+    fn order() -> OrderInput {
+        OrderInput {
+            currency: "usd".into(),
+            shipping_address: Some(address("KY", "US")),
+            lines: vec![super::super::LineInput {
+                sku: Some("A-1".into()),
+                quantity: 2,
+                ..Default::default()
+            }],
+            payment: super::super::Payment { source: "terms".into(), ..Default::default() },
+            ..Default::default()
+        }
+    }
+
+    fn codes(r: Result<String, ApiError>) -> Vec<(String, String)> {
+        match r {
+            Err(ApiError::Validation(errors)) => errors.into_iter().map(|e| (e.field, e.code)).collect(),
+            other => unreachable!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_complete_order_passes_with_its_currency_normalised() {
+        assert_eq!(check_input(&order(), &ctx(&[])).ok(), Some("USD".into()));
+    }
+
+    #[test]
+    fn every_problem_of_an_order_is_reported_at_once() {
+        let mut o = order();
+        o.currency = "dollars".into();
+        o.lines.clear();
+        o.shipping_address = None;
+        o.payment = super::super::Payment { source: "cash".into(), ..Default::default() };
+        o.notes = Some("n".repeat(2001));
+        let got = codes(check_input(&o, &ctx(&[])));
+        for want in [
+            ("currency", "invalid"),
+            ("lines", "invalid"),
+            ("shipping_address", "required"),
+            ("payment.source", "invalid"),
+            ("notes", "too_long"),
+        ] {
+            assert!(got.iter().any(|(f, c)| f == want.0 && c == want.1), "{want:?} missing from {got:?}");
+        }
+    }
+
+    #[test]
+    fn a_card_number_as_payment_token_is_refused_and_a_token_is_needed() {
+        let mut o = order();
+        o.payment = super::super::Payment {
+            source: "token".into(),
+            token: Some("4111 1111 1111 1111".into()),
+            ..Default::default()
+        };
+        assert!(codes(check_input(&o, &ctx(&[]))).iter().any(|(f, _)| f == "payment.token"));
+        o.payment.token = None;
+        assert!(
+            codes(check_input(&o, &ctx(&[]))).iter().any(|(f, c)| f == "payment.token" && c == "required")
+        );
+        o.payment.token = Some("tok_abc".into());
+        assert!(check_input(&o, &ctx(&[])).is_ok());
+    }
+
+    #[test]
+    fn addresses_need_their_parts_and_a_served_destination() {
+        let check = |a: &Address, serviceable: &[&str]| {
+            let mut errors = Vec::new();
+            let s: Vec<String> = serviceable.iter().map(|s| s.to_string()).collect();
+            check_address(a, "shipping_address", &s, &mut errors);
+            errors.into_iter().map(|e| (e.field, e.code)).collect::<Vec<_>>()
+        };
+        assert!(check(&address("KY", "US"), &["KY", "TN"]).is_empty());
+        assert!(check(&address("ky", "us"), &["KY"]).is_empty(), "codes in any case");
+        assert_eq!(
+            check(&address("TX", "US"), &["KY"]),
+            [("shipping_address.state".to_string(), "unserviceable_destination".to_string())]
+        );
+        assert_eq!(
+            check(&address("ON", "CA"), &["KY"]),
+            [("shipping_address.country".to_string(), "unserviceable_destination".to_string())]
+        );
+        assert!(check(&address("ON", "CA"), &[]).is_empty(), "no list: anywhere");
+        let mut no_state = address("KY", "US");
+        no_state.state = None;
+        assert_eq!(check(&no_state, &[]), [("shipping_address.state".to_string(), "required".to_string())]);
+        let empty = Address::default();
+        let fields: Vec<String> = check(&empty, &[]).into_iter().map(|(f, _)| f).collect();
+        for f in ["line1", "city", "postal_code", "country"] {
+            assert!(fields.contains(&format!("shipping_address.{f}")), "{f} in {fields:?}");
+        }
+        assert_eq!(
+            check(&address("KY", "USA"), &[]),
+            [("shipping_address.country".to_string(), "invalid".to_string())]
+        );
+    }
+
+    #[test]
+    fn only_a_paid_or_authorized_channel_payment_is_secured() {
+        let pay = |source: &str, status: Option<&str>| super::super::Payment {
+            source: source.into(),
+            status: status.map(Into::into),
+            ..Default::default()
+        };
+        assert_eq!(payment_hold(&pay("external", Some("Paid"))), None);
+        assert_eq!(payment_hold(&pay("external", Some("authorized"))), None);
+        for s in [Some("pending"), Some("voided"), None] {
+            assert_eq!(
+                payment_hold(&pay("external", s)).map(|h| h.kind),
+                Some("payment_unsecured".into()),
+                "{s:?}"
+            );
+        }
+        assert_eq!(payment_hold(&pay("terms", None)), None);
+        assert_eq!(payment_hold(&pay("token", None)), None);
+    }
+
+    #[test]
+    fn totals_take_the_channels_figures_or_add_up() {
+        let line = |total: i64, discount: i64, tax: i64| EvaluatedLine {
+            tenant_sku: None,
+            channel_product_id: None,
+            channel_variant_id: None,
+            name: None,
+            product_id: None,
+            platform_sku: None,
+            quantity: 1,
+            unit_price: total,
+            discount,
+            tax,
+            total,
+        };
+        let mut lines = vec![line(1000, 100, 80), line(500, 600, 0)];
+        let (shipping, tax, total) = settle(&mut lines, 1500, 600, &order());
+        assert_eq!(
+            lines.iter().map(|l| l.total).collect::<Vec<_>>(),
+            [980, 0],
+            "a discount never makes a line negative"
+        );
+        assert_eq!((shipping, tax, total), (0, 80, 1500 - 600 + 80));
+        let mut o = order();
+        (o.shipping, o.tax, o.total) = (Some(799), Some(50), Some(12345));
+        let mut lines = vec![line(1000, 0, 0)];
+        assert_eq!(settle(&mut lines, 1000, 0, &o), (799, 50, 12345), "the channel's totals are kept");
+    }
 
     #[test]
     fn card_numbers_are_told_from_tokens() {

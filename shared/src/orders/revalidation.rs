@@ -20,19 +20,14 @@ pub async fn on_mappings(state: &AppState, delivery: Delivery<MappingsChanged>) 
     let mut conn = db.conn().await?;
     let held: Vec<Uuid> = {
         let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
-        let rows = tx
-            .query(
-                "SELECT DISTINCT o.id FROM orders o
-                   JOIN exception_records e ON e.order_id = o.id AND e.status = 'open' AND e.kind = 'unknown_sku'
-                   JOIN order_lines l ON l.order_id = o.id AND l.product_id IS NULL
-                  WHERE o.tenant_id = $1 AND o.status = 'needs_review'
-                    AND (lower(l.tenant_sku) = ANY($2) OR lower(l.channel_product_id) = ANY($2))
-                  ORDER BY o.id",
-                &[&tenant.as_uuid(), &identifiers],
-            )
-            .await?;
+        let mut held = Vec::new();
+        for id in super::store::held_with_unmapped(&tx, tenant, &identifiers).await? {
+            if crate::platform::exceptions::open_kinds(&*tx, id).await?.iter().any(|k| k == "unknown_sku") {
+                held.push(id);
+            }
+        }
         tx.commit().await?;
-        rows.iter().map(|r| r.get(0)).collect()
+        held
     };
     // One transaction per order: one that cannot be revalidated now does not hold back the rest.
     for id in held {

@@ -2,126 +2,18 @@
 //! one exception per hold — one transaction), reading one back, and moving it between states.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use tokio_postgres::{Row, Transaction};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::events::OrderEvent;
 use super::intake::{Evaluation, Hold};
+use super::model::{Line, Order, OrderStatus, Origin};
 use super::{Address, OrderInput};
 use crate::platform::error::ApiError;
-use crate::platform::events::{self, DomainEvent, Envelope};
+use crate::platform::events::Envelope;
+use crate::platform::exceptions::{self, NewException, Severity};
 use crate::platform::state::AppState;
 use crate::platform::tenant::TenantId;
-
-/// Who or what put the order in.
-#[derive(Debug, Clone)]
-pub struct Origin {
-    /// `admin`, `portal`, `api`, `shopify`, `woocommerce` or `custom`.
-    pub source: &'static str,
-    pub channel_id: Option<Uuid>,
-    /// `user`, `api_key`, `system` or `channel`, and its id.
-    pub actor: (&'static str, Option<Uuid>),
-    pub placed_by: Option<Uuid>,
-    pub idempotency_key: Option<String>,
-    pub profile_version: Option<i32>,
-}
-
-/// `order.accepted` and `order.held`: what the next step needs to find the order.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OrderEvent {
-    pub order_id: Uuid,
-    pub number: i64,
-    pub status: String,
-    pub source: String,
-    pub currency: String,
-    pub total: i64,
-    pub payment_source: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub holds: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OrderAccepted(pub OrderEvent);
-impl DomainEvent for OrderAccepted {
-    const TYPE: &'static str = "order.accepted";
-    const VERSION: u32 = 1;
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OrderHeld(pub OrderEvent);
-impl DomainEvent for OrderHeld {
-    const TYPE: &'static str = "order.held";
-    const VERSION: u32 = 1;
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OrderReleased(pub OrderEvent);
-impl DomainEvent for OrderReleased {
-    const TYPE: &'static str = "order.released";
-    const VERSION: u32 = 1;
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OrderCancelled(pub OrderEvent);
-impl DomainEvent for OrderCancelled {
-    const TYPE: &'static str = "order.cancelled";
-    const VERSION: u32 = 1;
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Line {
-    pub line_no: i32,
-    pub tenant_sku: Option<String>,
-    pub channel_product_id: Option<String>,
-    pub channel_variant_id: Option<String>,
-    pub name: Option<String>,
-    pub product_id: Option<Uuid>,
-    pub platform_sku: Option<String>,
-    pub quantity: i32,
-    pub unit_price: i64,
-    pub discount: i64,
-    pub tax: i64,
-    pub total: i64,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Order {
-    pub id: Uuid,
-    /// The tenant's human order number.
-    pub number: i64,
-    pub status: String,
-    pub source: String,
-    pub channel_id: Option<Uuid>,
-    pub external_id: Option<String>,
-    pub currency: String,
-    pub customer_email: Option<String>,
-    pub customer_name: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    pub shipping_address: Option<serde_json::Value>,
-    #[schema(value_type = Option<Object>)]
-    pub billing_address: Option<serde_json::Value>,
-    /// `token`, `external` or `terms`.
-    pub payment_source: String,
-    pub payment_status: Option<String>,
-    pub payment_reference: Option<String>,
-    pub subtotal: i64,
-    pub discount: i64,
-    pub shipping: i64,
-    pub tax: i64,
-    pub total: i64,
-    #[schema(value_type = Object)]
-    pub pricing: serde_json::Value,
-    pub promotion_codes: Vec<String>,
-    pub notes: Option<String>,
-    /// The person (or the creator of the API key) who placed it; none for channel orders.
-    pub placed_by: Option<Uuid>,
-    pub placed_at: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub lines: Vec<Line>,
-}
 
 pub const SELECT: &str = "SELECT o.id, o.number, o.status, o.source, o.channel_id, o.external_id, o.currency,
         o.customer_email, o.customer_name, o.shipping_address, o.billing_address, o.payment_source, o.payment_status,
@@ -133,7 +25,7 @@ pub fn order(r: &Row) -> Order {
     Order {
         id: r.get(0),
         number: r.get(1),
-        status: r.get(2),
+        status: OrderStatus::parse(r.get(2)).unwrap_or(OrderStatus::NeedsReview),
         source: r.get(3),
         channel_id: r.get(4),
         external_id: r.get(5),
@@ -251,7 +143,7 @@ pub async fn insert(
                 &id,
                 &tenant.as_uuid(),
                 &number,
-                &ev.status,
+                &ev.status.as_str(),
                 &origin.channel_id,
                 &origin.source,
                 &input.external_id.as_deref().map(str::trim),
@@ -310,7 +202,7 @@ pub async fn insert(
         .await?;
     }
     let envelope =
-        transition(tx, state, tenant, id, None, &ev.status, &reason(&ev.holds), origin.actor, now).await?;
+        transition(tx, state, tenant, id, None, ev.status, &reason(&ev.holds), origin.actor, now).await?;
     record_holds(tx, tenant, id, &ev.holds, now).await?;
     Ok(Some((id, envelope)))
 }
@@ -332,80 +224,122 @@ pub async fn record_holds(
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     for h in holds {
-        tx.execute(
-            "INSERT INTO exception_records (id, tenant_id, kind, source, attempts, error, created_at, order_id,
-                                            severity, status, details)
-             VALUES ($1, $2, $3, 'intake', 0, $4, $5, $6, 'warning', 'open', $7)",
-            &[
-                &Uuid::now_v7(),
-                &tenant.as_uuid(),
-                &h.kind,
-                &h.detail,
-                &now,
-                &order,
-                &serde_json::json!({ "line": h.line }),
-            ],
-        )
-        .await?;
+        let subject = match h.line {
+            Some(line) => format!("order/{order}/line/{line}"),
+            None => format!("order/{order}"),
+        };
+        let ex = NewException::new(h.kind.clone(), "intake", Severity::Warning, h.detail.clone())
+            .tenant(Some(tenant))
+            .order(order)
+            .subject(subject)
+            .details(serde_json::json!({ "line": h.line }));
+        exceptions::open(tx, &ex, now).await?;
     }
     Ok(())
 }
 
-/// Moves an order to `to` (history, order event, outbox event) and returns the envelope to publish
-/// after commit. `from` is `None` for a new order.
+/// Moves an order to `to` (history, order event, outbox event) if the state machine allows it, and
+/// returns the envelope to publish after commit. `from` is `None` for a new order.
 #[allow(clippy::too_many_arguments)]
 pub async fn transition(
     tx: &Transaction<'_>,
     state: &AppState,
     tenant: TenantId,
     order: Uuid,
-    from: Option<&str>,
-    to: &str,
+    from: Option<OrderStatus>,
+    to: OrderStatus,
     reason: &str,
     actor: (&'static str, Option<Uuid>),
     now: DateTime<Utc>,
 ) -> Result<Envelope, ApiError> {
+    let kind = super::model::transition(from, to)
+        .map_err(|e| ApiError::Conflict { code: "invalid_transition", detail: e.to_string() })?;
     if from.is_some() {
-        tx.execute("UPDATE orders SET status = $2, updated_at = $3 WHERE id = $1", &[&order, &to, &now])
-            .await?;
+        tx.execute(
+            "UPDATE orders SET status = $2, updated_at = $3 WHERE id = $1",
+            &[&order, &to.as_str(), &now],
+        )
+        .await?;
     }
     tx.execute(
         "INSERT INTO order_status_history (id, tenant_id, order_id, from_status, to_status, reason, actor_kind, actor_id, at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        &[&Uuid::now_v7(), &tenant.as_uuid(), &order, &from, &to, &reason, &actor.0, &actor.1, &now],
+        &[
+            &Uuid::now_v7(),
+            &tenant.as_uuid(),
+            &order,
+            &from.map(OrderStatus::as_str),
+            &to.as_str(),
+            &reason,
+            &actor.0,
+            &actor.1,
+            &now,
+        ],
     )
     .await?;
     let row = tx
         .query_one(
-            "SELECT number, source, currency, total_minor, payment_source,
-                    ARRAY(SELECT kind FROM exception_records WHERE order_id = $1 AND status = 'open' ORDER BY id)
-               FROM orders WHERE id = $1",
+            "SELECT number, source, currency, total_minor, payment_source FROM orders WHERE id = $1",
             &[&order],
         )
         .await?;
     let data = OrderEvent {
         order_id: order,
         number: row.get(0),
-        status: to.to_owned(),
+        status: to,
         source: row.get(1),
         currency: row.get(2),
         total: row.get(3),
         payment_source: row.get(4),
-        holds: row.get(5),
+        holds: exceptions::open_kinds(tx, order).await?,
     };
-    let clock = state.clock().as_ref();
-    let envelope = match to {
-        // Back from an operator's hold: the order resumes where it was, no step starts again.
-        _ if from == Some("on_hold") => events::record(tx, Some(tenant), clock, &OrderReleased(data)).await,
-        "accepted" => events::record(tx, Some(tenant), clock, &OrderAccepted(data)).await,
-        "cancelled" => events::record(tx, Some(tenant), clock, &OrderCancelled(data)).await,
-        _ => events::record(tx, Some(tenant), clock, &OrderHeld(data)).await,
-    }
-    .map_err(ApiError::internal)?;
+    let envelope = super::events::record(tx, tenant, state.clock().as_ref(), kind, &data).await?;
     tx.execute(
         "INSERT INTO order_events (id, tenant_id, order_id, event_type, data, at) VALUES ($1, $2, $3, $4, $5, $6)",
         &[&envelope.id, &tenant.as_uuid(), &order, &envelope.event_type, &envelope.data, &now],
     )
     .await?;
     Ok(envelope)
+}
+
+/// The tenant's orders in review with a line no mapping resolved whose SKU or channel product id is
+/// one of `identifiers` (lowercase).
+pub async fn held_with_unmapped(
+    tx: &Transaction<'_>,
+    tenant: TenantId,
+    identifiers: &[String],
+) -> Result<Vec<Uuid>, tokio_postgres::Error> {
+    Ok(tx
+        .query(
+            "SELECT DISTINCT o.id FROM orders o
+               JOIN order_lines l ON l.order_id = o.id AND l.product_id IS NULL
+              WHERE o.tenant_id = $1 AND o.status = 'needs_review'
+                AND (lower(l.tenant_sku) = ANY($2) OR lower(l.channel_product_id) = ANY($2))
+              ORDER BY o.id",
+            &[&tenant.as_uuid(), &identifiers],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// The state an order on hold left (to go back to on release).
+pub async fn held_from(
+    tx: &Transaction<'_>,
+    order: Uuid,
+) -> Result<Option<OrderStatus>, tokio_postgres::Error> {
+    let back: Option<String> =
+        tx.query_one("SELECT held_from FROM orders WHERE id = $1", &[&order]).await?.get(0);
+    Ok(back.as_deref().and_then(OrderStatus::parse))
+}
+
+pub async fn set_held_from(
+    tx: &Transaction<'_>,
+    order: Uuid,
+    from: Option<OrderStatus>,
+) -> Result<(), tokio_postgres::Error> {
+    tx.execute("UPDATE orders SET held_from = $2 WHERE id = $1", &[&order, &from.map(OrderStatus::as_str)])
+        .await?;
+    Ok(())
 }

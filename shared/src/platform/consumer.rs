@@ -255,25 +255,23 @@ async fn record_dead_letter(
     let write = async {
         let db = state.db().await.map_err(|e| e.to_string())?;
         let conn = db.conn().await.map_err(|e| e.to_string())?;
-        conn.execute(
-            "INSERT INTO exception_records
-                 (id, tenant_id, kind, source, message_id, event_id, event_type, attempts, error, payload, created_at)
-             VALUES ($1, $2, 'dead_letter', $3, $4, $5, $6, $7, $8, $9, $10)",
-            &[
-                &Uuid::now_v7(),
-                &tenant,
-                &consumer,
-                &message_id,
-                &event_id,
-                &event_type,
-                &(attempts as i32),
-                &error,
-                &payload,
-                &state.clock().now(),
-            ],
+        let client: &tokio_postgres::Client = &conn;
+        let ex = super::exceptions::NewException::new(
+            "dead_letter",
+            consumer,
+            super::exceptions::Severity::Error,
+            error,
         )
-        .await
-        .map_err(|e| e.to_string())
+        .tenant(tenant.map(crate::platform::tenant::TenantId::from_uuid))
+        .subject(format!("message/{consumer}/{message_id}"))
+        .message(super::exceptions::MessageEvidence {
+            message_id: Some(message_id.to_owned()),
+            event_id,
+            event_type,
+            attempts: attempts as i32,
+            payload: Some(payload),
+        });
+        super::exceptions::open(client, &ex, state.clock().now()).await.map_err(|e| e.to_string())
     };
     match write.await {
         Ok(_) => tracing::error!(consumer, "message dead-lettered; exception recorded"),

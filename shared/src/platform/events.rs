@@ -71,13 +71,26 @@ pub async fn record<E: DomainEvent, C: GenericClient>(
     clock: &dyn Clock,
     event: &E,
 ) -> Result<Envelope, EventError> {
+    record_typed(tx, tenant, clock, E::TYPE, E::VERSION, event).await
+}
+
+/// [`record`] for a family of events that share one data shape and choose their type at run time
+/// (the order events: the state entered names the event).
+pub async fn record_typed<C: GenericClient>(
+    tx: &C,
+    tenant: Option<TenantId>,
+    clock: &dyn Clock,
+    event_type: &str,
+    version: u32,
+    data: &impl Serialize,
+) -> Result<Envelope, EventError> {
     let envelope = Envelope {
         id: Uuid::now_v7(),
-        event_type: E::TYPE.to_owned(),
-        version: E::VERSION,
+        event_type: event_type.to_owned(),
+        version,
         tenant_id: tenant,
         occurred_at: clock.now(),
-        data: serde_json::to_value(event)?,
+        data: serde_json::to_value(data)?,
     };
     tx.execute(
         "INSERT INTO outbox (id, tenant_id, event_type, event_version, occurred_at, data, next_attempt_at)
@@ -273,13 +286,22 @@ pub async fn relay_with_fault(
                         &[&id, &tries, &error],
                     )
                     .await?;
-                    tx.execute(
-                        "INSERT INTO exception_records (id, tenant_id, kind, source, event_id, event_type, attempts, error, created_at)
-                         SELECT $1, tenant_id, 'undeliverable_event', 'outbox-relay', id, event_type, $3, $4, $5
-                         FROM outbox WHERE id = $2",
-                        &[&Uuid::now_v7(), &id, &tries, &error, &now],
+                    let envelope = envelopes.iter().find(|e| e.id == id);
+                    let ex = super::exceptions::NewException::new(
+                        "undeliverable_event",
+                        "outbox-relay",
+                        super::exceptions::Severity::Error,
+                        error.clone(),
                     )
-                    .await?;
+                    .tenant(envelope.and_then(|e| e.tenant_id))
+                    .subject(format!("event/{id}"))
+                    .message(super::exceptions::MessageEvidence {
+                        event_id: Some(id),
+                        event_type: envelope.map(|e| e.event_type.clone()),
+                        attempts: tries,
+                        ..Default::default()
+                    });
+                    super::exceptions::open(&*tx, &ex, now).await?;
                     tracing::error!(event_id = %id, attempts = tries, error, "relay gave up on an event");
                 } else {
                     tx.execute(
@@ -322,6 +344,30 @@ pub async fn publish_committed(
         publisher(state).await?.publish_committed(db, envelopes).await;
     }
     Ok(())
+}
+
+/// Removes `keys` from the object `member` of a delivered event's outbox row (a sent link's
+/// secret), and marks the row published: receiving the event proves it was (the writer's own mark
+/// may not have landed yet), so the relay never sends the redacted copy. `false` if no row matched.
+pub async fn redact_delivered(
+    state: &super::state::AppState,
+    tenant: TenantId,
+    event: Uuid,
+    member: &str,
+    keys: &[String],
+) -> Result<bool, EventError> {
+    let mut conn = state.db().await?.conn().await?;
+    let tx = super::db::scoped_tx(&mut conn, Some(tenant), None).await?;
+    let n = tx
+        .execute(
+            "UPDATE outbox SET data = jsonb_set(data, ARRAY[$2::text], (data->$2) - $3::text[]),
+                               published_at = COALESCE(published_at, $4)
+              WHERE id = $1",
+            &[&event, &member, &keys, &state.clock().now()],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(n == 1)
 }
 
 /// The `outbox-relay` function.

@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod exceptions;
 pub mod health;
 pub mod http;
 pub mod openapi;

@@ -433,7 +433,7 @@ registry! {
         )
         .warm(|s| {
             Box::pin(async move {
-                crate::notifications::sender::SenderConfig::from_env(&s.config().env)?;
+                crate::notifications::SenderConfig::from_env(&s.config().env)?;
                 Ok(())
             })
         });

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use futures::future::BoxFuture;
 
-use super::Email;
+use super::model::Email;
 use crate::platform::clock::SharedClock;
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::error::Cause;
