@@ -46,7 +46,7 @@ pub struct Spec {
     pub kind: Kind,
     pub capabilities: Capabilities,
     pub settings: Settings,
-    /// The handler's path type for the OpenAPI document (`crate::orders::api::create`).
+    /// The handler's path type for the OpenAPI document (`crate::orders::api::orders::create`).
     pub handler: Option<String>,
 }
 

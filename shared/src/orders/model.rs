@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 /// The states of ARCHITECTURE.md §4.
@@ -334,6 +334,41 @@ pub struct Order {
     pub updated_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<Line>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrderFilter {
+    pub status: Option<String>,
+    pub channel_id: Option<Uuid>,
+    /// `admin`, `portal`, `api`, `shopify`, `woocommerce` or `custom`.
+    pub source: Option<String>,
+    /// Placed at or after (RFC 3339).
+    pub since: Option<DateTime<Utc>>,
+    /// Placed before (RFC 3339).
+    pub until: Option<DateTime<Utc>>,
+    /// Orders with a line of this SKU (platform or tenant), any case.
+    pub sku: Option<String>,
+    pub customer_email: Option<String>,
+    pub external_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub reason: Option<String>,
+    pub actor_kind: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderEventEntry {
+    pub id: Uuid,
+    pub event_type: String,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    pub at: DateTime<Utc>,
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod events;
 pub mod exceptions;
 pub mod health;
 pub mod http;
+pub mod idempotency;
 pub mod openapi;
 pub mod pagination;
 pub mod rate_limit;

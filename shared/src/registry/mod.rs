@@ -61,7 +61,7 @@ pub struct Settings {
 pub struct HttpFunction {
     pub context: Context,
     pub routes: fn() -> OpenApiRouter<AppState>,
-    /// The handler's path (`crate::orders::api::create`), for the generated OpenAPI path list.
+    /// The handler's path (`crate::orders::api::orders::create`), for the generated OpenAPI path list.
     pub handler: &'static str,
     pub access: Access,
     pub capabilities: Capabilities,
@@ -371,23 +371,23 @@ registry! {
         PROMOTIONS_VALIDATE = HttpFunction::new(Catalog, api!(crate::catalog::promotions::validate), P("pricing:read"), &[DbApp, VerifyTokens, RateLimits]);
         PROMOTIONS_REDEEM = HttpFunction::new(Catalog, api!(crate::catalog::promotions::redeem), P("promotions:redeem"), &[DbApp, VerifyTokens, RateLimits]);
         PROMOTIONS_REDEMPTIONS_LIST = HttpFunction::new(Catalog, api!(crate::catalog::promotions::redemptions), P("promotions:read"), &[DbApp, VerifyTokens, RateLimits]);
-        ORDERS_CREATE = HttpFunction::new(Orders, api!(crate::orders::api::create), P("orders:create:own"), &[DbApp, VerifyTokens, RateLimits, Idempotency, PublishEvents]);
-        ORDERS_VALIDATE = HttpFunction::new(Orders, api!(crate::orders::api::validate), P("orders:create:own"), &[DbApp, VerifyTokens, RateLimits]);
-        ORDERS_LIST = HttpFunction::new(Orders, api!(crate::orders::api::list), P("orders:read:own"), &[DbApp, VerifyTokens, RateLimits]);
-        ORDERS_GET = HttpFunction::new(Orders, api!(crate::orders::api::get), P("orders:read:own"), &[DbApp, VerifyTokens, RateLimits]);
-        ORDERS_UPDATE = HttpFunction::new(Orders, api!(crate::orders::api::update), P("orders:update:own"), &[DbApp, VerifyTokens, RateLimits, PublishEvents]);
-        ORDERS_REVALIDATE = HttpFunction::new(Orders, api!(crate::orders::api::revalidate), P("orders:update"), &[DbApp, VerifyTokens, RateLimits, PublishEvents]);
-        APPROVALS_CREATE = HttpFunction::new(Orders, api!(crate::orders::approvals::create), P("orders:update"), &[DbApp, VerifyTokens, RateLimits]);
-        APPROVALS_LIST = HttpFunction::new(Orders, api!(crate::orders::approvals::list), P("orders:read"), &[DbApp, VerifyTokens, RateLimits]);
-        EXCEPTIONS_LIST = HttpFunction::new(Orders, api!(crate::orders::exceptions::list), P("orders:read"), &[DbApp, VerifyTokens, RateLimits]);
-        EXCEPTIONS_GET = HttpFunction::new(Orders, api!(crate::orders::exceptions::get), P("orders:read"), &[DbApp, VerifyTokens, RateLimits]);
-        EXCEPTIONS_RESOLVE = HttpFunction::new(Orders, api!(crate::orders::exceptions::resolve), P("orders:update"), &[DbApp, VerifyTokens, RateLimits]);
-        CHANNELS_CREATE = HttpFunction::new(Orders, api!(crate::orders::channels::create), P("channels:create"), &[DbApp, VerifyTokens, SealingKey, RateLimits]);
-        CHANNELS_LIST = HttpFunction::new(Orders, api!(crate::orders::channels::list), P("channels:read"), &[DbApp, VerifyTokens, RateLimits]);
-        WEBHOOKS_SHOPIFY = HttpFunction::new(Orders, api!(crate::orders::channels::shopify), Public, &[DbApp, SealingKey, PublishEvents]);
-        WEBHOOKS_WOOCOMMERCE = HttpFunction::new(Orders, api!(crate::orders::channels::woocommerce), Public, &[DbApp, SealingKey, PublishEvents]);
-        PROFILES_CREATE = HttpFunction::new(Orders, api!(crate::orders::profiles::create), P("channels:update"), &[DbApp, VerifyTokens, RateLimits]);
-        PROFILES_PREVIEW = HttpFunction::new(Orders, api!(crate::orders::profiles::preview), P("channels:read"), &[DbApp, VerifyTokens, RateLimits]);
+        ORDERS_CREATE = HttpFunction::new(Orders, api!(crate::orders::api::orders::create), P("orders:create:own"), &[DbApp, VerifyTokens, RateLimits, Idempotency, PublishEvents]);
+        ORDERS_VALIDATE = HttpFunction::new(Orders, api!(crate::orders::api::orders::validate), P("orders:create:own"), &[DbApp, VerifyTokens, RateLimits]);
+        ORDERS_LIST = HttpFunction::new(Orders, api!(crate::orders::api::orders::list), P("orders:read:own"), &[DbApp, VerifyTokens, RateLimits]);
+        ORDERS_GET = HttpFunction::new(Orders, api!(crate::orders::api::orders::get), P("orders:read:own"), &[DbApp, VerifyTokens, RateLimits]);
+        ORDERS_UPDATE = HttpFunction::new(Orders, api!(crate::orders::api::orders::update), P("orders:update:own"), &[DbApp, VerifyTokens, RateLimits, PublishEvents]);
+        ORDERS_REVALIDATE = HttpFunction::new(Orders, api!(crate::orders::api::orders::revalidate), P("orders:update"), &[DbApp, VerifyTokens, RateLimits, PublishEvents]);
+        APPROVALS_CREATE = HttpFunction::new(Orders, api!(crate::orders::api::approvals::create), P("orders:update"), &[DbApp, VerifyTokens, RateLimits]);
+        APPROVALS_LIST = HttpFunction::new(Orders, api!(crate::orders::api::approvals::list), P("orders:read"), &[DbApp, VerifyTokens, RateLimits]);
+        EXCEPTIONS_LIST = HttpFunction::new(Orders, api!(crate::orders::api::exceptions::list), P("orders:read"), &[DbApp, VerifyTokens, RateLimits]);
+        EXCEPTIONS_GET = HttpFunction::new(Orders, api!(crate::orders::api::exceptions::get), P("orders:read"), &[DbApp, VerifyTokens, RateLimits]);
+        EXCEPTIONS_RESOLVE = HttpFunction::new(Orders, api!(crate::orders::api::exceptions::resolve), P("orders:update"), &[DbApp, VerifyTokens, RateLimits]);
+        CHANNELS_CREATE = HttpFunction::new(Orders, api!(crate::orders::api::channels::create), P("channels:create"), &[DbApp, VerifyTokens, SealingKey, RateLimits]);
+        CHANNELS_LIST = HttpFunction::new(Orders, api!(crate::orders::api::channels::list), P("channels:read"), &[DbApp, VerifyTokens, RateLimits]);
+        WEBHOOKS_SHOPIFY = HttpFunction::new(Orders, api!(crate::orders::api::channels::shopify), Public, &[DbApp, SealingKey, PublishEvents]);
+        WEBHOOKS_WOOCOMMERCE = HttpFunction::new(Orders, api!(crate::orders::api::channels::woocommerce), Public, &[DbApp, SealingKey, PublishEvents]);
+        PROFILES_CREATE = HttpFunction::new(Orders, api!(crate::orders::api::profiles::create), P("channels:update"), &[DbApp, VerifyTokens, RateLimits]);
+        PROFILES_PREVIEW = HttpFunction::new(Orders, api!(crate::orders::api::profiles::preview), P("channels:read"), &[DbApp, VerifyTokens, RateLimits]);
     }
     tasks {
         MIGRATE = TaskFunction::new(
@@ -443,7 +443,7 @@ registry! {
             "Revalidates orders held for an unknown SKU when a mapping for it appears.",
             |s, batch| {
                 Box::pin(crate::platform::consumer::handle_batch(s, "orders-on-mapping", batch, move |d| {
-                    crate::orders::revalidation::on_mappings(s, d)
+                    crate::orders::consumers::on_mappings(s, d)
                 }))
             },
             &[DbApp, Idempotency, PublishEvents],

@@ -32,8 +32,8 @@ use tokio_postgres::Transaction;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::OrderInput;
 use crate::identity::principal::Principal;
+use crate::orders::OrderInput;
 use crate::platform::audit::{self, Entry};
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::http::{ApiJson, path_id};
@@ -241,7 +241,7 @@ fn transform(v: Value, t: &str) -> Result<Value, String> {
             let (first, last) = full.split_once(' ').unwrap_or((full, ""));
             Value::from(if t == "first_name" { first.trim() } else { last.trim() })
         }
-        "minor_units" => super::channels::minor_units(&v)
+        "minor_units" => crate::orders::api::channels::minor_units(&v)
             .map(Value::from)
             .ok_or_else(|| format!("{v} is not a decimal amount with at most two decimals"))?,
         "integer" => match &v {

@@ -20,12 +20,12 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::api::{revalidate_order, serviceable_states, take};
-use super::intake::Context;
-use super::model::{OrderStatus, Origin};
-use super::store;
-use super::{Address, Customer, LineInput, OrderInput, Payment};
 use crate::identity::principal::Principal;
+use crate::orders::model::{OrderStatus, Origin};
+use crate::orders::service::intake::Context;
+use crate::orders::service::orders::{revalidate_order, serviceable_states, take};
+use crate::orders::store::orders as store;
+use crate::orders::{Address, Customer, LineInput, OrderInput, Payment};
 use crate::platform::audit::{self, Entry};
 use crate::platform::db::{scope_tenant, scoped_tx};
 use crate::platform::error::{ApiError, FieldError, unique_violation};

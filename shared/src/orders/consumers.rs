@@ -5,7 +5,7 @@
 
 use uuid::Uuid;
 
-use super::api::revalidate_order;
+use super::service::orders::revalidate_order;
 use crate::catalog::mappings::MappingsChanged;
 use crate::platform::consumer::Delivery;
 use crate::platform::db::scoped_tx;
@@ -21,7 +21,7 @@ pub async fn on_mappings(state: &AppState, delivery: Delivery<MappingsChanged>) 
     let held: Vec<Uuid> = {
         let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
         let mut held = Vec::new();
-        for id in super::store::held_with_unmapped(&tx, tenant, &identifiers).await? {
+        for id in super::store::orders::held_with_unmapped(&tx, tenant, &identifiers).await? {
             if crate::platform::exceptions::open_kinds(&*tx, id).await?.iter().any(|k| k == "unknown_sku") {
                 held.push(id);
             }

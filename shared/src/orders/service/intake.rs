@@ -11,10 +11,10 @@ use tokio_postgres::Transaction;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{Address, OrderInput};
 use crate::catalog::mappings::{Lookup, resolve};
 use crate::catalog::pricing::{MAX_LINES, MAX_QUANTITY, price};
 use crate::catalog::promotions::{self, Cart, CartLine, MAX_CODES, customer_key};
+use crate::orders::{Address, OrderInput};
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::tenant::TenantId;
 use crate::platform::validate::{MAX_UNIT_PRICE, currency};
@@ -63,7 +63,7 @@ pub struct EvaluatedLine {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Evaluation {
     /// `accepted` or `needs_review`.
-    pub status: super::model::OrderStatus,
+    pub status: crate::orders::model::OrderStatus,
     pub currency: String,
     pub lines: Vec<EvaluatedLine>,
     pub subtotal: i64,
@@ -154,7 +154,7 @@ pub fn settle(
 }
 
 /// An order paid on its channel is held until the channel reports the payment secured.
-pub fn payment_hold(payment: &super::Payment) -> Option<Hold> {
+pub fn payment_hold(payment: &crate::orders::Payment) -> Option<Hold> {
     if payment.source != "external" {
         return None;
     }
@@ -461,9 +461,9 @@ pub async fn evaluate(
     let (shipping, tax, total) = settle(&mut lines, subtotal, discount, input);
     holds.extend(payment_hold(&input.payment));
     let status = if holds.is_empty() {
-        super::model::OrderStatus::Accepted
+        crate::orders::model::OrderStatus::Accepted
     } else {
-        super::model::OrderStatus::NeedsReview
+        crate::orders::model::OrderStatus::NeedsReview
     };
     Ok(Evaluation { status, currency: cur, lines, subtotal, discount, shipping, tax, total, pricing, holds })
 }
@@ -496,12 +496,12 @@ mod tests {
         OrderInput {
             currency: "usd".into(),
             shipping_address: Some(address("KY", "US")),
-            lines: vec![super::super::LineInput {
+            lines: vec![crate::orders::LineInput {
                 sku: Some("A-1".into()),
                 quantity: 2,
                 ..Default::default()
             }],
-            payment: super::super::Payment { source: "terms".into(), ..Default::default() },
+            payment: crate::orders::Payment { source: "terms".into(), ..Default::default() },
             ..Default::default()
         }
     }
@@ -524,7 +524,7 @@ mod tests {
         o.currency = "dollars".into();
         o.lines.clear();
         o.shipping_address = None;
-        o.payment = super::super::Payment { source: "cash".into(), ..Default::default() };
+        o.payment = crate::orders::Payment { source: "cash".into(), ..Default::default() };
         o.notes = Some("n".repeat(2001));
         let got = codes(check_input(&o, &ctx(&[])));
         for want in [
@@ -541,7 +541,7 @@ mod tests {
     #[test]
     fn a_card_number_as_payment_token_is_refused_and_a_token_is_needed() {
         let mut o = order();
-        o.payment = super::super::Payment {
+        o.payment = crate::orders::Payment {
             source: "token".into(),
             token: Some("4111 1111 1111 1111".into()),
             ..Default::default()
@@ -590,7 +590,7 @@ mod tests {
 
     #[test]
     fn only_a_paid_or_authorized_channel_payment_is_secured() {
-        let pay = |source: &str, status: Option<&str>| super::super::Payment {
+        let pay = |source: &str, status: Option<&str>| crate::orders::Payment {
             source: source.into(),
             status: status.map(Into::into),
             ..Default::default()

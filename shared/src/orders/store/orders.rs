@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::{Row, Transaction};
 use uuid::Uuid;
 
-use super::events::OrderEvent;
-use super::intake::{Evaluation, Hold};
-use super::model::{Line, Order, OrderStatus, Origin};
-use super::{Address, OrderInput};
+use crate::orders::events::OrderEvent;
+use crate::orders::model::{HistoryEntry, Line, Order, OrderEventEntry, OrderFilter, OrderStatus, Origin};
+use crate::orders::service::intake::{Evaluation, Hold};
+use crate::orders::{Address, OrderInput};
 use crate::platform::error::ApiError;
 use crate::platform::events::Envelope;
 use crate::platform::exceptions::{self, NewException, Severity};
@@ -252,7 +252,7 @@ pub async fn transition(
     actor: (&'static str, Option<Uuid>),
     now: DateTime<Utc>,
 ) -> Result<Envelope, ApiError> {
-    let kind = super::model::transition(from, to)
+    let kind = crate::orders::model::transition(from, to)
         .map_err(|e| ApiError::Conflict { code: "invalid_transition", detail: e.to_string() })?;
     if from.is_some() {
         tx.execute(
@@ -293,7 +293,7 @@ pub async fn transition(
         payment_source: row.get(4),
         holds: exceptions::open_kinds(tx, order).await?,
     };
-    let envelope = super::events::record(tx, tenant, state.clock().as_ref(), kind, &data).await?;
+    let envelope = crate::orders::events::record(tx, tenant, state.clock().as_ref(), kind, &data).await?;
     tx.execute(
         "INSERT INTO order_events (id, tenant_id, order_id, event_type, data, at) VALUES ($1, $2, $3, $4, $5, $6)",
         &[&envelope.id, &tenant.as_uuid(), &order, &envelope.event_type, &envelope.data, &now],
@@ -341,5 +341,144 @@ pub async fn set_held_from(
 ) -> Result<(), tokio_postgres::Error> {
     tx.execute("UPDATE orders SET held_from = $2 WHERE id = $1", &[&order, &from.map(OrderStatus::as_str)])
         .await?;
+    Ok(())
+}
+
+/// The tenant's active custom channel `code` (any case): id, code, price tolerance.
+pub async fn active_custom_channel(
+    tx: &Transaction<'_>,
+    tenant: TenantId,
+    code: &str,
+) -> Result<Option<(Uuid, String, i32)>, tokio_postgres::Error> {
+    Ok(tx
+        .query_opt(
+            "SELECT id, code, price_tolerance_bp FROM channels WHERE tenant_id = $1 AND code = $2 AND kind = 'custom' AND active",
+            &[&tenant.as_uuid(), &code.to_lowercase()],
+        )
+        .await?
+        .map(|r| (r.get(0), r.get(1), r.get(2))))
+}
+
+/// A channel's code and price tolerance.
+pub async fn channel_terms(
+    tx: &Transaction<'_>,
+    channel: Uuid,
+) -> Result<Option<(String, i32)>, tokio_postgres::Error> {
+    Ok(tx
+        .query_opt("SELECT code, price_tolerance_bp FROM channels WHERE id = $1", &[&channel])
+        .await?
+        .map(|r| (r.get(0), r.get(1))))
+}
+
+/// One page (`limit + 1` rows, newest first, before `cursor`) of the tenant's orders that match
+/// `f` (and were placed by `own`, when given).
+pub async fn list(
+    tx: &Transaction<'_>,
+    tenant: TenantId,
+    f: &OrderFilter,
+    own: Option<Uuid>,
+    limit: i64,
+    cursor: Option<Uuid>,
+) -> Result<Vec<Order>, tokio_postgres::Error> {
+    let rows = tx
+        .query(
+            &format!(
+                "{} WHERE o.tenant_id = $1 AND ($2::text IS NULL OR o.status = $2) AND ($3::uuid IS NULL OR o.channel_id = $3)
+                   AND ($4::text IS NULL OR o.source = $4) AND ($5::timestamptz IS NULL OR o.placed_at >= $5)
+                   AND ($6::timestamptz IS NULL OR o.placed_at < $6)
+                   AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id
+                        AND (lower(l.platform_sku) = lower($7) OR lower(l.tenant_sku) = lower($7))))
+                   AND ($8::text IS NULL OR lower(o.customer_email) = lower($8))
+                   AND ($9::text IS NULL OR o.external_id = $9) AND ($10::uuid IS NULL OR o.placed_by = $10)
+                   AND ($11::uuid IS NULL OR o.id < $11)
+                 ORDER BY o.id DESC LIMIT $12",
+                SELECT
+            ),
+            &[
+                &tenant.as_uuid(),
+                &f.status,
+                &f.channel_id,
+                &f.source,
+                &f.since,
+                &f.until,
+                &f.sku,
+                &f.customer_email,
+                &f.external_id,
+                &own,
+                &cursor,
+                &(limit + 1),
+            ],
+        )
+        .await?;
+    Ok(rows.iter().map(order).collect())
+}
+
+/// An order's status history, oldest first.
+pub async fn history(tx: &Transaction<'_>, id: Uuid) -> Result<Vec<HistoryEntry>, tokio_postgres::Error> {
+    Ok(tx
+        .query(
+            "SELECT from_status, to_status, reason, actor_kind, at FROM order_status_history WHERE order_id = $1 ORDER BY at, id",
+            &[&id],
+        )
+        .await?
+        .iter()
+        .map(|r| HistoryEntry { from_status: r.get(0), to_status: r.get(1), reason: r.get(2), actor_kind: r.get(3), at: r.get(4) })
+        .collect())
+}
+
+/// An order's events, oldest first.
+pub async fn events(tx: &Transaction<'_>, id: Uuid) -> Result<Vec<OrderEventEntry>, tokio_postgres::Error> {
+    Ok(tx
+        .query("SELECT id, event_type, data, at FROM order_events WHERE order_id = $1 ORDER BY id", &[&id])
+        .await?
+        .iter()
+        .map(|r| OrderEventEntry { id: r.get(0), event_type: r.get(1), data: r.get(2), at: r.get(3) })
+        .collect())
+}
+
+/// Changes what is given of an order's addresses and notes.
+pub async fn readdress(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    shipping: Option<&Address>,
+    billing: Option<&Address>,
+    notes: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), tokio_postgres::Error> {
+    let addr = |a: Option<&Address>| a.and_then(|a| serde_json::to_value(a).ok());
+    tx.execute(
+        "UPDATE orders SET shipping_address = COALESCE($2, shipping_address), billing_address = COALESCE($3, billing_address),
+                notes = COALESCE($4, notes), updated_at = $5 WHERE id = $1",
+        &[&id, &addr(shipping), &addr(billing), &notes, &now],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The payment token an order was placed with (only `token` orders have one).
+pub async fn payment_token(tx: &Transaction<'_>, id: Uuid) -> Result<Option<String>, tokio_postgres::Error> {
+    Ok(tx.query_one("SELECT payment_token FROM orders WHERE id = $1", &[&id]).await?.get(0))
+}
+
+/// Writes a re-evaluation's lines and amounts over the order's.
+pub async fn reprice(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    ev: &Evaluation,
+    now: DateTime<Utc>,
+) -> Result<(), tokio_postgres::Error> {
+    for (i, l) in ev.lines.iter().enumerate() {
+        tx.execute(
+            "UPDATE order_lines SET product_id = $3, platform_sku = $4, unit_price_minor = $5, discount_minor = $6,
+                    total_minor = $7 WHERE order_id = $1 AND line_no = $2",
+            &[&id, &(i as i32 + 1), &l.product_id, &l.platform_sku, &l.unit_price, &l.discount, &l.total],
+        )
+        .await?;
+    }
+    tx.execute(
+        "UPDATE orders SET subtotal_minor = $2, discount_minor = $3, total_minor = $4, pricing = $5, updated_at = $6 WHERE id = $1",
+        &[&id, &ev.subtotal, &ev.discount, &ev.total, &ev.pricing, &now],
+    )
+    .await?;
     Ok(())
 }

@@ -8,46 +8,21 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio_postgres::Transaction;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::intake::{self, Context, Evaluation, Hold};
-use super::model::{Order, OrderStatus, Origin};
-use super::store;
-use super::{Address, OrderInput, idempotency};
 use crate::identity::principal::Principal;
+use crate::orders::model::{HistoryEntry, Order, OrderEventEntry, OrderFilter, OrderStatus, Origin};
+use crate::orders::service::intake::{self, Evaluation};
+use crate::orders::service::orders::{context, revalidate_order, serviceable_states, take};
+use crate::orders::store::orders as store;
+use crate::orders::{Address, OrderInput};
 use crate::platform::audit::{self, Entry};
 use crate::platform::error::{ApiError, FieldError};
-use crate::platform::events::Envelope;
 use crate::platform::http::{ApiJson, ApiQuery, parse_json, path_id};
+use crate::platform::idempotency;
 use crate::platform::pagination::{Page, PageQuery};
 use crate::platform::state::AppState;
-use crate::platform::tenant::TenantId;
-
-/// The tenant's serviceable US states (`orders.serviceable_states`; empty: anywhere).
-pub async fn serviceable_states(tx: &Transaction<'_>, tenant: TenantId) -> Result<Vec<String>, ApiError> {
-    let row = tx
-        .query_opt(
-            "SELECT value FROM tenant_settings WHERE tenant_id = $1 AND key = 'orders.serviceable_states'",
-            &[&tenant.as_uuid()],
-        )
-        .await?;
-    Ok(row
-        .and_then(|r| r.get::<_, serde_json::Value>(0).as_array().cloned())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect())
-}
-
-async fn context(tx: &Transaction<'_>, p: &Principal) -> Result<Context, ApiError> {
-    Ok(Context {
-        tenant: p.tenant,
-        at: p.now,
-        channel: None,
-        serviceable_states: serviceable_states(tx, p.tenant).await?,
-    })
-}
 
 /// How a principal appears in an order's history: its API key, or the person.
 fn actor_of(p: &Principal) -> (&'static str, Option<Uuid>) {
@@ -76,29 +51,6 @@ fn origin_of(p: &Principal, key: Option<String>) -> Origin {
 
 fn input_of(body: &serde_json::Value) -> Result<OrderInput, ApiError> {
     parse_json(body.to_string().as_bytes())
-}
-
-/// Runs intake for one order and writes it in `tx` (the caller commits, then publishes): the new
-/// order (201), or the one this key or channel order id already made (200).
-pub async fn take(
-    state: &AppState,
-    tx: &Transaction<'_>,
-    ctx: &Context,
-    origin: &Origin,
-    input: &OrderInput,
-) -> Result<(StatusCode, Order, Vec<Envelope>), ApiError> {
-    if let Some(id) = store::existing(tx, ctx.tenant, origin, input.external_id.as_deref()).await? {
-        return Ok((StatusCode::OK, store::load(tx, id, false).await?, Vec::new()));
-    }
-    let ev = intake::evaluate(tx, ctx, input).await?;
-    match store::insert(tx, state, ctx.tenant, origin, input, &ev, ctx.at).await? {
-        Some((id, envelope)) => Ok((StatusCode::CREATED, store::load(tx, id, false).await?, vec![envelope])),
-        // Another request made it between our look and our insert: the constraints kept it to one.
-        None => Err(ApiError::Conflict {
-            code: "request_in_progress",
-            detail: "the same order is being created by another request; retry to get it".into(),
-        }),
-    }
 }
 
 /// Takes an order: validated, SKUs mapped, priced, and `accepted` — or `needs_review` with the
@@ -195,17 +147,15 @@ async fn custom_channel(
 ) -> Result<(CustomChannel, OrderInput), ApiError> {
     let mut conn = state.db().await?.conn().await?;
     let tx = p.tx(&mut conn).await?;
-    let row = tx
-        .query_opt(
-            "SELECT id, code, price_tolerance_bp FROM channels WHERE tenant_id = $1 AND code = $2 AND kind = 'custom' AND active",
-            &[&p.tenant.as_uuid(), &code.to_lowercase()],
-        )
-        .await?
-        .ok_or_else(|| {
-            ApiError::Validation(vec![FieldError::new("header:x-channel", "unknown_channel", format!("no active custom channel {code:?}"))])
+    let (id, found_code, tolerance) =
+        store::active_custom_channel(&tx, p.tenant, code).await?.ok_or_else(|| {
+            ApiError::Validation(vec![FieldError::new(
+                "header:x-channel",
+                "unknown_channel",
+                format!("no active custom channel {code:?}"),
+            )])
         })?;
-    let id: Uuid = row.get(0);
-    let (version, rules) = super::profiles::latest(&tx, id).await?.ok_or_else(|| {
+    let (version, rules) = crate::orders::api::profiles::latest(&tx, id).await?.ok_or_else(|| {
         ApiError::Validation(vec![FieldError::new(
             "header:x-channel",
             "no_profile",
@@ -213,8 +163,8 @@ async fn custom_channel(
         )])
     })?;
     tx.commit().await?;
-    let input = super::profiles::apply(&rules, body)?;
-    Ok((CustomChannel { id, code: row.get(1), tolerance: row.get(2), version }, input))
+    let input = crate::orders::api::profiles::apply(&rules, body)?;
+    Ok((CustomChannel { id, code: found_code, tolerance, version }, input))
 }
 
 /// Runs the intake pipeline on an order and says what would happen, writing nothing: the
@@ -239,23 +189,6 @@ pub async fn validate(
     Ok(Json(ev))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct OrderFilter {
-    pub status: Option<String>,
-    pub channel_id: Option<Uuid>,
-    /// `admin`, `portal`, `api`, `shopify`, `woocommerce` or `custom`.
-    pub source: Option<String>,
-    /// Placed at or after (RFC 3339).
-    pub since: Option<DateTime<Utc>>,
-    /// Placed before (RFC 3339).
-    pub until: Option<DateTime<Utc>>,
-    /// Orders with a line of this SKU (platform or tenant), any case.
-    pub sku: Option<String>,
-    pub customer_email: Option<String>,
-    pub external_id: Option<String>,
-}
-
 /// The acting tenant's orders, newest first.
 #[utoipa::path(get, path = "/api/v1/orders", operation_id = "orders_list", tag = "orders",
     params(OrderFilter, PageQuery), security(("bearer" = [])),
@@ -270,56 +203,9 @@ pub async fn list(
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
     let own = (principal.scope == crate::identity::roles::Scope::Own).then_some(principal.user_id);
-    let rows = tx
-        .query(
-            &format!(
-                "{} WHERE o.tenant_id = $1 AND ($2::text IS NULL OR o.status = $2) AND ($3::uuid IS NULL OR o.channel_id = $3)
-                   AND ($4::text IS NULL OR o.source = $4) AND ($5::timestamptz IS NULL OR o.placed_at >= $5)
-                   AND ($6::timestamptz IS NULL OR o.placed_at < $6)
-                   AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id
-                        AND (lower(l.platform_sku) = lower($7) OR lower(l.tenant_sku) = lower($7))))
-                   AND ($8::text IS NULL OR lower(o.customer_email) = lower($8))
-                   AND ($9::text IS NULL OR o.external_id = $9) AND ($10::uuid IS NULL OR o.placed_by = $10)
-                   AND ($11::uuid IS NULL OR o.id < $11)
-                 ORDER BY o.id DESC LIMIT $12",
-                store::SELECT
-            ),
-            &[
-                &principal.tenant.as_uuid(),
-                &f.status,
-                &f.channel_id,
-                &f.source,
-                &f.since,
-                &f.until,
-                &f.sku,
-                &f.customer_email,
-                &f.external_id,
-                &own,
-                &cursor,
-                &(limit + 1),
-            ],
-        )
-        .await?;
+    let rows = store::list(&tx, principal.tenant, &f, own, limit, cursor).await?;
     tx.commit().await?;
-    Ok(Json(Page::of(rows.iter().map(store::order).collect(), limit, |o: &Order| o.id)))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HistoryEntry {
-    pub from_status: Option<String>,
-    pub to_status: String,
-    pub reason: Option<String>,
-    pub actor_kind: String,
-    pub at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OrderEventEntry {
-    pub id: Uuid,
-    pub event_type: String,
-    #[schema(value_type = Object)]
-    pub data: serde_json::Value,
-    pub at: DateTime<Utc>,
+    Ok(Json(Page::of(rows, limit, |o: &Order| o.id)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -354,21 +240,8 @@ fn visible(p: &Principal, order: &Order) -> Result<(), ApiError> {
 
 async fn detail(tx: &Transaction<'_>, id: Uuid) -> Result<OrderDetail, ApiError> {
     let order = store::load(tx, id, false).await?;
-    let history = tx
-        .query(
-            "SELECT from_status, to_status, reason, actor_kind, at FROM order_status_history WHERE order_id = $1 ORDER BY at, id",
-            &[&id],
-        )
-        .await?
-        .iter()
-        .map(|r| HistoryEntry { from_status: r.get(0), to_status: r.get(1), reason: r.get(2), actor_kind: r.get(3), at: r.get(4) })
-        .collect();
-    let events = tx
-        .query("SELECT id, event_type, data, at FROM order_events WHERE order_id = $1 ORDER BY id", &[&id])
-        .await?
-        .iter()
-        .map(|r| OrderEventEntry { id: r.get(0), event_type: r.get(1), data: r.get(2), at: r.get(3) })
-        .collect();
+    let history = store::history(tx, id).await?;
+    let events = store::events(tx, id).await?;
     let exceptions = crate::platform::exceptions::for_order(tx, id)
         .await?
         .into_iter()
@@ -461,11 +334,13 @@ pub async fn update(
     if (req.shipping_address.is_some() || req.billing_address.is_some()) && !before.status.editable() {
         return Err(conflict("re-addressed"));
     }
-    let addr = |a: &Option<Address>| a.as_ref().and_then(|a| serde_json::to_value(a).ok());
-    tx.execute(
-        "UPDATE orders SET shipping_address = COALESCE($2, shipping_address), billing_address = COALESCE($3, billing_address),
-                notes = COALESCE($4, notes), updated_at = $5 WHERE id = $1",
-        &[&id, &addr(&req.shipping_address), &addr(&req.billing_address), &req.notes, &principal.now],
+    store::readdress(
+        &tx,
+        id,
+        req.shipping_address.as_ref(),
+        req.billing_address.as_ref(),
+        req.notes.as_deref(),
+        principal.now,
     )
     .await?;
     let actor = actor_of(&principal);
@@ -546,136 +421,6 @@ pub async fn update(
 
 fn check_one_address(a: &Address, at: &str, serviceable: &[String], errors: &mut Vec<FieldError>) {
     intake::check_address(a, at, serviceable, errors);
-}
-
-/// Runs a held order through intake again (its stored lines, with today's mappings and prices):
-/// `accepted` (and `order.accepted`) when it passes; otherwise its holds are brought up to date.
-pub async fn revalidate_order(
-    tx: &Transaction<'_>,
-    state: &AppState,
-    tenant: TenantId,
-    id: Uuid,
-    actor: (&'static str, Option<Uuid>),
-    now: DateTime<Utc>,
-) -> Result<(Vec<Hold>, Option<Envelope>), ApiError> {
-    let order = store::load(tx, id, true).await?;
-    if order.status != OrderStatus::NeedsReview {
-        return Err(ApiError::Conflict {
-            code: "invalid_transition",
-            detail: format!("only an order in needs_review is revalidated; this one is {}", order.status),
-        });
-    }
-    let channel = match order.channel_id {
-        Some(c) => tx
-            .query_opt("SELECT code, price_tolerance_bp FROM channels WHERE id = $1", &[&c])
-            .await?
-            .map(|r| (r.get(0), r.get(1))),
-        None => None,
-    };
-    let ctx = Context { tenant, at: now, channel, serviceable_states: serviceable_states(tx, tenant).await? };
-    let list_priced = order.pricing.get("source").and_then(|s| s.as_str()) == Some("price_list");
-    let input = OrderInput {
-        external_id: order.external_id.clone(),
-        currency: order.currency.clone(),
-        customer: super::Customer {
-            email: order.customer_email.clone(),
-            name: order.customer_name.clone(),
-            phone: None,
-        },
-        shipping_address: order.shipping_address.clone().and_then(|a| serde_json::from_value(a).ok()),
-        billing_address: order.billing_address.clone().and_then(|a| serde_json::from_value(a).ok()),
-        lines: order
-            .lines
-            .iter()
-            .map(|l| super::LineInput {
-                sku: l.tenant_sku.clone(),
-                product_id: l.channel_product_id.clone(),
-                variant_id: l.channel_variant_id.clone(),
-                name: l.name.clone(),
-                quantity: i64::from(l.quantity),
-                unit_price: (!list_priced).then_some(l.unit_price),
-                discount: (!list_priced).then_some(l.discount),
-                tax: Some(l.tax),
-            })
-            .collect(),
-        shipping: Some(order.shipping),
-        tax: Some(order.tax),
-        discount: (!list_priced).then_some(order.discount),
-        total: (!list_priced).then_some(order.total),
-        payment: super::Payment {
-            source: order.payment_source.clone(),
-            token: tx.query_one("SELECT payment_token FROM orders WHERE id = $1", &[&id]).await?.get(0),
-            status: order.payment_status.clone(),
-            reference: order.payment_reference.clone(),
-        },
-        promotion_codes: order.promotion_codes.clone(),
-        notes: order.notes.clone(),
-    };
-    let mut ev = intake::evaluate(tx, &ctx, &input).await?;
-    // A price or payment hold a person resolved (accepted the channel's price, confirmed the
-    // payment) no longer holds the order; an unknown SKU only goes away with its mapping.
-    let recorded = crate::platform::exceptions::for_order(tx, id).await?;
-    let line_of = |e: &crate::platform::exceptions::Exception| {
-        e.details.get("line").and_then(serde_json::Value::as_i64)
-    };
-    let acknowledged: Vec<(String, Option<i64>)> = recorded
-        .iter()
-        .filter(|e| {
-            e.status == "resolved"
-                && e.resolved_by.is_some()
-                && matches!(e.kind.as_str(), "price_mismatch" | "payment_unsecured")
-        })
-        .map(|e| (e.kind.clone(), line_of(e)))
-        .collect();
-    ev.holds.retain(|h| !acknowledged.iter().any(|(k, l)| *k == h.kind && h.line.map(|x| x as i64) == *l));
-    if ev.holds.is_empty() {
-        ev.status = OrderStatus::Accepted;
-    }
-    for (i, l) in ev.lines.iter().enumerate() {
-        tx.execute(
-            "UPDATE order_lines SET product_id = $3, platform_sku = $4, unit_price_minor = $5, discount_minor = $6,
-                    total_minor = $7 WHERE order_id = $1 AND line_no = $2",
-            &[&id, &(i as i32 + 1), &l.product_id, &l.platform_sku, &l.unit_price, &l.discount, &l.total],
-        )
-        .await?;
-    }
-    tx.execute(
-        "UPDATE orders SET subtotal_minor = $2, discount_minor = $3, total_minor = $4, pricing = $5, updated_at = $6 WHERE id = $1",
-        &[&id, &ev.subtotal, &ev.discount, &ev.total, &ev.pricing, &now],
-    )
-    .await?;
-    // Holds that went away are resolved; those that remain keep their exception; new ones get one.
-    let open: Vec<(Uuid, String, Option<i64>)> = recorded
-        .iter()
-        .filter(|e| e.status == "open" && e.source == "intake")
-        .map(|e| (e.id, e.kind.clone(), line_of(e)))
-        .collect();
-    let same = |h: &Hold, kind: &str, line: Option<i64>| h.kind == kind && h.line.map(|l| l as i64) == line;
-    for (exception, kind, line) in &open {
-        if !ev.holds.iter().any(|h| same(h, kind, *line)) {
-            crate::platform::exceptions::resolve(tx, *exception, "revalidated", None, now).await?;
-        }
-    }
-    let new: Vec<Hold> =
-        ev.holds.iter().filter(|h| !open.iter().any(|(_, k, l)| same(h, k, *l))).cloned().collect();
-    store::record_holds(tx, tenant, id, &new, now).await?;
-    if ev.holds.is_empty() {
-        let e = store::transition(
-            tx,
-            state,
-            tenant,
-            id,
-            Some(OrderStatus::NeedsReview),
-            OrderStatus::Accepted,
-            "revalidated",
-            actor,
-            now,
-        )
-        .await?;
-        Ok((Vec::new(), Some(e)))
-    } else {
-        Ok((ev.holds, None))
-    }
 }
 
 /// Runs a held order (`needs_review`) through intake again now; it is accepted if it passes.

@@ -1,0 +1,4 @@
+//! The orders context's rules.
+
+pub mod intake;
+pub mod orders;

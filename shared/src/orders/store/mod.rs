@@ -1,0 +1,3 @@
+//! Every SQL statement of the orders context.
+
+pub mod orders;
