@@ -14,6 +14,7 @@ pub mod events;
 pub mod health;
 pub mod http;
 pub mod openapi;
+pub mod outbound;
 pub mod pagination;
 pub mod rate_limit;
 pub mod secrets;
