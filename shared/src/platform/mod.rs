@@ -16,6 +16,7 @@ pub mod health;
 pub mod http;
 pub mod idempotency;
 pub mod openapi;
+pub mod outbound;
 pub mod pagination;
 pub mod rate_limit;
 pub mod secrets;
