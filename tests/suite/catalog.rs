@@ -317,7 +317,7 @@ async fn skus_resolve_by_tenant_sku_channel_product_id_and_alias_and_unknown_one
     let list = w.call("GET", "/api/v1/mappings/skus?q=glow", Some(&admin.token), None).await;
     let alias = list.body["items"][0]["id"].as_str().unwrap().to_owned();
     let moved =
-        s.w.patch(&format!("/api/v1/mappings/skus/{alias}"), json!({"platform_sku": "RT-HA-2ML"}))
+        s.w.patch(format!("/api/v1/mappings/skus/{alias}"), json!({"platform_sku": "RT-HA-2ML"}))
             .by(&admin)
             .expect(200)
             .await;
@@ -436,7 +436,7 @@ async fn pricing_honours_tier_and_break_boundaries_and_windows_and_refuses_a_cur
                                    {"min_quantity": 50, "unit_price": 800}]});
     for l in [&standard, &wholesale] {
         s.w.put(
-            &format!("/api/v1/pricing/price-lists/{}/prices/RT-EXO-5ML", l["id"].as_str().unwrap()),
+            format!("/api/v1/pricing/price-lists/{}/prices/RT-EXO-5ML", l["id"].as_str().unwrap()),
             breaks.clone(),
         )
         .by(&admin)
@@ -475,7 +475,7 @@ async fn pricing_honours_tier_and_break_boundaries_and_windows_and_refuses_a_cur
     )
     .await;
     s.w.put(
-        &format!("/api/v1/pricing/price-lists/{}/prices/RT-EXO-5ML", promo["id"].as_str().unwrap()),
+        format!("/api/v1/pricing/price-lists/{}/prices/RT-EXO-5ML", promo["id"].as_str().unwrap()),
         json!({"breaks": [{"min_quantity": 1, "unit_price": 500}]}),
     )
     .by(&admin)

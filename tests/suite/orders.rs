@@ -472,7 +472,7 @@ async fn a_custom_channel_posts_its_own_payload_through_its_versioned_profile() 
         .await;
     assert_eq!(bad.problem(422), "validation_failed");
     let v1 =
-        s.w.post(&format!("/api/v1/channels/{channel}/profiles"), rules.clone())
+        s.w.post(format!("/api/v1/channels/{channel}/profiles"), rules.clone())
             .by(&s.admin)
             .expect(201)
             .await;
@@ -481,7 +481,7 @@ async fn a_custom_channel_posts_its_own_payload_through_its_versioned_profile() 
         "ship": {"street": "1 Main St", "city": "Louisville", "state": "Kentucky", "zip": "40202", "country": "United States"},
         "items": [{"code": "GLOW-10", "qty": "2", "price": "199.00"}]});
     let preview =
-        s.w.post(&format!("/api/v1/channels/{channel}/profiles/preview"), json!({"payload": payload}))
+        s.w.post(format!("/api/v1/channels/{channel}/profiles/preview"), json!({"payload": payload}))
             .by(&s.admin)
             .expect(200)
             .await;
@@ -570,7 +570,7 @@ async fn a_person_clears_a_price_hold_and_refused_channel_orders_leave_an_except
     let order = s.w.call("GET", &format!("/api/v1/orders/{id}"), Some(&s.admin.token), None).await.body;
     assert_eq!(order["exceptions"][0]["kind"], "price_mismatch");
     let exception = order["exceptions"][0]["id"].as_str().unwrap().to_owned();
-    s.w.post(&format!("/api/v1/admin/exceptions/{exception}/resolve"), json!({"resolution": "agreed price"}))
+    s.w.post(format!("/api/v1/admin/exceptions/{exception}/resolve"), json!({"resolution": "agreed price"}))
         .by(&s.admin)
         .expect(200)
         .await;
