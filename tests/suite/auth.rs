@@ -10,13 +10,7 @@ use gateway::identity::passwords;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-use crate::world::World;
-
-const PASSWORD: &str = "correct horse battery staple";
-
-async fn login(w: &World, email: &str, password: &str) -> crate::support::Reply {
-    w.call("POST", "/api/v1/auth/login", None, Some(json!({ "email": email, "password": password }))).await
-}
+use crate::world::{PASSWORD, World};
 
 fn without_request_id(mut v: Value) -> Value {
     v.as_object_mut().map(|o| o.remove("request_id"));
@@ -30,9 +24,9 @@ async fn login_answers_unknown_email_and_wrong_password_alike_and_both_run_argon
     let p = w.person_with(a, &["TENANT_USER"], Some(PASSWORD)).await;
 
     let before = passwords::verifications();
-    let wrong = login(&w, &p.email, "not the password at all").await;
+    let wrong = w.login(&p.email, "not the password at all").await;
     let after_wrong = passwords::verifications();
-    let unknown = login(&w, "nobody-here@example.com", "not the password at all").await;
+    let unknown = w.login("nobody-here@example.com", "not the password at all").await;
     let after_unknown = passwords::verifications();
     assert_eq!(wrong.problem(401), "invalid_credentials");
     assert_eq!(unknown.problem(401), "invalid_credentials");
@@ -43,7 +37,7 @@ async fn login_answers_unknown_email_and_wrong_password_alike_and_both_run_argon
         "each path runs one argon2 verification"
     );
 
-    let ok = login(&w, &p.email.to_uppercase(), PASSWORD).await;
+    let ok = w.login(&p.email.to_uppercase(), PASSWORD).await;
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert_eq!(ok.body["tenant_id"], a.to_string());
     assert_eq!(ok.body["expires_in"], 900);
@@ -54,9 +48,7 @@ async fn login_answers_unknown_email_and_wrong_password_alike_and_both_run_argon
     assert!(me.body["permissions"].as_array().unwrap().contains(&json!("orders:create:tenant")));
     assert!(w.audit_actions(Some(a)).await.contains(&"session.login".to_owned()));
 
-    let bad = w
-        .call("POST", "/api/v1/auth/login", None, Some(json!({ "email": "not-an-email", "password": "x" })))
-        .await;
+    let bad = w.login("not-an-email", "x").await;
     assert_eq!(bad.problem(422), "validation_failed");
 }
 
@@ -66,28 +58,28 @@ async fn repeated_failures_lock_progressively_and_the_lock_lapses_on_the_clock()
     let a = w.tenant().await;
     let p = w.person_with(a, &["TENANT_USER"], Some(PASSWORD)).await;
     for _ in 0..5 {
-        assert_eq!(login(&w, &p.email, "wrong password here").await.problem(401), "invalid_credentials");
+        assert_eq!(w.login(&p.email, "wrong password here").await.problem(401), "invalid_credentials");
     }
     // Locked: even the right password is refused, with an honest Retry-After.
-    let locked = login(&w, &p.email, PASSWORD).await;
+    let locked = w.login(&p.email, PASSWORD).await;
     assert_eq!(locked.problem(429), "too_many_attempts");
     assert_eq!(locked.headers["retry-after"], "60");
     w.clock.advance(Duration::seconds(61));
-    assert_eq!(login(&w, &p.email, "wrong password again").await.problem(401), "invalid_credentials");
-    let longer = login(&w, &p.email, PASSWORD).await;
+    assert_eq!(w.login(&p.email, "wrong password again").await.problem(401), "invalid_credentials");
+    let longer = w.login(&p.email, PASSWORD).await;
     assert_eq!(longer.problem(429), "too_many_attempts");
     assert_eq!(longer.headers["retry-after"], "120", "the lock doubles");
     w.clock.advance(Duration::seconds(121));
-    assert_eq!(login(&w, &p.email, PASSWORD).await.status, 200);
+    assert_eq!(w.login(&p.email, PASSWORD).await.status, 200);
     // A success resets the count.
-    assert_eq!(login(&w, &p.email, "wrong password").await.problem(401), "invalid_credentials");
-    assert_eq!(login(&w, &p.email, PASSWORD).await.status, 200);
+    assert_eq!(w.login(&p.email, "wrong password").await.problem(401), "invalid_credentials");
+    assert_eq!(w.login(&p.email, PASSWORD).await.status, 200);
 
     // An unknown email locks the same way, so the lock does not reveal who exists.
     for _ in 0..5 {
-        login(&w, "ghost@example.com", "whatever it is").await;
+        w.login("ghost@example.com", "whatever it is").await;
     }
-    assert_eq!(login(&w, "ghost@example.com", "whatever it is").await.problem(429), "too_many_attempts");
+    assert_eq!(w.login("ghost@example.com", "whatever it is").await.problem(429), "too_many_attempts");
 }
 
 fn b64(v: &Value) -> String {
@@ -263,12 +255,10 @@ async fn switching_tenant_needs_an_active_membership_and_ends_the_old_session() 
     let to_c =
         w.call("POST", "/api/v1/auth/switch-tenant", Some(&p.token), Some(json!({ "tenant_id": c }))).await;
     assert_eq!(to_c.problem(403), "forbidden");
-    let to_b =
-        w.call("POST", "/api/v1/auth/switch-tenant", Some(&p.token), Some(json!({ "tenant_id": b }))).await;
-    assert_eq!(to_b.status, 200, "{}", to_b.body);
-    assert_eq!(to_b.body["tenant_id"], b.to_string());
-    assert_eq!(to_b.body["roles"], json!(["TENANT_ADMIN"]));
-    let new = to_b.body["access_token"].as_str().unwrap();
+    let to_b = w.post("/api/v1/auth/switch-tenant", json!({ "tenant_id": b })).by(&p).expect(200).await;
+    assert_eq!(to_b["tenant_id"], b.to_string());
+    assert_eq!(to_b["roles"], json!(["TENANT_ADMIN"]));
+    let new = to_b["access_token"].as_str().unwrap();
     let users = w.call("GET", "/api/v1/users", Some(new), None).await;
     assert_eq!(users.status, 200, "B's admin may list B's users");
     assert_eq!(w.call("GET", "/api/v1/auth/me", Some(&p.token), None).await.problem(401), "unauthenticated");
@@ -309,7 +299,7 @@ async fn invitations_are_single_use_and_expire() {
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert_eq!(ok.body["roles"], json!(["SALES_REP"]));
     assert_eq!(accept(json!({ "token": token, "password": PASSWORD })).await.problem(400), "invalid_token");
-    let signed_in = login(&w, "new.hire@example.com", PASSWORD).await;
+    let signed_in = w.login("new.hire@example.com", PASSWORD).await;
     assert_eq!(signed_in.status, 200, "{}", signed_in.body);
     assert_eq!(signed_in.body["roles"], json!(["SALES_REP"]));
     assert_eq!(invite("new.hire@example.com").await.problem(409), "already_member");
@@ -345,8 +335,8 @@ async fn password_reset_tokens_are_single_use_expire_and_end_every_session() {
     assert_eq!(confirm(&token, "a brand new passphrase").await.status, 204);
     assert_eq!(confirm(&token, "another new passphrase").await.problem(400), "invalid_token");
     assert_eq!(w.call("GET", "/api/v1/auth/me", Some(&p.token), None).await.problem(401), "unauthenticated");
-    assert_eq!(login(&w, &p.email, PASSWORD).await.problem(401), "invalid_credentials");
-    assert_eq!(login(&w, &p.email, "a brand new passphrase").await.status, 200);
+    assert_eq!(w.login(&p.email, PASSWORD).await.problem(401), "invalid_credentials");
+    assert_eq!(w.login(&p.email, "a brand new passphrase").await.status, 200);
 
     request(&p.email).await;
     let stale = w.emailed_token("password_reset").await;
@@ -362,13 +352,12 @@ async fn a_suspended_tenants_tokens_stop_and_reactivation_restores_them() {
     let staff = w.person(w.platform, &["PLATFORM_ADMIN"]).await;
     let user = w.person_with(a, &["TENANT_USER"], Some(PASSWORD)).await;
     let suspend = format!("/api/v1/tenants/{a}/suspend");
-    let s = w.call("POST", &suspend, Some(&staff.token), Some(json!({ "reason": "unpaid" }))).await;
-    assert_eq!(s.status, 200, "{}", s.body);
-    assert_eq!(s.body["status"], "suspended");
+    let s = w.post(&suspend, json!({ "reason": "unpaid" })).by(&staff).expect(200).await;
+    assert_eq!(s["status"], "suspended");
     let me = w.call("GET", "/api/v1/auth/me", Some(&user.token), None).await;
     assert_eq!(me.problem(401), "unauthenticated");
     assert!(me.body["detail"].as_str().unwrap().contains("suspended"));
-    assert_eq!(login(&w, &user.email, PASSWORD).await.problem(403), "forbidden");
+    assert_eq!(w.login(&user.email, PASSWORD).await.problem(403), "forbidden");
     assert_eq!(refresh(&w, &user.refresh).await.problem(401), "unauthenticated");
     let r =
         w.call("POST", &format!("/api/v1/tenants/{a}/reactivate"), Some(&staff.token), Some(json!({}))).await;
@@ -467,22 +456,12 @@ async fn concurrent_guesses_from_two_processes_cannot_slip_past_the_lockout() {
     let w = World::new().await;
     let a = w.tenant().await;
     let p = w.person_with(a, &["TENANT_USER"], Some(PASSWORD)).await;
-    let dir = std::env::temp_dir().join(format!("lockout-{}", crate::support::unique()));
-    let (mut runner, api) = crate::support::spawn_runner(&w.db, &dir, false, None).await;
-    let http = crate::support::http_client();
-    let body = json!({ "email": p.email, "password": "a wrong guess here" });
+    // Its own stack: the two processes share only the database the lockout counts in.
+    let twin = w.twin_apart().await;
+    let guess =
+        || w.post("/api/v1/auth/login", json!({ "email": p.email, "password": "a wrong guess here" }));
     // Twelve wrong guesses at once: six through this process, six through the runner process.
-    let here = (0..6).map(|_| {
-        let (w, body) = (&w, body.clone());
-        Box::pin(async move { w.call("POST", "/api/v1/auth/login", None, Some(body)).await.status.as_u16() })
-            as std::pin::Pin<Box<dyn std::future::Future<Output = u16> + '_>>
-    });
-    let there = (0..6).map(|_| {
-        let (http, url, body) = (&http, format!("{api}/api/v1/auth/login"), body.clone());
-        Box::pin(async move { http.post(url).json(&body).send().await.unwrap().status().as_u16() })
-            as std::pin::Pin<Box<dyn std::future::Future<Output = u16> + '_>>
-    });
-    let statuses = futures::future::join_all(here.chain(there)).await;
+    let statuses = twin.race_statuses((0..6).map(|_| guess()), (0..6).map(|_| guess())).await;
     let checked = statuses.iter().filter(|s| **s == 401).count();
     let locked = statuses.iter().filter(|s| **s == 429).count();
     assert_eq!((checked, locked), (5, 7), "exactly the threshold was checked: {statuses:?}");
@@ -497,6 +476,5 @@ async fn concurrent_guesses_from_two_processes_cannot_slip_past_the_lockout() {
             .unwrap()
             .get(0);
     assert_eq!(rows, 5);
-    runner.kill().await.unwrap();
-    std::fs::remove_dir_all(&dir).ok();
+    twin.stop().await;
 }

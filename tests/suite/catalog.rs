@@ -29,25 +29,10 @@ impl Shop {
         shop
     }
 
+    /// A platform product as the catalog tests make it (120 g, 60 x 60 x 110 mm), by `by`.
     async fn product(&self, by: &Person, sku: &str, name: &str) -> Value {
-        let made = self
-            .w
-            .call(
-                "POST",
-                "/api/v1/catalog/products",
-                Some(&by.token),
-                Some(json!({"sku": sku, "name": name, "weight_grams": 120,
-                            "dimensions_mm": {"length": 60, "width": 60, "height": 110}})),
-            )
-            .await;
-        assert_eq!(made.status, 201, "{}", made.body);
-        made.body
-    }
-
-    async fn ok(&self, method: &str, path: &str, by: &Person, body: Value) -> Value {
-        let r = self.w.call(method, path, Some(&by.token), Some(body)).await;
-        assert!(r.status.is_success(), "{method} {path}: {} {}", r.status, r.body);
-        r.body
+        let size = json!({"weight_grams": 120, "dimensions_mm": {"length": 60, "width": 60, "height": 110}});
+        self.w.product(by, sku, name, size).await
     }
 }
 
@@ -104,15 +89,18 @@ async fn unapproved_vendor_products_are_invisible_to_tenants_and_approval_is_aud
     let bare = w.call("POST", &review, Some(&s.staff.token), Some(json!({"decision": "reject"}))).await;
     assert_eq!(bare.body["errors"][0]["field"], "reason");
     let rejected =
-        s.ok("POST", &review, &s.staff, json!({"decision": "reject", "reason": "missing IFU"})).await;
+        s.w.post(&review, json!({"decision": "reject", "reason": "missing IFU"}))
+            .by(&s.staff)
+            .expect(200)
+            .await;
     assert_eq!(
         (rejected["review_status"].as_str(), rejected["review_reason"].as_str()),
         (Some("rejected"), Some("missing IFU"))
     );
     w.call("GET", &path, Some(&clinic_admin.token), None).await.problem(404);
-    let edited = s.ok("PATCH", &path, &vendor_admin, json!({"description": "IFU attached"})).await;
+    let edited = s.w.patch(&path, json!({"description": "IFU attached"})).by(&vendor_admin).expect(200).await;
     assert_eq!(edited["review_status"], "pending");
-    let approved = s.ok("POST", &review, &s.staff, json!({"decision": "approve"})).await;
+    let approved = s.w.post(&review, json!({"decision": "approve"})).by(&s.staff).expect(200).await;
     assert_eq!(approved["review_status"], "approved");
     let seen = w.call("GET", &path, Some(&clinic_admin.token), None).await;
     assert_eq!(seen.status, 200);
@@ -124,16 +112,16 @@ async fn unapproved_vendor_products_are_invisible_to_tenants_and_approval_is_aud
     // Only the platform moves the approval gate; renaming an approved product sends it back to review.
     let gate = w.call("PATCH", &path, Some(&vendor_admin.token), Some(json!({"approval_gated": true}))).await;
     assert_eq!(gate.problem(403), "forbidden");
-    let renamed = s.ok("PATCH", &path, &vendor_admin, json!({"name": "Cryo pack XL"})).await;
+    let renamed = s.w.patch(&path, json!({"name": "Cryo pack XL"})).by(&vendor_admin).expect(200).await;
     assert_eq!(renamed["review_status"], "pending");
     let resolve = json!({"items": [{"sku": "CLN-CRYO"}]});
-    let r = s.ok("POST", "/api/v1/mappings/skus/resolve", &clinic_admin, resolve.clone()).await;
+    let r = s.w.post("/api/v1/mappings/skus/resolve", resolve.clone()).by(&clinic_admin).expect(200).await;
     assert_eq!(r["results"][0]["status"], "unavailable", "known, but not sellable until approved again");
     // What a tenant sells stays visible to it while the product is withdrawn.
     let items = w.call("GET", "/api/v1/catalog/items", Some(&clinic_admin.token), None).await;
     assert_eq!(items.body["items"][0]["tenant_sku"], "CLN-CRYO");
-    s.ok("POST", &review, &s.staff, json!({"decision": "approve"})).await;
-    let r = s.ok("POST", "/api/v1/mappings/skus/resolve", &clinic_admin, resolve).await;
+    s.w.post(&review, json!({"decision": "approve"})).by(&s.staff).expect(200).await;
+    let r = s.w.post("/api/v1/mappings/skus/resolve", resolve).by(&clinic_admin).expect(200).await;
     assert_eq!(r["results"][0]["status"], "resolved");
 
     let actions = w.audit_actions(Some(w.platform)).await;
@@ -161,16 +149,18 @@ async fn unapproved_vendor_products_are_invisible_to_tenants_and_approval_is_aud
 async fn categories_nest_without_cycles_and_belong_to_the_platform() {
     let s = Shop::new().await;
     let w = &s.w;
-    let parent = s
-        .ok("POST", "/api/v1/catalog/categories", &s.staff, json!({"slug": "serums", "name": "Serums"}))
-        .await;
-    let child = s
-        .ok(
-            "POST",
+    let parent =
+        s.w.post("/api/v1/catalog/categories", json!({"slug": "serums", "name": "Serums"}))
+            .by(&s.staff)
+            .expect(201)
+            .await;
+    let child =
+        s.w.post(
             "/api/v1/catalog/categories",
-            &s.staff,
             json!({"slug": "exosomes", "name": "Exosomes", "parent_id": parent["id"]}),
         )
+        .by(&s.staff)
+        .expect(201)
         .await;
     assert_eq!(child["parent_id"], parent["id"]);
     let cycle = w
@@ -226,12 +216,12 @@ async fn skus_resolve_by_tenant_sku_channel_product_id_and_alias_and_unknown_one
     let (a, b) = (w.tenant().await, w.tenant().await);
     let admin = w.person(a, &["CATALOG_MANAGER"]).await;
     let other = w.person(b, &["TENANT_ADMIN"]).await;
-    s.ok(
-        "POST",
+    s.w.post(
         "/api/v1/catalog/items",
-        &admin,
         json!({"platform_sku": "RT-EXO-5ML", "tenant_sku": "APX-GLOW-5", "name": "Apex Glow 5"}),
     )
+    .by(&admin)
+    .expect(201)
     .await;
     for m in [
         json!({"kind": "sku", "identifier": "IPOD2008PINK", "channel": "shopify", "platform_sku": "RT-PRP-KIT"}),
@@ -239,7 +229,7 @@ async fn skus_resolve_by_tenant_sku_channel_product_id_and_alias_and_unknown_one
         json!({"kind": "alias", "identifier": "GLOW5", "platform_sku": "RT-EXO-5ML"}),
         json!({"kind": "sku", "identifier": "Bar3", "platform_sku": "RT-EXO-10ML"}),
     ] {
-        s.ok("POST", "/api/v1/mappings/skus", &admin, m).await;
+        s.w.post("/api/v1/mappings/skus", m).by(&admin).expect(201).await;
     }
     let dup = w
         .call(
@@ -265,7 +255,7 @@ async fn skus_resolve_by_tenant_sku_channel_product_id_and_alias_and_unknown_one
         {"sku": "IPOD2008PINK", "channel": "Shopify"},
         {"sku": "GLOW\u{0}"}
     ]});
-    let r = s.ok("POST", "/api/v1/mappings/skus/resolve", &admin, items.clone()).await;
+    let r = s.w.post("/api/v1/mappings/skus/resolve", items.clone()).by(&admin).expect(200).await;
     let got: Vec<(String, String, String)> = r["results"]
         .as_array()
         .unwrap()
@@ -297,7 +287,7 @@ async fn skus_resolve_by_tenant_sku_channel_product_id_and_alias_and_unknown_one
     assert_eq!((r["resolved"].as_u64(), r["unknown"].as_u64()), (Some(7), Some(4)));
     assert_eq!(r["results"][0]["tenant_name"], "Apex Glow 5");
     // Tenant B shares none of it.
-    let theirs = s.ok("POST", "/api/v1/mappings/skus/resolve", &other, items).await;
+    let theirs = s.w.post("/api/v1/mappings/skus/resolve", items).by(&other).expect(200).await;
     assert_eq!(theirs["resolved"], 0);
 
     // Suggestions: a typo of a platform SKU, and of an identifier the tenant already maps.
@@ -326,15 +316,20 @@ async fn skus_resolve_by_tenant_sku_channel_product_id_and_alias_and_unknown_one
     // Re-pointing and deleting a mapping change what resolves.
     let list = w.call("GET", "/api/v1/mappings/skus?q=glow", Some(&admin.token), None).await;
     let alias = list.body["items"][0]["id"].as_str().unwrap().to_owned();
-    let moved = s
-        .ok("PATCH", &format!("/api/v1/mappings/skus/{alias}"), &admin, json!({"platform_sku": "RT-HA-2ML"}))
-        .await;
+    let moved =
+        s.w.patch(format!("/api/v1/mappings/skus/{alias}"), json!({"platform_sku": "RT-HA-2ML"}))
+            .by(&admin)
+            .expect(200)
+            .await;
     assert_eq!(moved["platform_sku"], "RT-HA-2ML");
     assert_eq!(w.outbox("sku_mapping.updated").await.len(), 1);
     let gone = w.call("DELETE", &format!("/api/v1/mappings/skus/{alias}"), Some(&admin.token), None).await;
     assert_eq!(gone.status, 204);
     let after =
-        s.ok("POST", "/api/v1/mappings/skus/resolve", &admin, json!({"items": [{"sku": "GLOW5"}]})).await;
+        s.w.post("/api/v1/mappings/skus/resolve", json!({"items": [{"sku": "GLOW5"}]}))
+            .by(&admin)
+            .expect(200)
+            .await;
     assert_eq!(after["results"][0]["status"], "unknown");
 }
 
@@ -407,10 +402,10 @@ async fn a_bulk_import_of_ten_thousand_rows_is_all_or_nothing_and_partial_mode_a
     assert_eq!(fields, ["rows[2].kind", "rows[3].channel", "rows[4].identifier"]);
     let repoint = json!({"mappings": [{"identifier": "T-00001", "platform_sku": "RT-HA-2ML"},
                                       {"kind": "channel_product", "channel": "shopify", "identifier": 820982911946154508u64, "variant_id": 866550311766439020u64, "platform_sku": "RT-HA-2ML"}]});
-    let ok = s.ok("POST", path, &admin, repoint).await;
+    let ok = s.w.post(path, repoint).by(&admin).expect(200).await;
     assert_eq!((ok["updated"].as_u64(), ok["created"].as_u64()), (Some(1), Some(1)));
     let big = json!({"items": [{"channel": "shopify", "product_id": 820982911946154508u64, "variant_id": 866550311766439020u64}]});
-    let r = s.ok("POST", "/api/v1/mappings/skus/resolve", &admin, big).await;
+    let r = s.w.post("/api/v1/mappings/skus/resolve", big).by(&admin).expect(200).await;
     assert_eq!(r["results"][0]["platform_sku"], "RT-HA-2ML", "ids above 2^53 kept exact");
     let wrong_type = w.call_raw("POST", path, &admin.token, "text/plain", "x".into()).await;
     assert_eq!(wrong_type.problem(415), "unsupported_media_type");
@@ -422,16 +417,13 @@ async fn pricing_honours_tier_and_break_boundaries_and_windows_and_refuses_a_cur
     let w = &s.w;
     let a = w.tenant().await;
     let admin = w.person(a, &["TENANT_ADMIN"]).await;
-    s.ok(
-        "POST",
-        "/api/v1/catalog/items",
-        &admin,
-        json!({"platform_sku": "RT-EXO-5ML", "tenant_sku": "GLOW"}),
-    )
-    .await;
+    s.w.post("/api/v1/catalog/items", json!({"platform_sku": "RT-EXO-5ML", "tenant_sku": "GLOW"}))
+        .by(&admin)
+        .expect(201)
+        .await;
     let now = w.clock.now();
     let t_end = now + Duration::days(30);
-    let list = |body: Value| s.ok("POST", "/api/v1/pricing/price-lists", &admin, body);
+    let list = |body: Value| s.w.post("/api/v1/pricing/price-lists", body).by(&admin).expect(201);
     let standard = list(json!({"name": "standard", "currency": "USD", "mode": "volume",
                                "valid_from": now - Duration::days(1), "valid_until": t_end}))
     .await;
@@ -443,12 +435,12 @@ async fn pricing_honours_tier_and_break_boundaries_and_windows_and_refuses_a_cur
     let breaks = json!({"breaks": [{"min_quantity": 1, "unit_price": 1000}, {"min_quantity": 10, "unit_price": 900},
                                    {"min_quantity": 50, "unit_price": 800}]});
     for l in [&standard, &wholesale] {
-        s.ok(
-            "PUT",
-            &format!("/api/v1/pricing/price-lists/{}/prices/RT-EXO-5ML", l["id"].as_str().unwrap()),
-            &admin,
+        s.w.put(
+            format!("/api/v1/pricing/price-lists/{}/prices/RT-EXO-5ML", l["id"].as_str().unwrap()),
             breaks.clone(),
         )
+        .by(&admin)
+        .expect(200)
         .await;
     }
     let quote = |qty: i64, extra: Value| {
@@ -482,12 +474,12 @@ async fn pricing_honours_tier_and_break_boundaries_and_windows_and_refuses_a_cur
                             "valid_until": now + Duration::days(2)}),
     )
     .await;
-    s.ok(
-        "PUT",
-        &format!("/api/v1/pricing/price-lists/{}/prices/RT-EXO-5ML", promo["id"].as_str().unwrap()),
-        &admin,
+    s.w.put(
+        format!("/api/v1/pricing/price-lists/{}/prices/RT-EXO-5ML", promo["id"].as_str().unwrap()),
         json!({"breaks": [{"min_quantity": 1, "unit_price": 500}]}),
     )
+    .by(&admin)
+    .expect(200)
     .await;
     let at = |t: chrono::DateTime<Utc>| json!({"at": t});
     assert_eq!(quote(1, at(now + Duration::days(1) - Duration::seconds(1))).await.body["total"], 1_000);
@@ -540,14 +532,13 @@ async fn each_promotion_rule_refuses_with_its_own_reason() {
     let w = &s.w;
     let a = w.tenant().await;
     let admin = w.person(a, &["TENANT_ADMIN"]).await;
-    s.ok(
-        "POST",
-        "/api/v1/catalog/items",
-        &admin,
-        json!({"platform_sku": "RT-EXO-5ML", "tenant_sku": "GLOW"}),
-    )
-    .await;
-    s.ok("POST", "/api/v1/catalog/items", &admin, json!({"platform_sku": "RT-PRP-KIT", "tenant_sku": "KIT"}))
+    s.w.post("/api/v1/catalog/items", json!({"platform_sku": "RT-EXO-5ML", "tenant_sku": "GLOW"}))
+        .by(&admin)
+        .expect(201)
+        .await;
+    s.w.post("/api/v1/catalog/items", json!({"platform_sku": "RT-PRP-KIT", "tenant_sku": "KIT"}))
+        .by(&admin)
+        .expect(201)
         .await;
     let now = w.clock.now();
     let promos = [
@@ -564,7 +555,7 @@ async fn each_promotion_rule_refuses_with_its_own_reason() {
         json!({"code": "OFF", "discount_type": "percentage", "percent_bp": 1000, "active": false}),
     ];
     for p in promos {
-        s.ok("POST", "/api/v1/promotions", &admin, p).await;
+        s.w.post("/api/v1/promotions", p).by(&admin).expect(201).await;
     }
     let cart = |codes: &[&str], email: Option<&str>| {
         json!({"codes": codes, "currency": "USD", "customer_email": email,
@@ -573,18 +564,11 @@ async fn each_promotion_rule_refuses_with_its_own_reason() {
     // Use up ONCE and PERCUST (for one customer) on real orders first.
     for (order, code) in [("o-1", "ONCE"), ("o-2", "PERCUST")] {
         let body = json!({"order_ref": order, "cart": cart(&[code], Some("Jon@Doe.ca"))});
-        assert_eq!(
-            w.call("POST", "/api/v1/promotions/redemptions", Some(&admin.token), Some(body)).await.status,
-            201
-        );
+        w.post("/api/v1/promotions/redemptions", body).by(&admin).expect(201).await;
     }
     let check = |codes: Vec<&'static str>, email: Option<&'static str>| {
         let (w, t) = (w, admin.token.clone());
-        async move {
-            let r = w.call("POST", "/api/v1/promotions/validate", Some(&t), Some(cart(&codes, email))).await;
-            assert_eq!(r.status, 200, "{}", r.body);
-            r.body
-        }
+        async move { w.post("/api/v1/promotions/validate", cart(&codes, email)).token(&t).expect(200).await }
     };
     let reason = |v: &Value, i: usize| v["promotions"][i]["reason"].as_str().unwrap_or("applies").to_owned();
     for (code, want) in [
@@ -621,101 +605,66 @@ async fn a_code_is_redeemed_once_per_order_even_when_retried_and_limits_hold_und
     let w = &s.w;
     let a = w.tenant().await;
     let admin = w.person(a, &["TENANT_ADMIN"]).await;
-    s.ok(
-        "POST",
-        "/api/v1/catalog/items",
-        &admin,
-        json!({"platform_sku": "RT-EXO-5ML", "tenant_sku": "GLOW"}),
-    )
-    .await;
-    let promo = s
-        .ok(
-            "POST",
+    s.w.post("/api/v1/catalog/items", json!({"platform_sku": "RT-EXO-5ML", "tenant_sku": "GLOW"}))
+        .by(&admin)
+        .expect(201)
+        .await;
+    let promo =
+        s.w.post(
             "/api/v1/promotions",
-            &admin,
             json!({"code": "LAUNCH", "discount_type": "percentage", "percent_bp": 1500, "usage_limit": 3}),
         )
+        .by(&admin)
+        .expect(201)
         .await;
     let body = |order: &str| {
         json!({"order_ref": order, "cart": {"codes": ["launch"], "currency": "USD",
                "lines": [{"sku": "GLOW", "quantity": 1, "unit_price": 10000}]}})
     };
-    let redeem = |b: Value| {
-        let (w, t) = (w, admin.token.clone());
-        async move { w.call("POST", "/api/v1/promotions/redemptions", Some(&t), Some(b)).await }
-    };
-    let first = redeem(body("A-1")).await;
-    assert_eq!(first.status, 201, "{}", first.body);
-    assert_eq!(first.body["discount"], 1500);
-    let retry = redeem(body("A-1")).await;
+    let redemption = |b: Value| w.post("/api/v1/promotions/redemptions", b).by(&admin);
+    let first = redemption(body("A-1")).expect(201).await;
+    assert_eq!(first["discount"], 1500);
+    let retry = redemption(body("A-1")).send().await;
     assert_eq!((retry.status.as_u16(), retry.body["replayed"].as_bool()), (200, Some(true)));
-    assert_eq!(retry.body["redemptions"][0]["id"], first.body["redemptions"][0]["id"]);
+    assert_eq!(retry.body["redemptions"][0]["id"], first["redemptions"][0]["id"]);
     let mut other = body("A-1");
     other["cart"]["codes"] = json!(["OTHER"]);
-    assert_eq!(redeem(other).await.problem(409), "already_redeemed");
+    assert_eq!(redemption(other).send().await.problem(409), "already_redeemed");
 
     // Ten orders at once (half through a second OS process) for the two uses left: exactly two win.
-    let dir = std::env::temp_dir().join(format!("promo-{}", crate::support::unique()));
-    let (mut runner, api) = crate::support::spawn_runner(&w.db, &dir, false, Some(&w.stack)).await;
-    let http = crate::support::http_client();
-    let here = (0..5).map(|i| {
-        let f = redeem(body(&format!("B-{i}")));
-        Box::pin(async move { f.await.status.as_u16() })
-            as std::pin::Pin<Box<dyn std::future::Future<Output = u16> + '_>>
-    });
-    let there = (5..10).map(|i| {
-        let (http, url, t, b) = (
-            &http,
-            format!("{api}/api/v1/promotions/redemptions"),
-            admin.token.clone(),
-            body(&format!("B-{i}")),
-        );
-        Box::pin(
-            async move { http.post(url).bearer_auth(t).json(&b).send().await.unwrap().status().as_u16() },
-        ) as std::pin::Pin<Box<dyn std::future::Future<Output = u16> + '_>>
-    });
-    let mut statuses = futures::future::join_all(here.chain(there)).await;
+    let twin = w.twin().await;
+    let mut statuses = twin
+        .race_statuses(
+            (0..5).map(|i| redemption(body(&format!("B-{i}")))),
+            (5..10).map(|i| redemption(body(&format!("B-{i}")))),
+        )
+        .await;
     statuses.sort();
     assert_eq!(statuses, [201, 201, 422, 422, 422, 422, 422, 422, 422, 422]);
     // And one order retried concurrently from both processes counts once.
-    let promo2 = s
-        .ok(
-            "POST",
+    let promo2 =
+        s.w.post(
             "/api/v1/promotions",
-            &admin,
             json!({"code": "TWICE", "discount_type": "fixed", "amount": 100, "currency": "USD"}),
         )
+        .by(&admin)
+        .expect(201)
         .await;
     let mut same = body("C-1");
     same["cart"]["codes"] = json!(["TWICE"]);
-    let local = (0..4).map(|_| {
-        let f = redeem(same.clone());
-        Box::pin(async move { f.await.status.as_u16() })
-            as std::pin::Pin<Box<dyn std::future::Future<Output = u16> + '_>>
-    });
-    let remote = (0..4).map(|_| {
-        let (http, url, t, b) =
-            (&http, format!("{api}/api/v1/promotions/redemptions"), admin.token.clone(), same.clone());
-        Box::pin(
-            async move { http.post(url).bearer_auth(t).json(&b).send().await.unwrap().status().as_u16() },
-        ) as std::pin::Pin<Box<dyn std::future::Future<Output = u16> + '_>>
-    });
-    let mut statuses = futures::future::join_all(local.chain(remote)).await;
+    let mut statuses = twin
+        .race_statuses((0..4).map(|_| redemption(same.clone())), (0..4).map(|_| redemption(same.clone())))
+        .await;
     statuses.sort();
     assert_eq!(statuses, [200, 200, 200, 200, 200, 200, 200, 201]);
     // The same order with different codes at once: one redemption; the other finds it and is refused.
     let mut one = body("D-1");
     one["cart"]["codes"] = json!(["TWICE"]);
     let two = body("D-1");
-    let (first, second) = tokio::join!(
-        redeem(one),
-        http.post(format!("{api}/api/v1/promotions/redemptions")).bearer_auth(&admin.token).json(&two).send()
-    );
-    let mut statuses = [first.status.as_u16(), second.unwrap().status().as_u16()];
+    let mut statuses = twin.race_statuses([redemption(one)], [redemption(two)]).await;
     statuses.sort();
     assert!(statuses == [201, 409] || statuses == [201, 422], "{statuses:?}");
-    runner.kill().await.unwrap();
-    std::fs::remove_dir_all(&dir).ok();
+    twin.stop().await;
     let counts = w
         .db
         .admin()

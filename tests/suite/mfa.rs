@@ -6,15 +6,12 @@ use chrono::Duration;
 use gateway::identity::totp::{self, Algorithm};
 use serde_json::{Value, json};
 
-use crate::world::{Person, World};
-
-const PASSWORD: &str = "correct horse battery staple";
+use crate::world::{PASSWORD, Person, World};
 
 /// Starts enrolment; returns the secret.
 pub async fn setup(w: &World, p: &Person) -> Vec<u8> {
-    let r = w.call("POST", "/api/v1/auth/mfa/setup", Some(&p.token), None).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    totp::base32_decode(r.body["secret"].as_str().unwrap()).unwrap()
+    let r = w.call_to("POST", "/api/v1/auth/mfa/setup").by(p).expect(200).await;
+    totp::base32_decode(r["secret"].as_str().unwrap()).unwrap()
 }
 
 pub fn current_code(w: &World, secret: &[u8]) -> String {
@@ -24,19 +21,11 @@ pub fn current_code(w: &World, secret: &[u8]) -> String {
 /// Confirms enrolment; returns the recovery codes.
 pub async fn confirm(w: &World, p: &Person, secret: &[u8]) -> Vec<String> {
     let r = w
-        .call(
-            "POST",
-            "/api/v1/auth/mfa/confirm",
-            Some(&p.token),
-            Some(json!({ "code": current_code(w, secret) })),
-        )
+        .post("/api/v1/auth/mfa/confirm", json!({ "code": current_code(w, secret) }))
+        .by(p)
+        .expect(200)
         .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.body["recovery_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect()
-}
-
-async fn login(w: &World, email: &str) -> crate::support::Reply {
-    w.call("POST", "/api/v1/auth/login", None, Some(json!({ "email": email, "password": PASSWORD }))).await
+    r["recovery_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect()
 }
 
 async fn verify(w: &World, challenge: &str, body: Value) -> crate::support::Reply {
@@ -88,11 +77,11 @@ async fn enrolment_then_login_needs_the_code_and_a_code_is_never_accepted_twice(
     let bad =
         w.call("POST", "/api/v1/auth/mfa/confirm", Some(&p.token), Some(json!({"code": "000000"}))).await;
     assert_eq!(bad.problem(401), "invalid_second_factor");
-    assert!(login(&w, &p.email).await.body["access_token"].is_string(), "no factor yet: tokens");
+    assert!(w.login(&p.email, PASSWORD).await.body["access_token"].is_string(), "no factor yet: tokens");
     let codes = confirm(&w, &p, &secret).await;
     assert_eq!(codes.len(), 10);
 
-    let challenge = login(&w, &p.email).await;
+    let challenge = w.login(&p.email, PASSWORD).await;
     assert_eq!(challenge.status, 200);
     assert_eq!(challenge.body["mfa_required"], true);
     assert!(challenge.body.get("access_token").is_none(), "no tokens before the factor");
@@ -105,7 +94,7 @@ async fn enrolment_then_login_needs_the_code_and_a_code_is_never_accepted_twice(
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert!(ok.body["access_token"].is_string());
     // The same code on a new challenge, same step: refused (replay).
-    let again = login(&w, &p.email).await.body["challenge_token"].as_str().unwrap().to_owned();
+    let again = w.login(&p.email, PASSWORD).await.body["challenge_token"].as_str().unwrap().to_owned();
     assert_eq!(verify(&w, &again, json!({ "code": code })).await.problem(401), "invalid_second_factor");
     // A used challenge cannot be used again.
     assert_eq!(verify(&w, &token, json!({ "code": code })).await.problem(401), "unauthenticated");
@@ -120,7 +109,7 @@ async fn recovery_codes_work_once_and_a_spent_challenge_stays_spent() {
     let p = w.person_with(a, &["TENANT_USER"], Some(PASSWORD)).await;
     let secret = setup(&w, &p).await;
     let codes = confirm(&w, &p, &secret).await;
-    let challenge = login(&w, &p.email).await;
+    let challenge = w.login(&p.email, PASSWORD).await;
     assert_eq!(
         challenge.body["methods"],
         json!(["totp", "recovery_code"]),
@@ -128,7 +117,7 @@ async fn recovery_codes_work_once_and_a_spent_challenge_stays_spent() {
     );
     let token = challenge.body["challenge_token"].as_str().unwrap().to_owned();
     assert_eq!(verify(&w, &token, json!({"recovery_code": codes[0]})).await.status, 200);
-    let next = login(&w, &p.email).await.body["challenge_token"].as_str().unwrap().to_owned();
+    let next = w.login(&p.email, PASSWORD).await.body["challenge_token"].as_str().unwrap().to_owned();
     assert_eq!(
         verify(&w, &next, json!({"recovery_code": codes[0]})).await.problem(401),
         "invalid_second_factor"
@@ -154,21 +143,15 @@ async fn the_tenant_policy_requires_a_factor_emailed_codes_serve_without_an_auth
     let w = World::new().await;
     let (a, b) = (w.tenant().await, w.tenant().await);
     let admin = w.person(a, &["TENANT_ADMIN"]).await;
-    let set = w
-        .call(
-            "PUT",
-            "/api/v1/settings/mfa.required_roles",
-            Some(&admin.token),
-            Some(json!({"value": ["TENANT_ADMIN"]})),
-        )
+    w.put("/api/v1/settings/mfa.required_roles", json!({"value": ["TENANT_ADMIN"]}))
+        .by(&admin)
+        .expect(200)
         .await;
-    assert_eq!(set.status, 200, "{}", set.body);
     let p = w.person_with(a, &["TENANT_ADMIN"], Some(PASSWORD)).await;
-    let challenge = login(&w, &p.email).await;
+    let challenge = w.login(&p.email, PASSWORD).await;
     assert_eq!(challenge.body["methods"], json!(["email"]));
     let token = challenge.body["challenge_token"].as_str().unwrap().to_owned();
-    let sent = w.call("POST", "/api/v1/auth/mfa/email", None, Some(json!({"challenge_token": token}))).await;
-    assert_eq!(sent.status, 202, "{}", sent.body);
+    w.post("/api/v1/auth/mfa/email", json!({"challenge_token": token})).expect(202).await;
     let mails = w.outbox("notification.email_requested").await;
     let code = mails.iter().find(|m| m["template"] == "email_code").unwrap()["params"]["code"]
         .as_str()
@@ -221,20 +204,15 @@ async fn disabling_needs_a_fresh_factor_and_the_tenant_can_require_one() {
         .await;
     assert_eq!(stale.problem(401), "invalid_second_factor", "the confirming code is spent");
     w.clock.advance(Duration::seconds(30));
-    let off = w
-        .call(
-            "POST",
-            "/api/v1/auth/mfa/disable",
-            Some(&p.token),
-            Some(json!({ "code": current_code(&w, &secret) })),
-        )
-        .await;
-    assert_eq!(off.status, 204, "{}", off.body);
-    assert!(login(&w, &p.email).await.body["access_token"].is_string(), "no factor: tokens again");
+    w.post("/api/v1/auth/mfa/disable", json!({ "code": current_code(&w, &secret) })).by(&p).expect(204).await;
+    assert!(w.login(&p.email, PASSWORD).await.body["access_token"].is_string(), "no factor: tokens again");
     assert!(w.audit_actions(Some(a)).await.contains(&"mfa.disabled".to_owned()));
     // Policy: admins of this tenant must pass a second factor; a role it does not name need not.
     w.setting(a, "mfa.required_roles", json!(["TENANT_ADMIN"])).await;
-    assert_eq!(login(&w, &p.email).await.body["methods"], json!(["email"]));
+    assert_eq!(w.login(&p.email, PASSWORD).await.body["methods"], json!(["email"]));
     let user = w.person_with(a, &["TENANT_USER"], Some(PASSWORD)).await;
-    assert!(login(&w, &user.email).await.body["access_token"].is_string(), "a role the policy does not name");
+    assert!(
+        w.login(&user.email, PASSWORD).await.body["access_token"].is_string(),
+        "a role the policy does not name"
+    );
 }

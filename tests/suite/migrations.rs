@@ -2,6 +2,7 @@
 
 use gateway::registry::MIGRATE;
 use gateway::{AppState, Env};
+use gateway_functions::local::repo_root;
 
 use crate::support::TestDb;
 
@@ -10,18 +11,42 @@ async fn migrate_applies_pending_migrations_once() {
     let db = TestDb::create_empty().await;
     let state = AppState::from_env(&Env::from_map([("DATABASE_ADMIN_URL", db.admin_url())])).unwrap();
     let first = (MIGRATE.handler)(&state, serde_json::json!({})).await.unwrap();
-    let applied = first["applied"].as_array().unwrap();
-    assert!(applied.iter().any(|m| m.as_str().unwrap().contains("platform")), "{first}");
+    // Every migration of infra/migrations, in version order.
+    let mut files: Vec<(u32, String)> = std::fs::read_dir(repo_root().join("infra/migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter_map(|f| f.strip_suffix(".sql").map(str::to_owned))
+        .map(|stem| (stem[1..stem.find("__").unwrap()].parse().unwrap(), stem))
+        .collect();
+    files.sort();
+    let files: Vec<String> = files.into_iter().map(|(_, stem)| stem).collect();
+    assert_eq!(first["applied"], serde_json::json!(files), "{first}");
     let second = (MIGRATE.handler)(&state, serde_json::json!({})).await.unwrap();
     assert_eq!(second["applied"], serde_json::json!([]));
-    let tables = db
+    // The schema holds exactly the tables the migrations create.
+    let mut all_created: Vec<String> = Vec::new();
+    for stem in &files {
+        let sql = std::fs::read_to_string(repo_root().join(format!("infra/migrations/{stem}.sql"))).unwrap();
+        all_created.extend(
+            sql.split("CREATE TABLE ").skip(1).map(|rest| rest.split_whitespace().next().unwrap().to_owned()),
+        );
+    }
+    all_created.sort();
+    let mut tables: Vec<String> = db
         .admin()
         .await
-        .query_one("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename IN ('tenants', 'tenant_settings')", &[])
+        .query(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'
+                AND tablename <> 'refinery_schema_history'",
+            &[],
+        )
         .await
         .unwrap()
-        .get::<_, i64>(0);
-    assert_eq!(tables, 2);
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    tables.sort();
+    assert_eq!(all_created, tables);
 }
 
 #[tokio::test]

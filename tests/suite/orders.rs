@@ -21,9 +21,7 @@ impl Shop {
         let staff = w.person(w.platform, &["PLATFORM_ADMIN"]).await;
         let tenant = w.tenant().await;
         let admin = w.person(tenant, &["TENANT_ADMIN"]).await;
-        for class in ["read", "write"] {
-            w.setting(tenant, &format!("rate_limit.{class}_per_minute"), json!(100_000)).await;
-        }
+        w.unlimited(&[tenant]).await;
         w.setting(tenant, "orders.serviceable_states", json!(["KY", "CA"])).await;
         for (sku, gated) in [
             ("RT-EXO-10ML", false),
@@ -31,10 +29,7 @@ impl Shop {
             ("RT-APPL-TIPS", false),
             ("RT-PEP-BPC", true),
         ] {
-            let body = json!({"sku": sku, "name": sku, "weight_grams": 10, "approval_gated": gated,
-                              "dimensions_mm": {"length": 1, "width": 1, "height": 1}});
-            let r = w.call("POST", "/api/v1/catalog/products", Some(&staff.token), Some(body)).await;
-            assert_eq!(r.status, 201, "{}", r.body);
+            w.product(&staff, sku, sku, json!({"approval_gated": gated})).await;
         }
         let s = Self { w, admin, tenant };
         for (sku, tenant_sku) in [
@@ -43,7 +38,9 @@ impl Shop {
             ("RT-APPL-TIPS", "TIPS"),
             ("RT-PEP-BPC", "BPC"),
         ] {
-            s.ok("POST", "/api/v1/catalog/items", json!({"platform_sku": sku, "tenant_sku": tenant_sku}))
+            s.w.post("/api/v1/catalog/items", json!({"platform_sku": sku, "tenant_sku": tenant_sku}))
+                .by(&s.admin)
+                .expect(201)
                 .await;
         }
         for m in [
@@ -51,14 +48,15 @@ impl Shop {
             json!({"kind": "channel_product", "identifier": "93", "channel": "woocommerce", "platform_sku": "RT-SAMPLE-SACHET"}),
             json!({"kind": "sku", "identifier": "Bar3", "channel": "woocommerce", "platform_sku": "RT-APPL-TIPS"}),
         ] {
-            s.ok("POST", "/api/v1/mappings/skus", m).await;
+            s.w.post("/api/v1/mappings/skus", m).by(&s.admin).expect(201).await;
         }
-        let list = s
-            .ok(
-                "POST",
+        let list =
+            s.w.post(
                 "/api/v1/pricing/price-lists",
                 json!({"name": "list", "currency": "USD", "valid_from": s.w.clock.now() - Duration::days(1)}),
             )
+            .by(&s.admin)
+            .expect(201)
             .await;
         let id = list["id"].as_str().unwrap().to_owned();
         for (sku, price) in [
@@ -68,28 +66,21 @@ impl Shop {
             ("RT-PEP-BPC", 8_900),
         ] {
             let path = format!("/api/v1/pricing/price-lists/{id}/prices/{sku}");
-            let r =
-                s.w.call(
-                    "PUT",
-                    &path,
-                    Some(&s.admin.token),
-                    Some(json!({"breaks": [{"min_quantity": 1, "unit_price": price}]})),
-                )
+            s.w.put(path, json!({"breaks": [{"min_quantity": 1, "unit_price": price}]}))
+                .by(&s.admin)
+                .expect(200)
                 .await;
-            assert_eq!(r.status, 200, "{}", r.body);
         }
         s
     }
 
-    async fn ok(&self, method: &str, path: &str, body: Value) -> Value {
-        let r = self.w.call(method, path, Some(&self.admin.token), Some(body)).await;
-        assert!(r.status.is_success(), "{method} {path}: {} {}", r.status, r.body);
-        r.body
-    }
-
     async fn channel(&self, kind: &str) -> (String, String) {
-        let made =
-            self.ok("POST", "/api/v1/channels", json!({"code": kind, "kind": kind, "name": kind})).await;
+        let made = self
+            .w
+            .post("/api/v1/channels", json!({"code": kind, "kind": kind, "name": kind}))
+            .by(&self.admin)
+            .expect(201)
+            .await;
         (made["id"].as_str().unwrap().to_owned(), made["secret"].as_str().unwrap().to_owned())
     }
 
@@ -230,20 +221,21 @@ fn portal_order(lines: Value) -> Value {
 async fn an_unknown_sku_holds_the_order_until_revalidation_finds_its_mapping() {
     let s = Shop::new().await;
     let r =
-        s.w.call(
-            "POST",
+        s.w.post(
             "/api/v1/orders",
-            Some(&s.admin.token),
-            Some(portal_order(json!([{"sku": "GLOW-10", "quantity": 2}, {"sku": "NEW-SKU", "quantity": 1}]))),
+            portal_order(json!([{"sku": "GLOW-10", "quantity": 2}, {"sku": "NEW-SKU", "quantity": 1}])),
         )
+        .by(&s.admin)
+        .expect(201)
         .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(r.body["status"], "needs_review");
-    let id = r.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(r["status"], "needs_review");
+    let id = r["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/orders/{id}/revalidate");
     let still = s.w.call("POST", &path, Some(&s.admin.token), None).await;
     assert_eq!(still.body["status"], "needs_review");
-    s.ok("POST", "/api/v1/mappings/skus", json!({"identifier": "NEW-SKU", "platform_sku": "RT-APPL-TIPS"}))
+    s.w.post("/api/v1/mappings/skus", json!({"identifier": "NEW-SKU", "platform_sku": "RT-APPL-TIPS"}))
+        .by(&s.admin)
+        .expect(201)
         .await;
     let done = s.w.call("POST", &path, Some(&s.admin.token), None).await;
     assert_eq!(done.body["status"], "accepted", "{}", done.body);
@@ -338,7 +330,7 @@ async fn every_bad_input_gets_a_precise_answer_and_writes_nothing() {
         assert_eq!(code_of(&r), (field.to_owned(), code.to_owned()), "{}", r.body);
     }
     // An expired promotion.
-    s.ok("POST", "/api/v1/promotions", json!({"code": "OLD", "discount_type": "percentage", "percent_bp": 1000, "ends_at": s.w.clock.now() - Duration::hours(1)})).await;
+    s.w.post("/api/v1/promotions", json!({"code": "OLD", "discount_type": "percentage", "percent_bp": 1000, "ends_at": s.w.clock.now() - Duration::hours(1)})).by(&s.admin).expect(201).await;
     let mut o = portal_order(json!([{"sku": "GLOW-10", "quantity": 1}]));
     o["promotion_codes"] = json!(["OLD"]);
     assert_eq!(code_of(&post(o).await).1, "expired");
@@ -361,7 +353,7 @@ async fn every_bad_input_gets_a_precise_answer_and_writes_nothing() {
     assert_eq!(huge.problem(413), "payload_too_large");
     assert_eq!(s.orders().await, 0, "nothing was written");
     // With the approval registered, the gated product is orderable.
-    s.ok("POST", "/api/v1/approvals", json!({"customer_email": "Jon@Doe.ca", "platform_sku": "RT-PEP-BPC", "expires_at": s.w.clock.now() + Duration::days(30)})).await;
+    s.w.post("/api/v1/approvals", json!({"customer_email": "Jon@Doe.ca", "platform_sku": "RT-PEP-BPC", "expires_at": s.w.clock.now() + Duration::days(30)})).by(&s.admin).expect(201).await;
     let ok = post(portal_order(json!([{"sku": "BPC", "quantity": 1}]))).await;
     assert_eq!((ok.status.as_u16(), ok.body["status"].as_str()), (201, Some("accepted")), "{}", ok.body);
 }
@@ -383,36 +375,16 @@ async fn an_idempotency_key_makes_one_order_even_from_twenty_requests_in_two_pro
     let reused = s.w.call_with("POST", "/api/v1/orders", Some(&s.admin.token), Some(other), &headers).await;
     assert_eq!(reused.body["errors"][0]["code"], "idempotency_key_reused");
 
-    let dir = std::env::temp_dir().join(format!("orders-{}", crate::support::unique()));
-    let (mut runner, api) = crate::support::spawn_runner(&s.w.db, &dir, false, Some(&s.w.stack)).await;
-    let http = crate::support::http_client();
-    let key = [("idempotency-key", "order-43".to_owned())];
-    let here = (0..10).map(|_| {
-        let f = s.w.call_with("POST", "/api/v1/orders", Some(&s.admin.token), Some(body.clone()), &key);
-        Box::pin(async move {
-            let r = f.await;
-            (r.status.as_u16(), r.body["id"].as_str().map(str::to_owned))
-        }) as std::pin::Pin<Box<dyn std::future::Future<Output = (u16, Option<String>)> + '_>>
-    });
-    let there = (0..10).map(|_| {
-        let (http, url, t, b) = (&http, format!("{api}/api/v1/orders"), s.admin.token.clone(), body.clone());
-        Box::pin(async move {
-            let r = http
-                .post(url)
-                .bearer_auth(t)
-                .header("idempotency-key", "order-43")
-                .json(&b)
-                .send()
-                .await
-                .unwrap();
-            let status = r.status().as_u16();
-            let v: Value = r.json().await.unwrap_or_default();
-            (status, v["id"].as_str().map(str::to_owned))
-        }) as std::pin::Pin<Box<dyn std::future::Future<Output = (u16, Option<String>)> + '_>>
-    });
-    let results = futures::future::join_all(here.chain(there)).await;
-    runner.kill().await.unwrap();
-    std::fs::remove_dir_all(&dir).ok();
+    let twin = s.w.twin().await;
+    let order =
+        || s.w.post("/api/v1/orders", body.clone()).by(&s.admin).header("idempotency-key", "order-43");
+    let results: Vec<(u16, Option<String>)> = twin
+        .race((0..10).map(|_| order()), (0..10).map(|_| order()))
+        .await
+        .into_iter()
+        .map(|r| (r.status.as_u16(), r.body["id"].as_str().map(str::to_owned)))
+        .collect();
+    twin.stop().await;
     let ids: std::collections::BTreeSet<String> = results.iter().filter_map(|(_, id)| id.clone()).collect();
     assert_eq!(ids.len(), 1, "one order: {results:?}");
     assert!(results.iter().all(|(st, _)| *st == 201 || *st == 409), "{results:?}");
@@ -433,9 +405,10 @@ async fn an_order_held_for_an_unknown_sku_is_accepted_without_a_manual_step_once
     assert_eq!(r.body["status"], "needs_review", "{}", r.body);
     let id = r.body["id"].as_str().unwrap().to_owned();
     // The local runner (another OS process) drives the queues: bus → rule → queue → orders-on-mapping.
-    let dir = std::env::temp_dir().join(format!("remap-{}", crate::support::unique()));
-    let (mut runner, _api) = crate::support::spawn_runner(&s.w.db, &dir, false, Some(&s.w.stack)).await;
-    s.ok("POST", "/api/v1/mappings/skus", json!({"identifier": "late-sku", "platform_sku": "RT-APPL-TIPS"}))
+    let twin = s.w.twin().await;
+    s.w.post("/api/v1/mappings/skus", json!({"identifier": "late-sku", "platform_sku": "RT-APPL-TIPS"}))
+        .by(&s.admin)
+        .expect(201)
         .await;
     let mut status = String::new();
     for _ in 0..200 {
@@ -448,8 +421,7 @@ async fn an_order_held_for_an_unknown_sku_is_accepted_without_a_manual_step_once
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    runner.kill().await.unwrap();
-    std::fs::remove_dir_all(&dir).ok();
+    twin.stop().await;
     assert_eq!(status, "accepted");
     assert_eq!(s.w.outbox("order.accepted").await.len(), 1);
 }
@@ -457,9 +429,11 @@ async fn an_order_held_for_an_unknown_sku_is_accepted_without_a_manual_step_once
 #[tokio::test]
 async fn a_custom_channel_posts_its_own_payload_through_its_versioned_profile() {
     let s = Shop::new().await;
-    let made = s
-        .ok("POST", "/api/v1/channels", json!({"code": "clinic-erp", "kind": "custom", "name": "Clinic ERP"}))
-        .await;
+    let made =
+        s.w.post("/api/v1/channels", json!({"code": "clinic-erp", "kind": "custom", "name": "Clinic ERP"}))
+            .by(&s.admin)
+            .expect(201)
+            .await;
     let channel = made["id"].as_str().unwrap().to_owned();
     let dash =
         s.w.call(
@@ -497,14 +471,20 @@ async fn a_custom_channel_posts_its_own_payload_through_its_versioned_profile() 
         )
         .await;
     assert_eq!(bad.problem(422), "validation_failed");
-    let v1 = s.ok("POST", &format!("/api/v1/channels/{channel}/profiles"), rules.clone()).await;
+    let v1 =
+        s.w.post(format!("/api/v1/channels/{channel}/profiles"), rules.clone())
+            .by(&s.admin)
+            .expect(201)
+            .await;
     assert_eq!(v1["version"], 1);
     let payload = json!({"ref": "ERP-77", "buyer": {"email": " Jon@Doe.CA ", "name": "Jon Doe"}, "cur": "usd",
         "ship": {"street": "1 Main St", "city": "Louisville", "state": "Kentucky", "zip": "40202", "country": "United States"},
         "items": [{"code": "GLOW-10", "qty": "2", "price": "199.00"}]});
-    let preview = s
-        .ok("POST", &format!("/api/v1/channels/{channel}/profiles/preview"), json!({"payload": payload}))
-        .await;
+    let preview =
+        s.w.post(format!("/api/v1/channels/{channel}/profiles/preview"), json!({"payload": payload}))
+            .by(&s.admin)
+            .expect(200)
+            .await;
     assert_eq!(preview["order"]["shipping_address"]["state"], "KY");
     assert_eq!(preview["order"]["lines"][0]["unit_price"], 19_900);
     assert_eq!(preview["order"]["customer"]["email"], "jon@doe.ca");
@@ -535,13 +515,11 @@ async fn a_custom_channel_posts_its_own_payload_through_its_versioned_profile() 
         .await;
     assert_eq!(failing.body["errors"][0]["field"], "required.external_id");
     // The tenant's API key posts the channel's own payload.
-    let key = s
-        .ok(
-            "POST",
-            "/api/v1/api-keys",
-            json!({"name": "erp", "permissions": ["orders:create", "orders:read"]}),
-        )
-        .await;
+    let key =
+        s.w.post("/api/v1/api-keys", json!({"name": "erp", "permissions": ["orders:create", "orders:read"]}))
+            .by(&s.admin)
+            .expect(201)
+            .await;
     let key = key["key"].as_str().unwrap().to_owned();
     let r =
         s.w.call_with(
@@ -592,12 +570,10 @@ async fn a_person_clears_a_price_hold_and_refused_channel_orders_leave_an_except
     let order = s.w.call("GET", &format!("/api/v1/orders/{id}"), Some(&s.admin.token), None).await.body;
     assert_eq!(order["exceptions"][0]["kind"], "price_mismatch");
     let exception = order["exceptions"][0]["id"].as_str().unwrap().to_owned();
-    s.ok(
-        "POST",
-        &format!("/api/v1/admin/exceptions/{exception}/resolve"),
-        json!({"resolution": "agreed price"}),
-    )
-    .await;
+    s.w.post(format!("/api/v1/admin/exceptions/{exception}/resolve"), json!({"resolution": "agreed price"}))
+        .by(&s.admin)
+        .expect(200)
+        .await;
     let done = s.w.call("POST", &format!("/api/v1/orders/{id}/revalidate"), Some(&s.admin.token), None).await;
     assert_eq!(done.body["status"], "accepted", "{}", done.body);
     // A channel order the gateway must refuse (a state it does not ship to) is kept as an exception.

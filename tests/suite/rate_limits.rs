@@ -5,7 +5,7 @@
 use chrono::{Duration, Timelike, Utc};
 use serde_json::json;
 
-use crate::world::World;
+use crate::world::{PASSWORD, World};
 
 #[tokio::test]
 async fn one_limit_holds_across_two_processes() {
@@ -13,31 +13,19 @@ async fn one_limit_holds_across_two_processes() {
     let a = w.tenant().await;
     w.setting(a, "rate_limit.read_per_minute", json!(10)).await;
     let p = w.person(a, &["TENANT_USER"]).await;
-    let dir = std::env::temp_dir().join(format!("limits-{}", crate::support::unique()));
     // The second process shares this test's stack: the same DynamoDB table.
-    let (mut runner, api) = crate::support::spawn_runner(&w.db, &dir, false, Some(&w.stack)).await;
+    let twin = w.twin().await;
     // Both processes must be in the same minute window: the runner's clock is the system's.
     while Utc::now().second() >= 50 {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
     w.clock.set(Utc::now());
-    let http = crate::support::http_client();
-    let here = (0..15).map(|_| {
-        let (w, t) = (&w, p.token.clone());
-        Box::pin(async move { w.call("GET", "/api/v1/roles", Some(&t), None).await.status.as_u16() })
-            as std::pin::Pin<Box<dyn std::future::Future<Output = u16> + '_>>
-    });
-    let there = (0..15).map(|_| {
-        let (http, url, t) = (&http, format!("{api}/api/v1/roles"), p.token.clone());
-        Box::pin(async move { http.get(url).bearer_auth(t).send().await.unwrap().status().as_u16() })
-            as std::pin::Pin<Box<dyn std::future::Future<Output = u16> + '_>>
-    });
-    let statuses = futures::future::join_all(here.chain(there)).await;
+    let read = || w.get("/api/v1/roles").by(&p);
+    let statuses = twin.race_statuses((0..15).map(|_| read()), (0..15).map(|_| read())).await;
     let ok = statuses.iter().filter(|s| **s == 200).count();
     let limited = statuses.iter().filter(|s| **s == 429).count();
     assert_eq!((ok, limited), (10, 20), "one limit of 10 for both processes: {statuses:?}");
-    runner.kill().await.unwrap();
-    std::fs::remove_dir_all(&dir).ok();
+    twin.stop().await;
 }
 
 #[tokio::test]
@@ -68,15 +56,7 @@ async fn retry_after_is_honest_and_limits_are_per_tenant_and_class() {
     assert_eq!(wait, 80);
     // Other tenants and other route classes have their own budgets.
     assert_eq!(read(&pb.token).await.status, 200);
-    let write = w
-        .call(
-            "PATCH",
-            &format!("/api/v1/users/{}", pa.id),
-            Some(&pa.token),
-            Some(json!({"display_name": "x"})),
-        )
-        .await;
-    assert_eq!(write.status, 200, "{}", write.body);
+    w.patch(format!("/api/v1/users/{}", pa.id), json!({"display_name": "x"})).by(&pa).expect(200).await;
     // A second before Retry-After: still refused (and the refusal did not push the time back)...
     w.clock.advance(Duration::seconds(wait - 1));
     let still = read(&pa.token).await;
@@ -97,19 +77,8 @@ async fn retry_after_is_honest_and_limits_are_per_tenant_and_class() {
 async fn login_is_limited_per_email() {
     let w = World::new().await;
     let a = w.tenant().await;
-    let p = w.person_with(a, &["TENANT_USER"], Some("correct horse battery staple")).await;
-    let login = || {
-        let (w, e) = (&w, p.email.clone());
-        async move {
-            w.call(
-                "POST",
-                "/api/v1/auth/login",
-                None,
-                Some(json!({"email": e, "password": "correct horse battery staple"})),
-            )
-            .await
-        }
-    };
+    let p = w.person_with(a, &["TENANT_USER"], Some(PASSWORD)).await;
+    let login = || w.login(&p.email, PASSWORD);
     for _ in 0..10 {
         assert_eq!(login().await.status, 200);
     }
@@ -134,16 +103,9 @@ async fn login_is_limited_per_email() {
 async fn when_dynamodb_is_unreachable_ordinary_routes_fail_open_and_login_fails_closed() {
     let w = World::new_with(&[("RATE_LIMIT_TABLE", "no-such-table".to_owned())]).await;
     let a = w.tenant().await;
-    let p = w.person_with(a, &["TENANT_USER"], Some("correct horse battery staple")).await;
+    let p = w.person_with(a, &["TENANT_USER"], Some(PASSWORD)).await;
     assert_eq!(w.call("GET", "/api/v1/roles", Some(&p.token), None).await.status, 200, "open");
-    let login = w
-        .call(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"email": p.email, "password": "correct horse battery staple"})),
-        )
-        .await;
+    let login = w.login(&p.email, PASSWORD).await;
     assert_eq!(login.problem(503), "rate_limiter_unavailable");
     assert_eq!(login.headers["retry-after"], "5");
 }

@@ -2,10 +2,7 @@
 //! tests/oidc): success, and refusal of a wrong `state`, a wrong `nonce`, a wrong `aud`, an expired
 //! ID token and a PKCE verifier mismatch; a used state; matching by verified email; provisioning.
 
-use std::process::Stdio;
-
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::support::Reply;
 use crate::world::{Person, World};
@@ -19,32 +16,14 @@ async fn provider() -> (tokio::process::Child, String) {
         dir.join("node_modules/oauth2-mock-server").exists(),
         "the test OpenID provider is not installed: run the suite with scripts/test (it runs npm ci in tests/oidc)"
     );
-    let mut child = tokio::process::Command::new("node")
-        .arg("provider.mjs")
-        .current_dir(&dir)
-        .env("OIDC_EMAIL", EMAIL)
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node runs");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let issuer = tokio::time::timeout(std::time::Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(url) = line.strip_prefix("issuer ") {
-                return url.to_owned();
-            }
-        }
-        panic!("the OpenID provider exited before listening");
-    })
-    .await
-    .expect("the OpenID provider starts");
-    (child, issuer)
+    let mut node = tokio::process::Command::new("node");
+    node.arg("provider.mjs").current_dir(&dir).env("OIDC_EMAIL", EMAIL);
+    crate::support::spawn_announcing(node, "issuer ", 30, "the OpenID provider").await
 }
 
 async fn configure(w: &World, admin: &Person, name: &str, issuer: &str, client_id: &str, provisioning: bool) {
     let body = json!({ "issuer": issuer, "client_id": client_id, "allow_provisioning": provisioning, "default_role": "TENANT_USER" });
-    let r = w.call("PUT", &format!("/api/v1/sso/providers/{name}"), Some(&admin.token), Some(body)).await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    w.put(format!("/api/v1/sso/providers/{name}"), body).by(admin).expect(200).await;
 }
 
 /// What the browser holds after the provider sends it back.

@@ -184,13 +184,16 @@ pub async fn send(router: &Router, req: Request<Body>) -> Reply {
     let status = res.status();
     let headers = res.headers().clone();
     let bytes = axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024).await.expect("body");
-    let body = if bytes.is_empty() {
+    Reply { status, headers, body: parse_body(&bytes) }
+}
+
+/// A body as JSON: `null` when empty, a JSON string when it is not JSON.
+pub fn parse_body(bytes: &[u8]) -> Value {
+    if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
-    };
-    Reply { status, headers, body }
+        serde_json::from_slice(bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into()))
+    }
 }
 
 pub async fn get(router: &Router, path: &str) -> Reply {
@@ -206,8 +209,8 @@ pub async fn spawn_runner(
     seed: bool,
     stack: Option<&str>,
 ) -> (tokio::process::Child, String) {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_local-runner"))
+    let mut runner = tokio::process::Command::new(env!("CARGO_BIN_EXE_local-runner"));
+    runner
         .arg("serve")
         .env("PORT", "0")
         .env("STACK_NAME", stack.map(str::to_owned).unwrap_or_else(|| format!("t{}", unique())))
@@ -218,25 +221,38 @@ pub async fn spawn_runner(
         .env("SEED", if seed { "1" } else { "0" })
         .env("CFN_PARAM_EmailSender", "mailbox")
         .env("MAILBOX_DIR", dir.join("mailbox"))
-        .env("DEMO_FILE", dir.join("demo.json"))
+        .env("DEMO_FILE", dir.join("demo.json"));
+    spawn_announcing(runner, "local runner listening on ", 60, "the runner").await
+}
+
+/// Starts `cmd` (killed when dropped) and waits at most `seconds` for the line of its output that
+/// starts with `prefix`; returns it and the rest of that line (its URL). Its output is read on
+/// after that, so the pipe never fills.
+pub async fn spawn_announcing(
+    mut cmd: tokio::process::Command,
+    prefix: &str,
+    seconds: u64,
+    what: &str,
+) -> (tokio::process::Child, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = cmd
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .unwrap();
+        .unwrap_or_else(|e| panic!("starting {what}: {e}"));
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let api = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+    let url = tokio::time::timeout(std::time::Duration::from_secs(seconds), async {
         while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(url) = line.strip_prefix("local runner listening on ") {
+            if let Some(url) = line.strip_prefix(prefix) {
                 return url.to_owned();
             }
         }
-        panic!("the runner exited before listening");
+        panic!("{what} exited before it listened");
     })
     .await
-    .expect("the runner starts within a minute");
-    // Keep reading its output so the pipe never fills.
+    .unwrap_or_else(|_| panic!("{what} did not listen within {seconds} s"));
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, api)
+    (child, url)
 }
 
 /// An HTTP client for the tests' own requests (to a runner or a provider); no redirects followed.

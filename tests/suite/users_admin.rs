@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::world::World;
+use crate::world::{PASSWORD, World};
 
 #[tokio::test]
 async fn nobody_manages_a_user_who_holds_a_role_they_could_not_grant() {
@@ -50,8 +50,7 @@ async fn nobody_manages_a_user_who_holds_a_role_they_could_not_grant() {
         .await;
     assert_eq!(r.problem(403), "forbidden");
     // Its own kind it can manage.
-    let r = w.call("POST", &path(clerk.id, "/deactivate"), Some(&vendor.token), None).await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    w.call_to("POST", path(clerk.id, "/deactivate")).by(&vendor).expect(200).await;
     // Nobody changes their own roles or deactivates themself.
     let r = w
         .call("PUT", &path(admin.id, "/roles"), Some(&admin.token), Some(json!({"roles": ["SUPER_ADMIN"]})))
@@ -90,15 +89,11 @@ async fn platform_roles_exist_only_in_the_platform_tenant() {
     // In the platform tenant the super admin grants platform roles.
     let staff = w.person(w.platform, &["SUPPORT"]).await;
     let r = w
-        .call(
-            "PUT",
-            &format!("/api/v1/users/{}/roles", staff.id),
-            Some(&root.token),
-            Some(json!({"roles": ["PLATFORM_ADMIN"]})),
-        )
+        .put(format!("/api/v1/users/{}/roles", staff.id), json!({"roles": ["PLATFORM_ADMIN"]}))
+        .by(&root)
+        .expect(200)
         .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body["roles"], json!(["PLATFORM_ADMIN"]));
+    assert_eq!(r["roles"], json!(["PLATFORM_ADMIN"]));
 }
 
 #[tokio::test]
@@ -106,12 +101,10 @@ async fn deactivation_removes_the_roles_so_a_new_invitation_grants_only_what_it_
     let w = World::new().await;
     let a = w.tenant().await;
     let admin = w.person(a, &["TENANT_ADMIN"]).await;
-    let target = w.person_with(a, &["TENANT_ADMIN"], Some("correct horse battery staple")).await;
+    let target = w.person_with(a, &["TENANT_ADMIN"], Some(PASSWORD)).await;
     // A tenant admin deactivates another (it could grant TENANT_ADMIN itself).
-    let r =
-        w.call("POST", &format!("/api/v1/users/{}/deactivate", target.id), Some(&admin.token), None).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!((r.body["status"].as_str(), r.body["roles"].clone()), (Some("deactivated"), json!([])));
+    let r = w.call_to("POST", format!("/api/v1/users/{}/deactivate", target.id)).by(&admin).expect(200).await;
+    assert_eq!((r["status"].as_str(), r["roles"].clone()), (Some("deactivated"), json!([])));
     assert_eq!(
         w.call("GET", "/api/v1/auth/me", Some(&target.token), None).await.problem(401),
         "unauthenticated"
@@ -126,27 +119,15 @@ async fn deactivation_removes_the_roles_so_a_new_invitation_grants_only_what_it_
         )
         .await;
     assert_eq!(r.problem(409), "not_active");
-    let r = w
-        .call(
-            "POST",
-            "/api/v1/users/invitations",
-            Some(&admin.token),
-            Some(json!({"email": target.email, "roles": ["TENANT_USER"]})),
-        )
+    w.post("/api/v1/users/invitations", json!({"email": target.email, "roles": ["TENANT_USER"]}))
+        .by(&admin)
+        .expect(201)
         .await;
-    assert_eq!(r.status, 201, "{}", r.body);
     let token = w.emailed_token("invitation").await;
     let r = w.call("POST", "/api/v1/auth/invitations/accept", None, Some(json!({"token": token}))).await;
     assert_eq!(r.status, 200, "an existing user needs no password: {}", r.body);
     assert_eq!(r.body["roles"], json!(["TENANT_USER"]));
-    let login = w
-        .call(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"email": target.email, "password": "correct horse battery staple"})),
-        )
-        .await;
+    let login = w.login(&target.email, PASSWORD).await;
     assert_eq!(login.body["roles"], json!(["TENANT_USER"]), "the old TENANT_ADMIN did not come back");
     let audit =
         w.db.admin()
@@ -170,15 +151,11 @@ async fn a_tenant_renames_its_view_of_a_user_never_the_user_in_another_tenant() 
     let shared = w.person(b, &["TENANT_USER"]).await;
     w.join(shared.id, a, &["TENANT_USER"]).await;
     let r = w
-        .call(
-            "PATCH",
-            &format!("/api/v1/users/{}", shared.id),
-            Some(&a_admin.token),
-            Some(json!({"display_name": "Renamed by A"})),
-        )
+        .patch(format!("/api/v1/users/{}", shared.id), json!({"display_name": "Renamed by A"}))
+        .by(&a_admin)
+        .expect(200)
         .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body["display_name"], "Renamed by A");
+    assert_eq!(r["display_name"], "Renamed by A");
     let in_b = w.call("GET", &format!("/api/v1/users/{}", shared.id), Some(&b_admin.token), None).await;
     assert_eq!(in_b.body["display_name"], "Test Person", "B's view is B's");
     let own = w.call("GET", "/api/v1/auth/me", Some(&shared.token), None).await;
@@ -199,18 +176,14 @@ async fn user_lists_filter_and_page_and_a_plain_user_sees_only_themself() {
     let mut cursor = String::new();
     loop {
         let r = w
-            .call(
-                "GET",
-                &format!("/api/v1/users?role=SALES_REP&limit=2&cursor={cursor}"),
-                Some(&admin.token),
-                None,
-            )
+            .get(format!("/api/v1/users?role=SALES_REP&limit=2&cursor={cursor}"))
+            .by(&admin)
+            .expect(200)
             .await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        for u in r.body["items"].as_array().unwrap() {
+        for u in r["items"].as_array().unwrap() {
             seen.push(u["id"].as_str().unwrap().to_owned());
         }
-        match r.body["next_cursor"].as_str() {
+        match r["next_cursor"].as_str() {
             Some(c) => cursor = c.to_owned(),
             None => break,
         }

@@ -1,6 +1,11 @@
 //! An identity world for tests: a fresh database and private stack, tenants, and people with roles
 //! whose tokens are minted through the real session start and the real signer (no argon2 per
 //! person unless a test needs a password). The clock is a manual one the tests move.
+//!
+//! The kit: [`World::get`]/[`World::post`]/... build a [`Call`] that states the status it expects
+//! (`w.post(path, body).by(&admin).expect(201).await` returns the JSON body); shared fixtures
+//! ([`PASSWORD`], [`World::product`], [`World::login`]); and [`Twin`], the one two-process race
+//! harness (the real local runner as a second OS process over the same database).
 
 use std::sync::Arc;
 
@@ -19,6 +24,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::support::{Reply, TestDb, provision_stack, send, stack_env, unique};
+
+/// The one password of every test person who signs in with one.
+pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct World {
     pub db: TestDb,
@@ -246,5 +254,193 @@ impl World {
             .iter()
             .map(|r| r.get(0))
             .collect()
+    }
+}
+
+/// One request to a world's router (or, through [`Twin::race`], to the second process), built with
+/// [`World::call_to`] and friends; it states the status it expects.
+#[derive(Clone)]
+pub struct Call<'w> {
+    w: &'w World,
+    method: &'static str,
+    path: String,
+    token: Option<String>,
+    body: Option<Value>,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl World {
+    /// `method path` with no body and no token (add them with [`Call::body`], [`Call::by`]).
+    pub fn call_to(&self, method: &'static str, path: impl Into<String>) -> Call<'_> {
+        Call { w: self, method, path: path.into(), token: None, body: None, headers: Vec::new() }
+    }
+
+    pub fn get(&self, path: impl Into<String>) -> Call<'_> {
+        self.call_to("GET", path)
+    }
+
+    pub fn post(&self, path: impl Into<String>, body: Value) -> Call<'_> {
+        self.call_to("POST", path).body(body)
+    }
+
+    pub fn put(&self, path: impl Into<String>, body: Value) -> Call<'_> {
+        self.call_to("PUT", path).body(body)
+    }
+
+    pub fn patch(&self, path: impl Into<String>, body: Value) -> Call<'_> {
+        self.call_to("PATCH", path).body(body)
+    }
+
+    /// Signs in with a password (no token); the answer as it is.
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.post("/api/v1/auth/login", serde_json::json!({ "email": email, "password": password }))
+            .send()
+            .await
+    }
+
+    /// A platform product made by platform staff `by` (201): its JSON. `extra` fields are merged
+    /// over the defaults (`{"approval_gated": true}`, `{"weight_grams": 120}`, ...).
+    pub async fn product(&self, by: &Person, sku: &str, name: &str, extra: Value) -> Value {
+        let mut body = serde_json::json!({"sku": sku, "name": name, "weight_grams": 10,
+                                          "dimensions_mm": {"length": 1, "width": 1, "height": 1}});
+        if let (Some(fields), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            fields.extend(extra.clone());
+        }
+        self.post("/api/v1/catalog/products", body).by(by).expect(201).await
+    }
+
+    /// Lifts the read and write rate limits of `tenants` out of a test's way.
+    pub async fn unlimited(&self, tenants: &[TenantId]) {
+        for t in tenants {
+            for class in ["read", "write"] {
+                self.setting(*t, &format!("rate_limit.{class}_per_minute"), serde_json::json!(100_000)).await;
+            }
+        }
+    }
+
+    /// Starts the second process sharing this world's stack (its DynamoDB tables, bus, queues).
+    pub async fn twin(&self) -> Twin {
+        Twin::start(self, Some(&self.stack)).await
+    }
+
+    /// Starts the second process on a private stack of its own (only the database is shared).
+    pub async fn twin_apart(&self) -> Twin {
+        Twin::start(self, None).await
+    }
+}
+
+impl<'w> Call<'w> {
+    /// Signed in as `p` (their bearer token).
+    pub fn by(self, p: &Person) -> Self {
+        self.token(&p.token)
+    }
+
+    pub fn token(mut self, token: &str) -> Self {
+        self.token = Some(token.to_owned());
+        self
+    }
+
+    pub fn body(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Sends it; the answer, whatever its status.
+    pub async fn send(self) -> Reply {
+        self.w.call_with(self.method, &self.path, self.token.as_deref(), self.body, &self.headers).await
+    }
+
+    /// Sends it and fails (method, path, expected and actual status, body) unless the answer has
+    /// `status`; the answer's JSON.
+    pub async fn expect(self, status: u16) -> Value {
+        let (method, path) = (self.method, self.path.clone());
+        let r = self.send().await;
+        assert_eq!(
+            r.status.as_u16(),
+            status,
+            "{method} {path}: expected {status}, got {}: {}",
+            r.status,
+            r.body
+        );
+        r.body
+    }
+}
+
+/// The real `local-runner` binary as a second OS process serving every route over the world's
+/// database: the one harness for races between two processes. Killed (and its files removed) when
+/// dropped.
+pub struct Twin {
+    child: tokio::process::Child,
+    /// Its base URL.
+    pub api: String,
+    dir: std::path::PathBuf,
+    http: reqwest::Client,
+}
+
+impl Twin {
+    async fn start(w: &World, stack: Option<&str>) -> Self {
+        let dir = std::env::temp_dir().join(format!("twin-{}", unique()));
+        let (child, api) = crate::support::spawn_runner(&w.db, &dir, false, stack).await;
+        Self { child, api, dir, http: crate::support::http_client() }
+    }
+
+    /// Sends `call` to the second process instead of the world's router.
+    pub async fn send(&self, call: Call<'_>) -> Reply {
+        let method = reqwest::Method::from_bytes(call.method.as_bytes()).unwrap();
+        let mut req = self.http.request(method, format!("{}{}", self.api, call.path));
+        if let Some(t) = call.token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in call.headers {
+            req = req.header(k, v);
+        }
+        if let Some(b) = call.body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap_or_else(|e| panic!("{} {}: {e}", call.method, call.path));
+        let status = http::StatusCode::from_u16(res.status().as_u16()).unwrap();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.unwrap();
+        Reply { status, headers, body: crate::support::parse_body(&bytes) }
+    }
+
+    /// Sends every call at once, `here` through this process and `there` through the second one;
+    /// the answers in order (`here`'s first).
+    pub async fn race<'w>(
+        &self,
+        here: impl IntoIterator<Item = Call<'w>>,
+        there: impl IntoIterator<Item = Call<'w>>,
+    ) -> Vec<Reply> {
+        let here = futures::future::join_all(here.into_iter().map(Call::send));
+        let there = futures::future::join_all(there.into_iter().map(|c| self.send(c)));
+        let (mut here, there) = futures::future::join(here, there).await;
+        here.extend(there);
+        here
+    }
+
+    /// The statuses of [`Self::race`].
+    pub async fn race_statuses<'w>(
+        &self,
+        here: impl IntoIterator<Item = Call<'w>>,
+        there: impl IntoIterator<Item = Call<'w>>,
+    ) -> Vec<u16> {
+        self.race(here, there).await.iter().map(|r| r.status.as_u16()).collect()
+    }
+
+    /// Stops the process now (rather than when dropped).
+    pub async fn stop(mut self) {
+        self.child.kill().await.unwrap();
+    }
+}
+
+impl Drop for Twin {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        std::fs::remove_dir_all(&self.dir).ok();
     }
 }
