@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::catalog::promotions::customer_key;
+use crate::catalog::customer_key;
 use crate::catalog::require_sellable;
 use crate::identity::principal::Principal;
 use crate::platform::audit::{self, Entry};

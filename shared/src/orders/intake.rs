@@ -12,9 +12,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{Address, OrderInput};
-use crate::catalog::mappings::{Lookup, resolve};
-use crate::catalog::pricing::{MAX_LINES, MAX_QUANTITY, price};
-use crate::catalog::promotions::{self, Cart, CartLine, MAX_CODES, customer_key};
+use crate::catalog::{self as promotions, Cart, CartLine, MAX_CODES, customer_key};
+use crate::catalog::{Lookup, resolve};
+use crate::catalog::{MAX_LINES, MAX_QUANTITY, price};
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::tenant::TenantId;
 use crate::platform::validate::{MAX_UNIT_PRICE, currency};
