@@ -6,7 +6,7 @@
 use uuid::Uuid;
 
 use super::service::orders::revalidate_order;
-use crate::catalog::mappings::MappingsChanged;
+use crate::catalog::MappingsChanged;
 use crate::platform::consumer::Delivery;
 use crate::platform::db::scoped_tx;
 use crate::platform::error::Cause;

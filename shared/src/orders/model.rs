@@ -230,10 +230,10 @@ pub struct LineInput {
     /// The SKU as the channel sent it (empty counts as none).
     pub sku: Option<String>,
     /// The channel's product id (string or integer of any size; never a fraction).
-    #[serde(default, deserialize_with = "crate::catalog::mappings::id_like")]
+    #[serde(default, deserialize_with = "crate::catalog::id_like")]
     #[schema(value_type = Option<String>)]
     pub product_id: Option<String>,
-    #[serde(default, deserialize_with = "crate::catalog::mappings::id_like")]
+    #[serde(default, deserialize_with = "crate::catalog::id_like")]
     #[schema(value_type = Option<String>)]
     pub variant_id: Option<String>,
     pub name: Option<String>,

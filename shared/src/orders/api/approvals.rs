@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::catalog::promotions::customer_key;
+use crate::catalog::customer_key;
 use crate::catalog::require_sellable;
 use crate::identity::principal::Principal;
 use crate::platform::audit::{self, Entry};
@@ -19,6 +19,8 @@ use crate::platform::http::{ApiJson, ApiQuery};
 use crate::platform::pagination::{Page, PageQuery};
 use crate::platform::state::AppState;
 use crate::platform::validate::check;
+
+use crate::orders::store::approvals as store;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Approval {
@@ -33,23 +35,16 @@ pub struct Approval {
     pub created_at: DateTime<Utc>,
 }
 
-const SELECT: &str =
-    "SELECT a.id, a.customer_key, a.product_id, p.sku, a.reference, a.approved_at, a.expires_at,
-        a.revoked_at, a.created_at
-   FROM customer_approvals a JOIN products p ON p.id = a.product_id";
-
-fn approval(r: &tokio_postgres::Row) -> Approval {
-    Approval {
-        id: r.get(0),
-        customer_email: r.get(1),
-        product_id: r.get(2),
-        platform_sku: r.get(3),
-        reference: r.get(4),
-        approved_at: r.get(5),
-        expires_at: r.get(6),
-        revoked_at: r.get(7),
-        created_at: r.get(8),
-    }
+async fn with_skus(tx: &tokio_postgres::Transaction<'_>, rows: Vec<Approval>) -> Result<Vec<Approval>, ApiError> {
+    let ids: Vec<Uuid> = rows.iter().map(|a| a.product_id).collect();
+    let skus = crate::catalog::product_skus(tx, &ids).await.map_err(ApiError::from)?;
+    Ok(rows
+        .into_iter()
+        .map(|mut a| {
+            a.platform_sku = skus.get(&a.product_id).cloned().unwrap_or_default();
+            a
+        })
+        .collect())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -93,9 +88,8 @@ pub async fn create(
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
     let (product, sku) = require_sellable(&tx, &req.platform_sku, "platform_sku").await?;
-    let gated: bool =
-        tx.query_one("SELECT approval_gated FROM products WHERE id = $1", &[&product]).await?.get(0);
-    if !gated {
+    let gated = crate::catalog::approval_gated(&tx, product).await.map_err(ApiError::from)?;
+    if gated != Some(true) {
         return Err(ApiError::Validation(vec![FieldError::new(
             "platform_sku",
             "not_approval_gated",
@@ -103,14 +97,10 @@ pub async fn create(
         )]));
     }
     let id = Uuid::now_v7();
-    tx.execute(
-        "INSERT INTO customer_approvals (id, tenant_id, customer_key, product_id, reference, approved_at, expires_at,
-                                         created_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        &[&id, &principal.tenant.as_uuid(), &email, &product, &req.reference, &from, &req.expires_at, &principal.user_id, &principal.now],
-    )
-    .await?;
-    let made = crate::platform::db::by_id(&tx, SELECT, "a", id, false, "approval", approval).await?;
+    store::insert(&tx, principal.tenant, id, &email, product, req.reference.as_deref(), from, req.expires_at, principal.user_id, principal.now)
+        .await?;
+    let made = store::get(&tx, id).await?.ok_or_else(|| ApiError::NotFound(format!("approval {id}")))?;
+    let made = with_skus(&tx, vec![made]).await?.remove(0);
     audit::record(&tx, &principal, Entry::new("approval.registered", "approval", id).after(&made)).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(made)))
@@ -137,16 +127,15 @@ pub async fn list(
     let email = f.customer_email.as_deref().map(customer_key);
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
-    let rows = tx
-        .query(
-            &format!(
-                "{SELECT} WHERE a.tenant_id = $1 AND ($2::text IS NULL OR a.customer_key = $2)
-                   AND ($3::text IS NULL OR lower(p.sku) = lower($3)) AND ($4::uuid IS NULL OR a.id < $4)
-                 ORDER BY a.id DESC LIMIT $5"
-            ),
-            &[&principal.tenant.as_uuid(), &email, &f.platform_sku, &cursor, &(limit + 1)],
-        )
-        .await?;
+    let product = match f.platform_sku.as_deref() {
+        Some(sku) => match crate::catalog::product_by_sku(&tx, sku).await.map_err(ApiError::from)? {
+            Some(p) => Some(p),
+            None => return Ok(Json(Page::of(Vec::new(), limit, |a: &Approval| a.id))),
+        },
+        None => None,
+    };
+    let rows = store::list(&tx, principal.tenant, email.as_deref(), product, limit, cursor).await?;
+    let rows = with_skus(&tx, rows).await?;
     tx.commit().await?;
-    Ok(Json(Page::of(rows.iter().map(approval).collect(), limit, |a: &Approval| a.id)))
+    Ok(Json(Page::of(rows, limit, |a: &Approval| a.id)))
 }

@@ -11,9 +11,9 @@ use tokio_postgres::Transaction;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::catalog::mappings::{Lookup, resolve};
-use crate::catalog::pricing::{MAX_LINES, MAX_QUANTITY, price};
-use crate::catalog::promotions::{self, Cart, CartLine, MAX_CODES, customer_key};
+use crate::catalog::{self as promotions, Cart, CartLine, MAX_CODES, customer_key};
+use crate::catalog::{Lookup, resolve};
+use crate::catalog::{MAX_LINES, MAX_QUANTITY, price};
 use crate::orders::{Address, OrderInput};
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::tenant::TenantId;
