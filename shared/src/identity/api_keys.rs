@@ -126,7 +126,7 @@ pub(crate) async fn check(conn: &mut Object, key: &str, now: DateTime<Utc>) -> R
     let creator_roles: Vec<String> = row.get(10);
     let creator_roles: Vec<String> = creator_roles
         .into_iter()
-        .filter(|r| platform || !crate::identity::users::is_platform_role(r))
+        .filter(|r| platform || !crate::identity::model::is_platform_role(r))
         .collect();
     let creator = role_permissions(&creator_roles);
     let listed: Vec<String> = row.get(2);

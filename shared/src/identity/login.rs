@@ -19,7 +19,7 @@ use super::sessions::{TokenPair, start};
 use crate::identity::roles::role;
 use crate::platform::audit::{self, Actor, Entry};
 use crate::platform::db::scoped_tx;
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::ApiError;
 use crate::platform::http::ApiJson;
 use crate::platform::http::Caller;
 use crate::platform::rate_limit;
@@ -52,17 +52,7 @@ pub fn short_hash(email: &str) -> String {
 
 /// Emails are compared lower-case and trimmed; a value that cannot be an address is a 422.
 pub fn normalize_email(raw: &str, field: &str) -> Result<String, ApiError> {
-    let email = raw.trim().to_lowercase();
-    let plausible = email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if plausible {
-        Ok(email)
-    } else {
-        Err(ApiError::Validation(vec![FieldError::new(field, "invalid", "not an email address")]))
-    }
+    Ok(super::model::Email::parse(raw, field)?.into_string())
 }
 
 /// Runs the argon2 verification off the async workers (it takes tens of milliseconds of CPU).
@@ -91,14 +81,7 @@ async fn record_attempt(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    client
-        .execute(
-            "INSERT INTO login_attempts (id, email, user_id, ip, user_agent, succeeded, reason, attempted_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[&Uuid::now_v7(), &email, &user, &caller.ip, &caller.user_agent, &succeeded, &reason, &now],
-        )
-        .await?;
-    Ok(())
+    Ok(super::store::recovery::record_attempt(client, email, user, caller, succeeded, reason, now).await?)
 }
 
 /// Signs in with email and password.

@@ -68,7 +68,7 @@ impl Principal {
 
     /// The acting tenant's kind: `platform`, `vendor` or a customer kind.
     pub async fn tenant_kind(&self, tx: &tokio_postgres::Transaction<'_>) -> Result<String, ApiError> {
-        Ok(tx.query_one("SELECT kind FROM tenants WHERE id = $1", &[&self.tenant.as_uuid()]).await?.get(0))
+        Ok(super::store::tenants::kind(tx, self.tenant).await?)
     }
 
     pub fn may(&self, permission: &str) -> bool {
@@ -177,7 +177,7 @@ pub(crate) async fn check_session(
     let platform = row.get::<_, String>(6) == "platform";
     let roles: Vec<String> = row.get(5);
     let roles =
-        roles.into_iter().filter(|r| platform || !crate::identity::users::is_platform_role(r)).collect();
+        roles.into_iter().filter(|r| platform || !crate::identity::model::is_platform_role(r)).collect();
     Ok(LiveSession { roles, limits: TenantLimits { read: row.get(7), write: row.get(8) } })
 }
 

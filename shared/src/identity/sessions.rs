@@ -36,7 +36,7 @@ pub const IDLE_SETTING: &str = "session.idle_timeout_minutes";
 /// A single-use secret handed to a person or client: `<scope id>.<32 random bytes, base64url>`.
 /// The scope id (a tenant or a user) lets the holder's transaction be scoped before the lookup;
 /// only the SHA-256 of the secret is stored.
-pub fn new_secret(scope: Uuid) -> Result<(String, Vec<u8>), ApiError> {
+pub fn new_secret(scope: Uuid) -> Result<(String, Vec<u8>), crate::platform::crypto::CryptoError> {
     let secret = crate::platform::crypto::random_token()?;
     let hash = crate::platform::crypto::sha256(&secret);
     Ok((format!("{scope}.{secret}"), hash))
@@ -133,7 +133,7 @@ pub async fn start(
     let roles: Vec<String> = row.get(0);
     // As the guard does: platform roles count only in the platform tenant.
     let roles =
-        roles.into_iter().filter(|r| platform || !crate::identity::users::is_platform_role(r)).collect();
+        roles.into_iter().filter(|r| platform || !crate::identity::model::is_platform_role(r)).collect();
     let idle_minutes =
         row.get::<_, Option<i32>>(1).map(i64::from).unwrap_or(DEFAULT_IDLE_MINUTES).clamp(1, 1440);
     let session = Uuid::now_v7();

@@ -44,7 +44,7 @@ fn tenant_roles(v: &Value) -> Result<(), String> {
     let roles = v.as_array().ok_or("a list of role codes")?;
     for r in roles {
         let code = r.as_str().ok_or("a list of role codes")?;
-        if crate::identity::roles::role(code).is_none() || crate::identity::users::is_platform_role(code) {
+        if crate::identity::roles::role(code).is_none() || crate::identity::model::is_platform_role(code) {
             return Err(format!("{code} is not a tenant role"));
         }
     }

@@ -1,0 +1,7 @@
+//! Identity's HTTP handlers, one file per area. They extract, call the service, commit, and map
+//! [`super::model::Error`] to the HTTP answer ([`problem`]).
+
+mod problem;
+pub mod recovery;
+pub mod sso;
+pub mod users;

@@ -1,0 +1,9 @@
+//! Every SQL string of identity, one file per area.
+
+pub(crate) mod invitations;
+pub(crate) mod memberships;
+pub(crate) mod recovery;
+pub(crate) mod sessions;
+pub(crate) mod sso;
+pub(crate) mod tenants;
+pub(crate) mod users;
