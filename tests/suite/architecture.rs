@@ -219,6 +219,29 @@ fn modules_point_down_the_layers_and_reach_a_context_only_through_its_mod_rs() {
     assert!(violations.is_empty(), "{}", violations.join("\n"));
 }
 
+/// Files of a context still waiting for the shape (what issue #13 did not reach). The list must
+/// match exactly, so it can only shrink: reshaping a file means deleting it here.
+const NOT_YET_RESHAPED: &[(&str, &[&str])] = &[(
+    "identity",
+    &[
+        "api_keys",
+        "audit_log",
+        "keys",
+        "login",
+        "mfa",
+        "passwords",
+        "policy",
+        "policy/",
+        "principal",
+        "roles",
+        "sessions",
+        "settings",
+        "tenants",
+        "tokens",
+        "totp",
+    ],
+)];
+
 #[test]
 fn every_context_has_the_same_shape() {
     let layer_files = ["model", "service", "store", "api"];
@@ -230,8 +253,10 @@ fn every_context_has_the_same_shape() {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
             if p.is_dir() {
                 let stem = name.clone();
-                if layer_files.contains(&stem.as_str()) || stem == "policy" && *ctx == "identity" {
+                if layer_files.contains(&stem.as_str()) {
                     names.insert(stem);
+                } else if !p.join("wire.rs").is_file() && !p.join("mod.rs").is_file() {
+                    names.insert(format!("{name}/"));
                 } else {
                     // A provider client: the call in mod.rs, the wire types in wire.rs.
                     for f in ["mod.rs", "wire.rs"] {
@@ -247,9 +272,17 @@ fn every_context_has_the_same_shape() {
             assert!(names.contains(required), "{ctx} has no {required}(.rs|/): {names:?}");
         }
         let allowed = ["mod", "model", "service", "store", "api", "events", "consumers"];
-        let odd: Vec<&String> =
-            names.iter().filter(|n| !allowed.contains(&n.as_str()) && !n.ends_with('/')).collect();
-        assert!(odd.is_empty(), "{ctx} has files outside the shape: {odd:?}");
+        let pending: Vec<&str> =
+            NOT_YET_RESHAPED.iter().filter(|(c, _)| c == ctx).flat_map(|(_, f)| f.iter().copied()).collect();
+        let odd: Vec<&str> = names
+            .iter()
+            .map(String::as_str)
+            .filter(|n| {
+                !allowed.contains(n)
+                    && !(n.ends_with('/') && src().join(ctx).join(n).join("wire.rs").is_file())
+            })
+            .collect();
+        assert_eq!(odd, pending, "{ctx}: files outside the shape (left: found, right: NOT_YET_RESHAPED)");
     }
 }
 

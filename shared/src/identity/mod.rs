@@ -33,3 +33,4 @@ pub mod totp;
 pub use policy::{Access, ROUTES, RoutePolicy};
 pub use principal::Principal;
 pub use roles::{Permission, ROLES, Role, Scope};
+pub use settings::tenant_setting;

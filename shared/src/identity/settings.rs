@@ -167,3 +167,17 @@ pub async fn put(
     tx.commit().await?;
     Ok(Json(after))
 }
+/// The tenant's value for setting `key`, when it set one (other contexts read settings only here).
+pub async fn tenant_setting(
+    tx: &tokio_postgres::Transaction<'_>,
+    tenant: crate::platform::tenant::TenantId,
+    key: &str,
+) -> Result<Option<serde_json::Value>, tokio_postgres::Error> {
+    Ok(tx
+        .query_opt(
+            "SELECT value FROM tenant_settings WHERE tenant_id = $1 AND key = $2",
+            &[&tenant.as_uuid(), &key],
+        )
+        .await?
+        .map(|r| r.get(0)))
+}

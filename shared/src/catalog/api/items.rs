@@ -11,7 +11,7 @@ use super::writer;
 use crate::catalog::model::{CatalogItem, ItemFields, check, check_visibility};
 use crate::catalog::service::items as service;
 use crate::catalog::store::items::{self as store, Filter};
-use crate::identity::principal::Principal;
+use crate::identity::Principal;
 use crate::platform::audit::{self, Entry};
 use crate::platform::error::ApiError;
 use crate::platform::events;

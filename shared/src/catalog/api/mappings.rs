@@ -15,7 +15,7 @@ use crate::catalog::model::{
 };
 use crate::catalog::service::mappings as service;
 use crate::catalog::store::mappings::{self as store, Filter};
-use crate::identity::principal::Principal;
+use crate::identity::Principal;
 use crate::platform::audit::{self, Entry};
 use crate::platform::error::{ApiError, FieldError, nullable};
 use crate::platform::events;

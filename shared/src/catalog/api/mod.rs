@@ -9,7 +9,7 @@ pub mod products;
 pub mod promotions;
 
 use super::model::{Error, Writer};
-use crate::identity::principal::Principal;
+use crate::identity::Principal;
 use crate::platform::error::ApiError;
 
 impl From<Error> for ApiError {

@@ -14,7 +14,7 @@ use crate::catalog::model::{
 };
 use crate::catalog::service::pricing as service;
 use crate::catalog::store::pricing::{self as store, Filter};
-use crate::identity::principal::Principal;
+use crate::identity::Principal;
 use crate::platform::audit::{self, Entry};
 use crate::platform::error::{ApiError, nullable};
 use crate::platform::http::{ApiJson, ApiQuery, path_id};

@@ -14,8 +14,8 @@ use crate::catalog::model::{
 };
 use crate::catalog::service::products as service;
 use crate::catalog::store::products::{self as store, ProductFilter as Filter};
-use crate::identity::principal::Principal;
-use crate::identity::roles::Scope;
+use crate::identity::Principal;
+use crate::identity::Scope;
 use crate::platform::audit::{self, Entry};
 use crate::platform::error::{ApiError, FieldError, nullable};
 use crate::platform::http::{ApiJson, ApiQuery, path_id};

@@ -337,5 +337,8 @@ pub async fn review(tx: &Transaction<'_>, by: Writer, id: Uuid, d: &Decision) ->
 
 /// The id of the product with platform SKU `sku` (any case, any review status).
 pub async fn id_by_sku(tx: &Transaction<'_>, sku: &str) -> Result<Option<Uuid>, Error> {
-    Ok(tx.query_opt("SELECT id FROM products WHERE lower(sku) = lower($1)", &[&sku.trim()]).await?.map(|r| r.get(0)))
+    Ok(tx
+        .query_opt("SELECT id FROM products WHERE lower(sku) = lower($1)", &[&sku.trim()])
+        .await?
+        .map(|r| r.get(0)))
 }

@@ -5,6 +5,7 @@
 
 mod wire;
 
+use crate::platform::outbound::{self, Outbound, Policy};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
@@ -51,31 +52,6 @@ pub struct Metadata {
 fn cache() -> &'static Mutex<HashMap<String, Arc<Metadata>>> {
     static CACHE: OnceLock<Mutex<HashMap<String, Arc<Metadata>>>> = OnceLock::new();
     CACHE.get_or_init(Mutex::default)
-}
-
-/// The HTTP client for identity providers (rustls over aws-lc, Mozilla roots, no redirects, 5 s),
-/// one per instance.
-fn http() -> Result<&'static reqwest::Client, Error> {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    if let Some(c) = CLIENT.get() {
-        return Ok(c);
-    }
-    let client_error = |e: &dyn std::fmt::Display| Error::Client(e.to_string());
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| client_error(&e))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let client = reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(std::time::Duration::from_secs(5))
-        .build()
-        .map_err(|e| client_error(&e))?;
-    Ok(CLIENT.get_or_init(|| client))
 }
 
 /// Where the gateway may call an identity provider: https to a public host. On a local stack plain
@@ -152,15 +128,17 @@ async fn call<T: serde::de::DeserializeOwned>(
         Request::Get(url) | Request::PostForm(url, _) => *url,
     };
     check_outbound(url, local)?;
-    let builder = match req {
-        Request::Get(url) => http()?.get(url),
-        Request::PostForm(url, form) => http()?.post(url).form(form),
+    let policy = if local { Policy::Local } else { Policy::Production };
+    let client = Outbound::shared(policy).map_err(|e| Error::Client(e.to_string()))?;
+    let call = match req {
+        Request::Get(url) => client.get(url).header("accept", "application/json"),
+        Request::PostForm(url, form) => client.post(url).form(form),
     };
-    let res = builder.send().await.map_err(|e| failed(f.no_answer, e))?;
-    if !res.status().is_success() {
-        return Err(failed(f.refused, res.status()));
-    }
-    res.json().await.map_err(|e| failed(f.malformed, e))
+    let answer = call.send().await.map_err(|e| match e {
+        outbound::Error::Status { .. } => failed(f.refused, e),
+        _ => failed(f.no_answer, e),
+    })?;
+    answer.json().map_err(|e| failed(f.malformed, e))
 }
 
 /// Discovery and JWKS of `issuer`, cached; `refresh` forces both to be fetched again.

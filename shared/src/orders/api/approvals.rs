@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::catalog::customer_key;
 use crate::catalog::require_sellable;
-use crate::identity::principal::Principal;
+use crate::identity::Principal;
 use crate::platform::audit::{self, Entry};
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::http::{ApiJson, ApiQuery};
@@ -35,7 +35,10 @@ pub struct Approval {
     pub created_at: DateTime<Utc>,
 }
 
-async fn with_skus(tx: &tokio_postgres::Transaction<'_>, rows: Vec<Approval>) -> Result<Vec<Approval>, ApiError> {
+async fn with_skus(
+    tx: &tokio_postgres::Transaction<'_>,
+    rows: Vec<Approval>,
+) -> Result<Vec<Approval>, ApiError> {
     let ids: Vec<Uuid> = rows.iter().map(|a| a.product_id).collect();
     let skus = crate::catalog::product_skus(tx, &ids).await.map_err(ApiError::from)?;
     Ok(rows
@@ -97,8 +100,19 @@ pub async fn create(
         )]));
     }
     let id = Uuid::now_v7();
-    store::insert(&tx, principal.tenant, id, &email, product, req.reference.as_deref(), from, req.expires_at, principal.user_id, principal.now)
-        .await?;
+    store::insert(
+        &tx,
+        principal.tenant,
+        id,
+        &email,
+        product,
+        req.reference.as_deref(),
+        from,
+        req.expires_at,
+        principal.user_id,
+        principal.now,
+    )
+    .await?;
     let made = store::get(&tx, id).await?.ok_or_else(|| ApiError::NotFound(format!("approval {id}")))?;
     let made = with_skus(&tx, vec![made]).await?.remove(0);
     audit::record(&tx, &principal, Entry::new("approval.registered", "approval", id).after(&made)).await?;

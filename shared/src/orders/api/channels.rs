@@ -20,7 +20,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::identity::principal::Principal;
+use crate::identity::Principal;
 use crate::orders::model::{OrderStatus, Origin};
 use crate::orders::service::intake::Context;
 use crate::orders::service::orders::{revalidate_order, serviceable_states, take};

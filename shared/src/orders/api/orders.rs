@@ -11,7 +11,7 @@ use tokio_postgres::Transaction;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::identity::principal::Principal;
+use crate::identity::Principal;
 use crate::orders::model::{HistoryEntry, Order, OrderEventEntry, OrderFilter, OrderStatus, Origin};
 use crate::orders::service::intake::{self, Evaluation};
 use crate::orders::service::orders::{context, revalidate_order, serviceable_states, take};
@@ -202,7 +202,7 @@ pub async fn list(
     let (limit, cursor) = page.parse()?;
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
-    let own = (principal.scope == crate::identity::roles::Scope::Own).then_some(principal.user_id);
+    let own = (principal.scope == crate::identity::Scope::Own).then_some(principal.user_id);
     let rows = store::list(&tx, principal.tenant, &f, own, limit, cursor).await?;
     tx.commit().await?;
     Ok(Json(Page::of(rows, limit, |o: &Order| o.id)))
@@ -232,7 +232,7 @@ pub struct OrderDetail {
 
 /// 404 for an order the caller may see only if it is their own (`own` scope) and is not.
 fn visible(p: &Principal, order: &Order) -> Result<(), ApiError> {
-    if p.scope == crate::identity::roles::Scope::Own && order.placed_by != Some(p.user_id) {
+    if p.scope == crate::identity::Scope::Own && order.placed_by != Some(p.user_id) {
         return Err(ApiError::NotFound(format!("order {}", order.id)));
     }
     Ok(())
@@ -363,7 +363,7 @@ pub async fn update(
             .await?;
             envelopes.push(e);
         }
-        Some("release") if principal.scope == crate::identity::roles::Scope::Own => {
+        Some("release") if principal.scope == crate::identity::Scope::Own => {
             return Err(ApiError::Forbidden("releasing a hold needs orders:update for the tenant".into()));
         }
         Some("release") if before.status == OrderStatus::OnHold => {

@@ -32,7 +32,7 @@ use tokio_postgres::Transaction;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::identity::principal::Principal;
+use crate::identity::Principal;
 use crate::orders::OrderInput;
 use crate::platform::audit::{self, Entry};
 use crate::platform::error::{ApiError, FieldError};

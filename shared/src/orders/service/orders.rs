@@ -7,7 +7,7 @@ use tokio_postgres::Transaction;
 use uuid::Uuid;
 
 use super::intake::{self, Context, Hold};
-use crate::identity::principal::Principal;
+use crate::identity::Principal;
 use crate::orders::model::{Order, OrderInput, OrderStatus, Origin};
 use crate::orders::store::orders as store;
 use crate::platform::error::ApiError;
@@ -17,14 +17,9 @@ use crate::platform::tenant::TenantId;
 
 /// The tenant's serviceable US states (`orders.serviceable_states`; empty: anywhere).
 pub async fn serviceable_states(tx: &Transaction<'_>, tenant: TenantId) -> Result<Vec<String>, ApiError> {
-    let row = tx
-        .query_opt(
-            "SELECT value FROM tenant_settings WHERE tenant_id = $1 AND key = 'orders.serviceable_states'",
-            &[&tenant.as_uuid()],
-        )
-        .await?;
+    let row = crate::identity::tenant_setting(tx, tenant, "orders.serviceable_states").await?;
     Ok(row
-        .and_then(|r| r.get::<_, serde_json::Value>(0).as_array().cloned())
+        .and_then(|v| v.as_array().cloned())
         .unwrap_or_default()
         .iter()
         .filter_map(|v| v.as_str().map(str::to_owned))
