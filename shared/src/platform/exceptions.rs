@@ -101,20 +101,32 @@ impl NewException {
 }
 
 /// Opens `ex` in the caller's transaction: its id, or `None` when one of the same kind and subject
-/// is already open. (No `RETURNING`: the application role may write exceptions it may not read.)
+/// is already open. The application role may write exceptions it may not read (dead letters): the
+/// unique index on open (kind, subject) then decides, and its refusal means "already open". (No
+/// `ON CONFLICT` or `RETURNING`: both need the row to be readable under row-level security.)
 pub async fn open(
     client: &impl GenericClient,
     ex: &NewException,
     now: DateTime<Utc>,
 ) -> Result<Option<Uuid>, tokio_postgres::Error> {
+    if let Some(subject) = &ex.subject {
+        let open = client
+            .query_opt(
+                "SELECT 1 FROM exception_records WHERE kind = $1 AND subject = $2 AND status = 'open'",
+                &[&ex.kind, subject],
+            )
+            .await?;
+        if open.is_some() {
+            return Ok(None);
+        }
+    }
     let id = Uuid::now_v7();
     let m = ex.message.clone().unwrap_or_default();
-    let n = client
+    let inserted = client
         .execute(
             "INSERT INTO exception_records (id, tenant_id, kind, source, subject, severity, status, error, details,
                                             order_id, message_id, event_id, event_type, attempts, payload, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, $10, $11, $12, $13, $14, $15)
-             ON CONFLICT (kind, subject) WHERE status = 'open' AND subject IS NOT NULL DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             &[
                 &id,
                 &ex.tenant.map(|t| t.as_uuid()),
@@ -133,8 +145,12 @@ pub async fn open(
                 &now,
             ],
         )
-        .await?;
-    Ok((n == 1).then_some(id))
+        .await;
+    match inserted {
+        Ok(_) => Ok(Some(id)),
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Resolves the open exception `id`, saying how and (for a person) by whom. `false` if it was not

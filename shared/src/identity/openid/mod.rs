@@ -285,7 +285,7 @@ mod tests {
     fn the_pkce_challenge_is_rfc_7636s_example() {
         // RFC 7636, appendix B.
         assert_eq!(
-            pkce_challenge("dBjftJeZ4CVP-mJ92ZooaDKWpX4aM5BVqYY7XvqQRA0"),
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGmSbBbmb0"
         );
     }
