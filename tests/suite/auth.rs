@@ -456,12 +456,22 @@ async fn concurrent_guesses_from_two_processes_cannot_slip_past_the_lockout() {
     let w = World::new().await;
     let a = w.tenant().await;
     let p = w.person_with(a, &["TENANT_USER"], Some(PASSWORD)).await;
-    // Its own stack: the two processes share only the database the lockout counts in.
-    let twin = w.twin_apart().await;
-    let guess =
-        || w.post("/api/v1/auth/login", json!({ "email": p.email, "password": "a wrong guess here" }));
+    let dir = std::env::temp_dir().join(format!("lockout-{}", crate::support::unique()));
+    let (mut runner, api) = crate::support::spawn_runner(&w.db, &dir, false, None).await;
+    let http = crate::support::http_client();
+    let body = json!({ "email": p.email, "password": "a wrong guess here" });
     // Twelve wrong guesses at once: six through this process, six through the runner process.
-    let statuses = twin.race_statuses((0..6).map(|_| guess()), (0..6).map(|_| guess())).await;
+    let here = (0..6).map(|_| {
+        let (w, body) = (&w, body.clone());
+        Box::pin(async move { w.call("POST", "/api/v1/auth/login", None, Some(body)).await.status.as_u16() })
+            as std::pin::Pin<Box<dyn std::future::Future<Output = u16> + '_>>
+    });
+    let there = (0..6).map(|_| {
+        let (http, url, body) = (&http, format!("{api}/api/v1/auth/login"), body.clone());
+        Box::pin(async move { http.post(url).json(&body).send().await.unwrap().status().as_u16() })
+            as std::pin::Pin<Box<dyn std::future::Future<Output = u16> + '_>>
+    });
+    let statuses = futures::future::join_all(here.chain(there)).await;
     let checked = statuses.iter().filter(|s| **s == 401).count();
     let locked = statuses.iter().filter(|s| **s == 429).count();
     assert_eq!((checked, locked), (5, 7), "exactly the threshold was checked: {statuses:?}");
@@ -476,5 +486,6 @@ async fn concurrent_guesses_from_two_processes_cannot_slip_past_the_lockout() {
             .unwrap()
             .get(0);
     assert_eq!(rows, 5);
-    twin.stop().await;
+    runner.kill().await.unwrap();
+    std::fs::remove_dir_all(&dir).ok();
 }

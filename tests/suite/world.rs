@@ -322,11 +322,6 @@ impl World {
     pub async fn twin(&self) -> Twin {
         Twin::start(self, Some(&self.stack)).await
     }
-
-    /// Starts the second process on a private stack of its own (only the database is shared).
-    pub async fn twin_apart(&self) -> Twin {
-        Twin::start(self, None).await
-    }
 }
 
 impl<'w> Call<'w> {
