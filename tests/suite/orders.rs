@@ -108,7 +108,7 @@ async fn webhook(w: &World, path: &str, headers: &[(&str, String)], body: &str) 
 }
 
 fn sign(secret: &str, body: &str) -> String {
-    gateway::orders::api::channels::sign(secret.as_bytes(), body.as_bytes())
+    gateway::orders::sign(secret.as_bytes(), body.as_bytes())
 }
 
 #[tokio::test]

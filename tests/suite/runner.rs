@@ -138,7 +138,7 @@ async fn the_local_runner_serves_every_route_and_writes_demo_credentials() {
     ] {
         let channel = &apex_tenant["channels"][kind];
         let body = std::fs::read(support::fixture(file)).unwrap();
-        let sig = gateway::orders::api::channels::sign(channel["secret"].as_str().unwrap().as_bytes(), &body);
+        let sig = gateway::orders::sign(channel["secret"].as_str().unwrap().as_bytes(), &body);
         let r: serde_json::Value = http
             .post(channel["webhook_url"].as_str().unwrap())
             .header("content-type", "application/json")

@@ -189,7 +189,7 @@ pub async fn seed_channels(
             .await?
             .map(|r| r.get(0))
             .unwrap_or(Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000700 + n));
-        let sealed = gateway::orders::api::channels::seal_secret(state, id, secret)
+        let sealed = gateway::orders::seal_secret(state, id, secret)
             .await
             .map_err(|e| anyhow::anyhow!("sealing a demo channel secret: {e}"))?;
         conn.execute(

@@ -40,10 +40,10 @@ pub async fn on_mappings(state: &AppState, delivery: Delivery<MappingsChanged>) 
                     .await?;
             }
             // Moved on meanwhile (accepted by hand, cancelled): nothing to do.
-            Err(crate::platform::error::ApiError::Conflict { .. }) => tx.rollback().await?,
+            Err(crate::orders::Error::Conflict { .. }) => tx.rollback().await?,
             // Refused as it stands now (e.g. the new mapping names an approval-gated product this
             // customer has no approval for): it stays held for a person; the others go on.
-            Err(e @ crate::platform::error::ApiError::Validation(_)) => {
+            Err(e @ crate::orders::Error::Invalid(_)) => {
                 tx.rollback().await?;
                 tracing::warn!(order_id = %id, error = %e, "held order still refused on revalidation");
             }

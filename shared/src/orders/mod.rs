@@ -1,17 +1,25 @@
 //! The orders context: one intake pipeline for every channel (`service::intake`), the order model
-//! and its state machine (`model`), the order events, the channel adapters (Shopify, WooCommerce)
-//! and the order APIs.
+//! and its state machine (`model`), the order events, the channel adapters (`shopify`,
+//! `woocommerce`: a webhook's signature header, topics, identity and payload), channels and
+//! field-mapping profiles, customer approvals, and the order APIs.
+//!
+//! Shape: `model` (parsed types, pure rules, [`Error`]), `service` (rules over a transaction),
+//! `store` (every SQL string), `api` (handlers: extract, call, map), `events`, `consumers`, and a
+//! folder per channel adapter (`mod.rs` the adapter, `wire.rs` its payload).
 //!
 //! Nothing outside orders calls into it today; the registry names its handlers and consumers.
 
 pub mod api;
 pub mod consumers;
 pub mod events;
-pub mod model;
+mod model;
 mod service;
+mod shopify;
 mod store;
+mod woocommerce;
 
 pub use model::{
-    Address, Customer, InvalidTransition, LineInput, Order, OrderEventType, OrderInput, OrderStatus, Origin,
-    Payment, transition,
+    Address, Customer, Error, InvalidTransition, LineInput, Order, OrderEventType, OrderInput, OrderStatus,
+    Origin, Payment, transition,
 };
+pub use service::channels::{seal_secret, sign};

@@ -146,21 +146,17 @@ pub async fn scope_user(tx: &tokio_postgres::Transaction<'_>, user: uuid::Uuid) 
 }
 
 /// The row `id` of `select` (a query whose main table is aliased `alias`), read as `T`, locked for
-/// update when `lock`; a 404 naming `what` when the acting tenant has none.
+/// update when `lock`; `None` when the acting tenant has none.
 pub async fn by_id<T>(
     tx: &tokio_postgres::Transaction<'_>,
     select: &str,
     alias: &str,
     id: uuid::Uuid,
     lock: bool,
-    what: &str,
     read: fn(&tokio_postgres::Row) -> T,
-) -> Result<T, crate::platform::error::ApiError> {
+) -> Result<Option<T>, tokio_postgres::Error> {
     let lock = if lock { format!(" FOR UPDATE OF {alias}") } else { String::new() };
-    tx.query_opt(&format!("{select} WHERE {alias}.id = $1{lock}"), &[&id])
-        .await?
-        .map(|r| read(&r))
-        .ok_or_else(|| crate::platform::error::ApiError::NotFound(format!("{what} {id}")))
+    Ok(tx.query_opt(&format!("{select} WHERE {alias}.id = $1{lock}"), &[&id]).await?.map(|r| read(&r)))
 }
 
 fn tls_connector(ca_bundle: Option<&str>) -> Result<MakeRustlsConnect, DbError> {

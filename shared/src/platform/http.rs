@@ -200,8 +200,33 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
+/// Why a JSON body could not be read as the type wanted.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// Not JSON (syntax, truncation, trailing characters): 400.
+    #[error("malformed JSON: {0}")]
+    Malformed(String),
+    /// JSON of the wrong shape, with the field path: 422.
+    #[error("invalid fields")]
+    Fields(Vec<FieldError>),
+}
+
+impl From<BodyError> for ApiError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::Malformed(detail) => ApiError::MalformedBody(detail),
+            BodyError::Fields(errors) => ApiError::Validation(errors),
+        }
+    }
+}
+
 /// Parses JSON into `T`, classifying failures: syntax → 400, shape → 422 with the field path.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    Ok(read_json(bytes)?)
+}
+
+/// [`parse_json`] for code below the handlers: the failure as a [`BodyError`].
+pub fn read_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
     let value = match result {
@@ -210,15 +235,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             let path = err.path().to_string();
             let inner = err.into_inner();
             return Err(match inner.classify() {
-                serde_json::error::Category::Data => ApiError::Validation(vec![field_error(&path, &inner)]),
+                serde_json::error::Category::Data => BodyError::Fields(vec![field_error(&path, &inner)]),
                 serde_json::error::Category::Syntax
                 | serde_json::error::Category::Eof
-                | serde_json::error::Category::Io => ApiError::MalformedBody(inner.to_string()),
+                | serde_json::error::Category::Io => BodyError::Malformed(inner.to_string()),
             });
         }
     };
     // Trailing characters after the value are malformed JSON too.
-    de.end().map_err(|e| ApiError::MalformedBody(e.to_string()))?;
+    de.end().map_err(|e| BodyError::Malformed(e.to_string()))?;
     Ok(value)
 }
 

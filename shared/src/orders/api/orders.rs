@@ -6,19 +6,20 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio_postgres::Transaction;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::identity::Principal;
-use crate::orders::model::{HistoryEntry, Order, OrderEventEntry, OrderFilter, OrderStatus, Origin};
+use crate::orders::OrderInput;
+use crate::orders::model::{HistoryEntry, Order, OrderEventEntry, OrderFilter, OrderPatch, Origin};
 use crate::orders::service::intake::{self, Evaluation};
-use crate::orders::service::orders::{context, revalidate_order, serviceable_states, take};
+use crate::orders::service::orders::{amend, context, revalidate_order, take};
+use crate::orders::service::profiles::{CustomChannel, read_custom};
 use crate::orders::store::orders as store;
-use crate::orders::{Address, OrderInput};
 use crate::platform::audit::{self, Entry};
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::ApiError;
 use crate::platform::http::{ApiJson, ApiQuery, parse_json, path_id};
 use crate::platform::idempotency;
 use crate::platform::pagination::{Page, PageQuery};
@@ -131,14 +132,6 @@ pub async fn create(
     }
 }
 
-/// A custom channel named by `X-Channel`: its payload read through its newest profile.
-pub struct CustomChannel {
-    pub id: Uuid,
-    pub code: String,
-    pub tolerance: i32,
-    pub version: i32,
-}
-
 async fn custom_channel(
     state: &AppState,
     p: &Principal,
@@ -147,24 +140,9 @@ async fn custom_channel(
 ) -> Result<(CustomChannel, OrderInput), ApiError> {
     let mut conn = state.db().await?.conn().await?;
     let tx = p.tx(&mut conn).await?;
-    let (id, found_code, tolerance) =
-        store::active_custom_channel(&tx, p.tenant, code).await?.ok_or_else(|| {
-            ApiError::Validation(vec![FieldError::new(
-                "header:x-channel",
-                "unknown_channel",
-                format!("no active custom channel {code:?}"),
-            )])
-        })?;
-    let (version, rules) = crate::orders::api::profiles::latest(&tx, id).await?.ok_or_else(|| {
-        ApiError::Validation(vec![FieldError::new(
-            "header:x-channel",
-            "no_profile",
-            format!("channel {code:?} has no field-mapping profile"),
-        )])
-    })?;
+    let read = read_custom(&tx, p.tenant, code, body).await?;
     tx.commit().await?;
-    let input = crate::orders::api::profiles::apply(&rules, body)?;
-    Ok((CustomChannel { id, code: found_code, tolerance, version }, input))
+    Ok(read)
 }
 
 /// Runs the intake pipeline on an order and says what would happen, writing nothing: the
@@ -280,18 +258,6 @@ pub async fn get(
     Ok(Json(found))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OrderPatch {
-    pub shipping_address: Option<Address>,
-    pub billing_address: Option<Address>,
-    pub notes: Option<String>,
-    /// `hold`, `release` or `cancel`.
-    pub action: Option<String>,
-    /// Why (kept in the status history).
-    pub reason: Option<String>,
-}
-
 /// Changes an order's addresses or notes, or holds, releases or cancels it where the state
 /// machine allows (409 otherwise).
 #[utoipa::path(patch, path = "/api/v1/orders/{id}", operation_id = "orders_update", tag = "orders",
@@ -309,106 +275,15 @@ pub async fn update(
     ApiJson(req): ApiJson<OrderPatch>,
 ) -> Result<Json<OrderDetail>, ApiError> {
     let id = path_id(&id, "an order")?;
+    if req.action.as_deref() == Some("release") && principal.scope == crate::identity::Scope::Own {
+        return Err(ApiError::Forbidden("releasing a hold needs orders:update for the tenant".into()));
+    }
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
     let before = store::load(&tx, id, true).await?;
     visible(&principal, &before)?;
-    let serviceable = serviceable_states(&tx, principal.tenant).await?;
-    let mut errors = Vec::new();
-    if let Some(a) = &req.shipping_address {
-        check_one_address(a, "shipping_address", &serviceable, &mut errors);
-    }
-    if let Some(a) = &req.billing_address {
-        check_one_address(a, "billing_address", &[], &mut errors);
-    }
-    if req.notes.as_ref().is_some_and(|n| n.chars().count() > 2000) {
-        errors.push(FieldError::new("notes", "too_long", "at most 2000 characters"));
-    }
-    let reason =
-        req.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).unwrap_or("by an operator").to_owned();
-    crate::platform::validate::check(errors)?;
-    let conflict = |what: &str| ApiError::Conflict {
-        code: "invalid_transition",
-        detail: format!("an order in {} cannot be {what}", before.status),
-    };
-    if (req.shipping_address.is_some() || req.billing_address.is_some()) && !before.status.editable() {
-        return Err(conflict("re-addressed"));
-    }
-    store::readdress(
-        &tx,
-        id,
-        req.shipping_address.as_ref(),
-        req.billing_address.as_ref(),
-        req.notes.as_deref(),
-        principal.now,
-    )
-    .await?;
-    let actor = actor_of(&principal);
-    let mut envelopes = Vec::new();
-    match req.action.as_deref() {
-        None => {}
-        Some("hold") if before.status.can_become(OrderStatus::OnHold) => {
-            store::set_held_from(&tx, id, Some(before.status)).await?;
-            let e = store::transition(
-                &tx,
-                &state,
-                principal.tenant,
-                id,
-                Some(before.status),
-                OrderStatus::OnHold,
-                &reason,
-                actor,
-                principal.now,
-            )
-            .await?;
-            envelopes.push(e);
-        }
-        Some("release") if principal.scope == crate::identity::Scope::Own => {
-            return Err(ApiError::Forbidden("releasing a hold needs orders:update for the tenant".into()));
-        }
-        Some("release") if before.status == OrderStatus::OnHold => {
-            let back = store::held_from(&tx, id).await?.unwrap_or(OrderStatus::Accepted);
-            store::set_held_from(&tx, id, None).await?;
-            let e = store::transition(
-                &tx,
-                &state,
-                principal.tenant,
-                id,
-                Some(OrderStatus::OnHold),
-                back,
-                &reason,
-                actor,
-                principal.now,
-            )
-            .await?;
-            envelopes.push(e);
-        }
-        Some("cancel") if before.status.can_become(OrderStatus::Cancelled) => {
-            let e = store::transition(
-                &tx,
-                &state,
-                principal.tenant,
-                id,
-                Some(before.status),
-                OrderStatus::Cancelled,
-                &reason,
-                actor,
-                principal.now,
-            )
-            .await?;
-            envelopes.push(e);
-        }
-        Some(a @ ("hold" | "release" | "cancel")) => {
-            return Err(conflict(&format!("{a}ed").replace("holded", "held")));
-        }
-        Some(_) => {
-            return Err(ApiError::Validation(vec![FieldError::new(
-                "action",
-                "invalid",
-                "hold, release or cancel",
-            )]));
-        }
-    }
+    let envelopes =
+        amend(&tx, &state, principal.tenant, &before, &req, actor_of(&principal), principal.now).await?;
     let after = detail(&tx, id).await?;
     let entry = Entry::new("order.updated", "order", id)
         .before(serde_json::json!({ "status": before.status, "shipping_address": before.shipping_address, "notes": before.notes }))
@@ -417,10 +292,6 @@ pub async fn update(
     tx.commit().await?;
     crate::platform::events::publish_committed(&state, &envelopes).await?;
     Ok(Json(after))
-}
-
-fn check_one_address(a: &Address, at: &str, serviceable: &[String], errors: &mut Vec<FieldError>) {
-    intake::check_address(a, at, serviceable, errors);
 }
 
 /// Runs a held order (`needs_review`) through intake again now; it is accepted if it passes.

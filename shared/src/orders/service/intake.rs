@@ -14,8 +14,9 @@ use uuid::Uuid;
 use crate::catalog::{self as promotions, Cart, CartLine, MAX_CODES, customer_key};
 use crate::catalog::{Lookup, resolve};
 use crate::catalog::{MAX_LINES, MAX_QUANTITY, price};
+use crate::orders::model::Error;
 use crate::orders::{Address, OrderInput};
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::FieldError;
 use crate::platform::tenant::TenantId;
 use crate::platform::validate::{MAX_UNIT_PRICE, currency};
 
@@ -167,7 +168,7 @@ pub fn payment_hold(payment: &crate::orders::Payment) -> Option<Hold> {
 }
 
 /// The checks that need nothing but the input; every problem at once.
-pub fn check_input(input: &OrderInput, ctx: &Context) -> Result<String, ApiError> {
+pub fn check_input(input: &OrderInput, ctx: &Context) -> Result<String, Error> {
     let mut errors = Vec::new();
     let cur = currency(&input.currency, "currency", &mut errors);
     if input.lines.is_empty() || input.lines.len() > MAX_LINES {
@@ -304,15 +305,11 @@ pub fn check_input(input: &OrderInput, ctx: &Context) -> Result<String, ApiError
     if input.external_id.as_ref().is_some_and(|e| e.trim().is_empty() || e.chars().count() > 200) {
         errors.push(FieldError::new("external_id", "invalid", "1 to 200 characters"));
     }
-    if errors.is_empty() { Ok(cur) } else { Err(ApiError::Validation(errors)) }
+    if errors.is_empty() { Ok(cur) } else { Err(Error::Invalid(errors)) }
 }
 
 /// Runs the pipeline on `input` (nothing is written). Refusals are a 422 listing every problem.
-pub async fn evaluate(
-    tx: &Transaction<'_>,
-    ctx: &Context,
-    input: &OrderInput,
-) -> Result<Evaluation, ApiError> {
+pub async fn evaluate(tx: &Transaction<'_>, ctx: &Context, input: &OrderInput) -> Result<Evaluation, Error> {
     let cur = check_input(input, ctx)?;
     let channel_code = ctx.channel.as_ref().map(|(code, _)| code.clone());
     let lookups: Vec<Lookup> = input
@@ -336,14 +333,9 @@ pub async fn evaluate(
             continue;
         }
         let approved = match (&customer, r.product_id) {
-            (Some(c), Some(p)) => tx
-                .query_opt(
-                    "SELECT 1 FROM customer_approvals WHERE tenant_id = $1 AND customer_key = $2 AND product_id = $3
-                        AND revoked_at IS NULL AND approved_at <= $4 AND expires_at > $4",
-                    &[&ctx.tenant.as_uuid(), c, &p, &ctx.at],
-                )
-                .await?
-                .is_some(),
+            (Some(c), Some(p)) => {
+                crate::orders::store::approvals::approved(tx, ctx.tenant, c, p, ctx.at).await?
+            }
             _ => false,
         };
         if !approved {
@@ -456,7 +448,7 @@ pub async fn evaluate(
         (discount, serde_json::json!({ "source": "price_list", "lines": lists, "promotions": outcomes }))
     };
     if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+        return Err(Error::Invalid(errors));
     }
     let (shipping, tax, total) = settle(&mut lines, subtotal, discount, input);
     holds.extend(payment_hold(&input.payment));
@@ -506,9 +498,9 @@ mod tests {
         }
     }
 
-    fn codes(r: Result<String, ApiError>) -> Vec<(String, String)> {
+    fn codes(r: Result<String, Error>) -> Vec<(String, String)> {
         match r {
-            Err(ApiError::Validation(errors)) => errors.into_iter().map(|e| (e.field, e.code)).collect(),
+            Err(Error::Invalid(errors)) => errors.into_iter().map(|e| (e.field, e.code)).collect(),
             other => unreachable!("expected a validation error, got {other:?}"),
         }
     }

@@ -1,4 +1,7 @@
 //! The orders context's rules.
 
+pub mod approvals;
+pub mod channels;
 pub mod intake;
 pub mod orders;
+pub mod profiles;

@@ -1,5 +1,5 @@
-//! The order rules the handlers and consumers share: taking an order through intake, and running
-//! a held one through it again.
+//! The order rules the handlers and consumers share: taking an order through intake, changing one
+//! (addresses, notes, hold / release / cancel), and running a held one through intake again.
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -8,15 +8,14 @@ use uuid::Uuid;
 
 use super::intake::{self, Context, Hold};
 use crate::identity::Principal;
-use crate::orders::model::{Order, OrderInput, OrderStatus, Origin};
+use crate::orders::model::{Action, Error, Order, OrderInput, OrderPatch, OrderStatus, Origin};
 use crate::orders::store::orders as store;
-use crate::platform::error::ApiError;
 use crate::platform::events::Envelope;
 use crate::platform::state::AppState;
 use crate::platform::tenant::TenantId;
 
 /// The tenant's serviceable US states (`orders.serviceable_states`; empty: anywhere).
-pub async fn serviceable_states(tx: &Transaction<'_>, tenant: TenantId) -> Result<Vec<String>, ApiError> {
+pub async fn serviceable_states(tx: &Transaction<'_>, tenant: TenantId) -> Result<Vec<String>, Error> {
     let row = crate::identity::tenant_setting(tx, tenant, "orders.serviceable_states").await?;
     Ok(row
         .and_then(|v| v.as_array().cloned())
@@ -26,7 +25,7 @@ pub async fn serviceable_states(tx: &Transaction<'_>, tenant: TenantId) -> Resul
         .collect())
 }
 
-pub async fn context(tx: &Transaction<'_>, p: &Principal) -> Result<Context, ApiError> {
+pub async fn context(tx: &Transaction<'_>, p: &Principal) -> Result<Context, Error> {
     Ok(Context {
         tenant: p.tenant,
         at: p.now,
@@ -43,7 +42,7 @@ pub async fn take(
     ctx: &Context,
     origin: &Origin,
     input: &OrderInput,
-) -> Result<(StatusCode, Order, Vec<Envelope>), ApiError> {
+) -> Result<(StatusCode, Order, Vec<Envelope>), Error> {
     if let Some(id) = store::existing(tx, ctx.tenant, origin, input.external_id.as_deref()).await? {
         return Ok((StatusCode::OK, store::load(tx, id, false).await?, Vec::new()));
     }
@@ -51,7 +50,7 @@ pub async fn take(
     match store::insert(tx, state, ctx.tenant, origin, input, &ev, ctx.at).await? {
         Some((id, envelope)) => Ok((StatusCode::CREATED, store::load(tx, id, false).await?, vec![envelope])),
         // Another request made it between our look and our insert: the constraints kept it to one.
-        None => Err(ApiError::Conflict {
+        None => Err(Error::Conflict {
             code: "request_in_progress",
             detail: "the same order is being created by another request; retry to get it".into(),
         }),
@@ -67,16 +66,16 @@ pub async fn revalidate_order(
     id: Uuid,
     actor: (&'static str, Option<Uuid>),
     now: DateTime<Utc>,
-) -> Result<(Vec<Hold>, Option<Envelope>), ApiError> {
+) -> Result<(Vec<Hold>, Option<Envelope>), Error> {
     let order = store::load(tx, id, true).await?;
     if order.status != OrderStatus::NeedsReview {
-        return Err(ApiError::Conflict {
+        return Err(Error::Conflict {
             code: "invalid_transition",
             detail: format!("only an order in needs_review is revalidated; this one is {}", order.status),
         });
     }
     let channel = match order.channel_id {
-        Some(c) => store::channel_terms(tx, c).await?,
+        Some(c) => crate::orders::store::channels::terms(tx, c).await?,
         None => None,
     };
     let ctx = Context { tenant, at: now, channel, serviceable_states: serviceable_states(tx, tenant).await? };
@@ -171,4 +170,102 @@ pub async fn revalidate_order(
     } else {
         Ok((ev.holds, None))
     }
+}
+
+/// Who changes an order, why and when.
+pub struct Change<'a> {
+    pub reason: &'a str,
+    pub actor: (&'static str, Option<Uuid>),
+    pub now: DateTime<Utc>,
+}
+
+/// Holds, releases or cancels `order` where the state machine allows (409 otherwise). A hold
+/// remembers the state it left; a release returns there (accepted when it knows none).
+pub async fn change(
+    tx: &Transaction<'_>,
+    state: &AppState,
+    tenant: TenantId,
+    order: &Order,
+    action: Action,
+    how: &Change<'_>,
+) -> Result<Envelope, Error> {
+    let (from, to) = match action {
+        Action::Hold if order.status.can_become(OrderStatus::OnHold) => {
+            store::set_held_from(tx, order.id, Some(order.status)).await?;
+            (order.status, OrderStatus::OnHold)
+        }
+        Action::Release if order.status == OrderStatus::OnHold => {
+            let back = store::held_from(tx, order.id).await?.unwrap_or(OrderStatus::Accepted);
+            store::set_held_from(tx, order.id, None).await?;
+            (OrderStatus::OnHold, back)
+        }
+        Action::Cancel if order.status.can_become(OrderStatus::Cancelled) => {
+            (order.status, OrderStatus::Cancelled)
+        }
+        _ => {
+            return Err(Error::Conflict {
+                code: "invalid_transition",
+                detail: format!("an order in {} cannot be {}", order.status, action.done()),
+            });
+        }
+    };
+    store::transition(tx, state, tenant, order.id, Some(from), to, how.reason, how.actor, how.now).await
+}
+
+/// Applies an operator's change to `before` (locked by the caller): every field problem at once
+/// (422), re-addressing only while the order is editable, then the action, if any (409 where the
+/// state machine refuses). Returns the events to publish after commit.
+pub async fn amend(
+    tx: &Transaction<'_>,
+    state: &AppState,
+    tenant: TenantId,
+    before: &Order,
+    patch: &OrderPatch,
+    actor: (&'static str, Option<Uuid>),
+    now: DateTime<Utc>,
+) -> Result<Vec<Envelope>, Error> {
+    let serviceable = serviceable_states(tx, tenant).await?;
+    let action = check_patch(patch, &serviceable)?;
+    if (patch.shipping_address.is_some() || patch.billing_address.is_some()) && !before.status.editable() {
+        return Err(Error::Conflict {
+            code: "invalid_transition",
+            detail: format!("an order in {} cannot be re-addressed", before.status),
+        });
+    }
+    store::readdress(
+        tx,
+        before.id,
+        patch.shipping_address.as_ref(),
+        patch.billing_address.as_ref(),
+        patch.notes.as_deref(),
+        now,
+    )
+    .await?;
+    let Some(action) = action else { return Ok(Vec::new()) };
+    let how = Change { reason: patch.reason(), actor, now };
+    Ok(vec![change(tx, state, tenant, before, action, &how).await?])
+}
+
+/// An operator's change checked: every problem at once; the action it asks for, if any.
+fn check_patch(patch: &OrderPatch, serviceable: &[String]) -> Result<Option<Action>, Error> {
+    let mut errors = Vec::new();
+    if let Some(a) = &patch.shipping_address {
+        intake::check_address(a, "shipping_address", serviceable, &mut errors);
+    }
+    if let Some(a) = &patch.billing_address {
+        intake::check_address(a, "billing_address", &[], &mut errors);
+    }
+    if patch.notes.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+        errors.push(crate::platform::error::FieldError::new("notes", "too_long", "at most 2000 characters"));
+    }
+    let action = match patch.action.as_deref().map(Action::parse) {
+        Some(Err(Error::Invalid(e))) => {
+            errors.extend(e);
+            None
+        }
+        Some(parsed) => Some(parsed?),
+        None => None,
+    };
+    Error::check(errors)?;
+    Ok(action)
 }

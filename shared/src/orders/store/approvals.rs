@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::{Row, Transaction};
 use uuid::Uuid;
 
-use crate::orders::api::approvals::Approval;
+use crate::orders::model::Approval;
 use crate::platform::tenant::TenantId;
 
 const SELECT: &str = "SELECT a.id, a.customer_key, a.product_id, a.reference, a.approved_at, a.expires_at,
@@ -72,4 +72,22 @@ pub async fn list(
         )
         .await?;
     Ok(rows.iter().map(approval).collect())
+}
+
+/// Whether `customer` has an approval for `product` in force at `at`.
+pub async fn approved(
+    tx: &Transaction<'_>,
+    tenant: TenantId,
+    customer: &str,
+    product: Uuid,
+    at: DateTime<Utc>,
+) -> Result<bool, tokio_postgres::Error> {
+    Ok(tx
+        .query_opt(
+            "SELECT 1 FROM customer_approvals WHERE tenant_id = $1 AND customer_key = $2 AND product_id = $3
+                AND revoked_at IS NULL AND approved_at <= $4 AND expires_at > $4",
+            &[&tenant.as_uuid(), &customer, &product, &at],
+        )
+        .await?
+        .is_some())
 }

@@ -6,10 +6,10 @@ use tokio_postgres::{Row, Transaction};
 use uuid::Uuid;
 
 use crate::orders::events::OrderEvent;
+use crate::orders::model::Error;
 use crate::orders::model::{HistoryEntry, Line, Order, OrderEventEntry, OrderFilter, OrderStatus, Origin};
 use crate::orders::service::intake::{Evaluation, Hold};
 use crate::orders::{Address, OrderInput};
-use crate::platform::error::ApiError;
 use crate::platform::events::Envelope;
 use crate::platform::exceptions::{self, NewException, Severity};
 use crate::platform::state::AppState;
@@ -54,8 +54,10 @@ pub fn order(r: &Row) -> Order {
 }
 
 /// The order `id` with its lines (404 if the acting tenant has none).
-pub async fn load(tx: &Transaction<'_>, id: Uuid, lock: bool) -> Result<Order, ApiError> {
-    let mut found = crate::platform::db::by_id(tx, SELECT, "o", id, lock, "order", order).await?;
+pub async fn load(tx: &Transaction<'_>, id: Uuid, lock: bool) -> Result<Order, Error> {
+    let mut found = crate::platform::db::by_id(tx, SELECT, "o", id, lock, order)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("order {id}")))?;
     found.lines = tx
         .query(
             "SELECT line_no, tenant_sku, channel_product_id, channel_variant_id, name, product_id, platform_sku, quantity,
@@ -93,7 +95,7 @@ pub async fn existing(
     tenant: TenantId,
     origin: &Origin,
     external_id: Option<&str>,
-) -> Result<Option<Uuid>, ApiError> {
+) -> Result<Option<Uuid>, Error> {
     Ok(tx
         .query_opt(
             "SELECT id FROM orders WHERE tenant_id = $1
@@ -117,7 +119,7 @@ pub async fn insert(
     input: &OrderInput,
     ev: &Evaluation,
     now: DateTime<Utc>,
-) -> Result<Option<(Uuid, Envelope)>, ApiError> {
+) -> Result<Option<(Uuid, Envelope)>, Error> {
     let id = Uuid::now_v7();
     // The number last: the tenant's counter row stays locked only until this transaction ends.
     let number: i64 = tx
@@ -222,7 +224,7 @@ pub async fn record_holds(
     order: Uuid,
     holds: &[Hold],
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     for h in holds {
         let subject = match h.line {
             Some(line) => format!("order/{order}/line/{line}"),
@@ -251,9 +253,8 @@ pub async fn transition(
     reason: &str,
     actor: (&'static str, Option<Uuid>),
     now: DateTime<Utc>,
-) -> Result<Envelope, ApiError> {
-    let kind = crate::orders::model::transition(from, to)
-        .map_err(|e| ApiError::Conflict { code: "invalid_transition", detail: e.to_string() })?;
+) -> Result<Envelope, Error> {
+    let kind = crate::orders::model::transition(from, to)?;
     if from.is_some() {
         tx.execute(
             "UPDATE orders SET status = $2, updated_at = $3 WHERE id = $1",
@@ -344,30 +345,26 @@ pub async fn set_held_from(
     Ok(())
 }
 
-/// The tenant's active custom channel `code` (any case): id, code, price tolerance.
-pub async fn active_custom_channel(
+/// Records the channel's word on an order's payment (e.g. pending → paid).
+pub async fn update_payment(
     tx: &Transaction<'_>,
-    tenant: TenantId,
-    code: &str,
-) -> Result<Option<(Uuid, String, i32)>, tokio_postgres::Error> {
-    Ok(tx
-        .query_opt(
-            "SELECT id, code, price_tolerance_bp FROM channels WHERE tenant_id = $1 AND code = $2 AND kind = 'custom' AND active",
-            &[&tenant.as_uuid(), &code.to_lowercase()],
-        )
-        .await?
-        .map(|r| (r.get(0), r.get(1), r.get(2))))
+    id: Uuid,
+    status: Option<&str>,
+    reference: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), tokio_postgres::Error> {
+    tx.execute(
+        "UPDATE orders SET payment_status = $2, payment_reference = COALESCE($3, payment_reference), updated_at = $4
+          WHERE id = $1",
+        &[&id, &status.map(str::to_ascii_lowercase), &reference, &now],
+    )
+    .await?;
+    Ok(())
 }
 
-/// A channel's code and price tolerance.
-pub async fn channel_terms(
-    tx: &Transaction<'_>,
-    channel: Uuid,
-) -> Result<Option<(String, i32)>, tokio_postgres::Error> {
-    Ok(tx
-        .query_opt("SELECT code, price_tolerance_bp FROM channels WHERE id = $1", &[&channel])
-        .await?
-        .map(|r| (r.get(0), r.get(1))))
+/// An order's status as stored.
+pub async fn status(tx: &Transaction<'_>, id: Uuid) -> Result<String, tokio_postgres::Error> {
+    Ok(tx.query_one("SELECT status FROM orders WHERE id = $1", &[&id]).await?.get(0))
 }
 
 /// One page (`limit + 1` rows, newest first, before `cursor`) of the tenant's orders that match

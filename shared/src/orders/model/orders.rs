@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::Error;
+
 /// The states of ARCHITECTURE.md §4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -369,6 +371,54 @@ pub struct OrderEventEntry {
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
     pub at: DateTime<Utc>,
+}
+
+/// An operator's change to an order (`PATCH /api/v1/orders/{id}`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderPatch {
+    pub shipping_address: Option<Address>,
+    pub billing_address: Option<Address>,
+    pub notes: Option<String>,
+    /// `hold`, `release` or `cancel`.
+    pub action: Option<String>,
+    /// Why (kept in the status history).
+    pub reason: Option<String>,
+}
+
+impl OrderPatch {
+    /// The reason given, or "by an operator".
+    pub fn reason(&self) -> &str {
+        self.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).unwrap_or("by an operator")
+    }
+}
+
+/// What an operator may do to an order through `PATCH /api/v1/orders/{id}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Hold,
+    Release,
+    Cancel,
+}
+
+impl Action {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        match raw {
+            "hold" => Ok(Self::Hold),
+            "release" => Ok(Self::Release),
+            "cancel" => Ok(Self::Cancel),
+            _ => Err(Error::field("action", "invalid", "hold, release or cancel")),
+        }
+    }
+
+    /// The word a refusal uses: "an order in shipped cannot be cancelled".
+    pub fn done(self) -> &'static str {
+        match self {
+            Self::Hold => "held",
+            Self::Release => "released",
+            Self::Cancel => "cancelled",
+        }
+    }
 }
 
 #[cfg(test)]
