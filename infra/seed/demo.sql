@@ -6,8 +6,13 @@ INSERT INTO tenants (id, slug, name, kind) VALUES
     ('0193a0c0-0000-7000-8000-000000000002', 'northwind-wellness', 'Northwind Wellness', 'partner_brand')
 ON CONFLICT (id) DO NOTHING;
 
+-- Apex ships to Kentucky, California and Texas, in US dollars, on invoice terms unless an order says
+-- otherwise (so the product brief's quick-start order, with no currency and no payment, is taken).
 INSERT INTO tenant_settings (tenant_id, key, value) VALUES
-    ('0193a0c0-0000-7000-8000-000000000001', 'orders.serviceable_states', '["KY", "CA"]'),
+    ('0193a0c0-0000-7000-8000-000000000001', 'orders.serviceable_states', '["KY", "CA", "TX"]'),
+    ('0193a0c0-0000-7000-8000-000000000001', 'orders.currency', '"USD"'),
+    ('0193a0c0-0000-7000-8000-000000000001', 'orders.default_payment_source', '"terms"'),
+    ('0193a0c0-0000-7000-8000-000000000002', 'orders.currency', '"USD"'),
     ('0193a0c0-0000-7000-8000-000000000001', 'session.idle_timeout_minutes', '15'),
     ('0193a0c0-0000-7000-8000-000000000002', 'session.idle_timeout_minutes', '30')
 ON CONFLICT (tenant_id, key) DO NOTHING;
@@ -62,14 +67,16 @@ SELECT i.id::uuid, i.tenant::uuid, p.id, i.tenant_sku, i.name
 ON CONFLICT DO NOTHING;
 
 -- SKU mappings for the real channel payloads in ../shared/fixtures: the Shopify test order's
--- IPOD2008PINK, and the WooCommerce sample's product 93 (sent with sku "") and Bar3.
+-- IPOD2008PINK, and the WooCommerce sample's product 93 (sent with sku "") and Bar3; and the
+-- product brief's quick-start SKU, TENANT-SKU-001, from any channel.
 INSERT INTO sku_mappings (id, tenant_id, kind, channel, identifier, product_id, note)
 SELECT m.id::uuid, '0193a0c0-0000-7000-8000-000000000001', m.kind, m.channel, m.identifier, p.id, m.note
   FROM (VALUES
     ('0193a0c0-0000-7000-8000-000000000401', 'sku', 'shopify', 'IPOD2008PINK', 'RT-EXO-10ML', 'Shopify test notification order'),
     ('0193a0c0-0000-7000-8000-000000000402', 'channel_product', 'woocommerce', '93', 'RT-SAMPLE-SACHET', 'WooCommerce "Woo Single #1" (empty SKU)'),
     ('0193a0c0-0000-7000-8000-000000000403', 'sku', 'woocommerce', 'Bar3', 'RT-APPL-TIPS', 'WooCommerce "Ship Your Idea"'),
-    ('0193a0c0-0000-7000-8000-000000000404', 'alias', NULL, 'GLOW5', 'RT-EXO-5ML', 'old brochure SKU')
+    ('0193a0c0-0000-7000-8000-000000000404', 'alias', NULL, 'GLOW5', 'RT-EXO-5ML', 'old brochure SKU'),
+    ('0193a0c0-0000-7000-8000-000000000405', 'sku', NULL, 'TENANT-SKU-001', 'RT-EXO-10ML', 'the product brief''s quick-start SKU')
   ) AS m(id, kind, channel, identifier, sku, note)
   JOIN products p ON p.sku = m.sku
 ON CONFLICT DO NOTHING;

@@ -309,13 +309,19 @@ fn a_contexts_sql_is_all_in_its_store() {
         for file in rust_files(&src().join(ctx)) {
             let rel = file.strip_prefix(src().join(ctx)).unwrap().to_string_lossy().into_owned();
             let top = rel.split('/').next().unwrap_or("").trim_end_matches(".rs").to_owned();
-            if top == "store" || pending.contains(&top.as_str()) || pending.contains(&format!("{top}/").as_str()) {
+            if top == "store"
+                || pending.contains(&top.as_str())
+                || pending.contains(&format!("{top}/").as_str())
+            {
                 continue;
             }
             let code = code(&file);
             // SQL is in string literals: look only inside them.
             let strings: Vec<&str> = code.split('"').skip(1).step_by(2).collect();
-            if strings.iter().any(|s| sql.iter().any(|k| s.contains(k) && s.chars().any(|c| c.is_ascii_uppercase()))) {
+            if strings
+                .iter()
+                .any(|s| sql.iter().any(|k| s.contains(k) && s.chars().any(|c| c.is_ascii_uppercase())))
+            {
                 outside.push(format!("{ctx}/{rel}"));
             }
         }

@@ -612,3 +612,129 @@ async fn a_person_clears_a_price_hold_and_refused_channel_orders_leave_an_except
         r.body
     );
 }
+
+/// The fields of a 422's errors, with their codes, sorted.
+fn problems(body: &Value) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors: {body}"))
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
+        .collect();
+    found.sort();
+    found
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> =
+        expected.iter().map(|(f, c)| ((*f).to_owned(), (*c).to_owned())).collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn every_shape_error_of_a_body_comes_in_one_answer_on_every_route() {
+    let s = Shop::new().await;
+    // Orders: an unknown field, a mistyped one, an unknown field and a missing one in a line, a
+    // mistyped address field, a mistyped note — in the brief's spelling, so the paths are too.
+    let body = json!({"externalID": "X-1", "lineItems": [{"sku": 7, "qty": 2}],
+                      "shippingAddress": {"zip": 40202}, "notes": ["a"]});
+    let r = s.w.post("/api/v1/orders", body).by(&s.admin).expect(422).await;
+    assert_eq!(
+        problems(&r),
+        pairs(&[
+            ("externalID", "unknown_field"),
+            ("lineItems[0].sku", "invalid"),
+            ("lineItems[0].qty", "unknown_field"),
+            ("lineItems[0].quantity", "required"),
+            ("shippingAddress.zip", "invalid"),
+            ("notes", "invalid"),
+        ])
+    );
+    assert_eq!(s.orders().await, 0, "nothing written");
+    // A channel: five problems at once.
+    let r =
+        s.w.post(
+            "/api/v1/channels",
+            json!({"code": 5, "kind": ["shopify"], "nme": "x", "secret": true, "price_tolerance_bp": "5"}),
+        )
+        .by(&s.admin)
+        .expect(422)
+        .await;
+    assert_eq!(
+        problems(&r),
+        pairs(&[
+            ("code", "invalid"),
+            ("kind", "invalid"),
+            ("nme", "unknown_field"),
+            ("name", "required"),
+            ("secret", "invalid"),
+            ("price_tolerance_bp", "invalid"),
+        ])
+    );
+    // A price quote: five problems at once, inside the lines too.
+    let r =
+        s.w.post(
+            "/api/v1/pricing/quote",
+            json!({"lines": [{"sku": 1, "qty": 2}, {"quantity": "x"}], "currency": 9, "extra": 1}),
+        )
+        .by(&s.admin)
+        .expect(422)
+        .await;
+    let found = problems(&r);
+    for expected in pairs(&[
+        ("lines[0].sku", "invalid"),
+        ("lines[0].qty", "unknown_field"),
+        ("lines[1].quantity", "invalid"),
+        ("currency", "invalid"),
+        ("extra", "unknown_field"),
+    ]) {
+        assert!(found.contains(&expected), "{expected:?} missing from {found:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_external_id_again_is_the_same_order_with_the_same_body_and_a_conflict_with_another() {
+    let s = Shop::new().await;
+    let mut body = portal_order(json!([{"sku": "GLOW-10", "quantity": 1}]));
+    body["external_id"] = json!("ERP-77");
+    let made = s.w.post("/api/v1/orders", body.clone()).by(&s.admin).expect(201).await;
+    // The same body, spelled the brief's way and in another key order, is the same order.
+    let mut same = json!({"externalId": "ERP-77", "lineItems": [{"quantity": 1, "sku": "GLOW-10"}]});
+    for k in ["currency", "customer", "shipping_address", "payment"] {
+        same[k] = body[k].clone();
+    }
+    let again = s.w.post("/api/v1/orders", same).by(&s.admin).send().await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.headers["order-existed"], "true");
+    assert_eq!(again.body["id"], made["id"]);
+    // Another body under the same external id: 409 naming the order; nothing changes.
+    body["lines"] = json!([{"sku": "GLOW-10", "quantity": 2}]);
+    let r = s.w.post("/api/v1/orders", body).by(&s.admin).send().await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(r.body["code"], "external_id_conflict");
+    assert!(r.body["detail"].as_str().unwrap().contains(made["id"].as_str().unwrap()), "{}", r.body);
+    assert_eq!(s.orders().await, 1);
+    let kept =
+        s.w.get(format!("/api/v1/orders/{}", made["id"].as_str().unwrap())).by(&s.admin).expect(200).await;
+    assert_eq!(kept["lines"][0]["quantity"], 1);
+}
+
+#[tokio::test]
+async fn a_zip_code_outside_the_addresss_state_holds_the_order_for_review() {
+    let s = Shop::new().await;
+    let mut body = portal_order(json!([{"sku": "GLOW-10", "quantity": 1}]));
+    body["shipping_address"]["postal_code"] = json!("78701"); // Austin, TX; the address says KY
+    let held = s.w.post("/api/v1/orders", body.clone()).by(&s.admin).expect(201).await;
+    assert_eq!(held["status"], "needs_review");
+    let id = held["id"].as_str().unwrap();
+    let detail = s.w.get(format!("/api/v1/orders/{id}")).by(&s.admin).expect(200).await;
+    let kinds: Vec<&str> =
+        detail["exceptions"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["address_mismatch"], "{detail}");
+    assert_eq!(detail["exceptions"][0]["detail"], "ZIP 78701 belongs to TX, not KY");
+    // The right ZIP for the state is accepted.
+    body["shipping_address"]["postal_code"] = json!("40202");
+    let ok = s.w.post("/api/v1/orders", body).by(&s.admin).expect(201).await;
+    assert_eq!(ok["status"], "accepted");
+}

@@ -36,11 +36,15 @@ async fn the_local_runner_serves_every_route_and_writes_demo_credentials() {
     assert_eq!(tenants.len(), 4, "the platform tenant, two demo tenants and a vendor");
     // The demo people sign in with what demo.json says.
     let users = demo["users"].as_array().unwrap();
-    assert_eq!(users.len(), 6, "{users:?}");
+    assert_eq!(
+        users.len(),
+        8,
+        "seven people, the consultant twice (a membership in each tenant); the consultant's second membership: {users:?}"
+    );
     for u in users {
         let login = http
             .post(format!("{api}/api/v1/auth/login"))
-            .json(&serde_json::json!({ "email": u["email"], "password": u["password"] }))
+            .json(&serde_json::json!({ "email": u["email"], "password": u["password"], "tenant_id": u["tenant_id"] }))
             .send()
             .await
             .unwrap();
@@ -164,6 +168,74 @@ async fn the_local_runner_serves_every_route_and_writes_demo_credentials() {
             .unwrap();
         assert_eq!(order["total"], total, "{kind}: {order}");
     }
+    child.kill().await.unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The product brief's quick-start request, byte for byte (its `YOUR_API_KEY` the demo tenant's key).
+const QUICK_START: &str = r#"{
+    "externalId": "ORDER-12345",
+    "customer": {
+      "email": "customer@example.com",
+      "name": "John Doe"
+    },
+    "lineItems": [
+      {
+        "sku": "TENANT-SKU-001",
+        "quantity": 2
+      }
+    ],
+    "shippingAddress": {
+      "street": "123 Main St",
+      "city": "Austin",
+      "state": "TX",
+      "zip": "78701",
+      "country": "US"
+    }
+  }"#;
+
+#[tokio::test]
+async fn the_briefs_quick_start_is_accepted_on_the_demo_stack_as_written() {
+    let db = TestDb::create().await;
+    let dir = std::env::temp_dir().join(format!("quick-start-{}", support::unique()));
+    let (mut child, api) = support::spawn_runner(&db, &dir, true, None).await;
+    let demo: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("demo.json")).unwrap()).unwrap();
+    let key = demo["tenants"].as_array().unwrap().iter().find(|t| t["slug"] == "apex-regen-clinic").unwrap()
+        ["api_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let http = support::http_client();
+    let post = |body: &'static str| {
+        http.post(format!("{api}/api/v1/orders"))
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let res = post(QUICK_START).await.unwrap();
+    assert_eq!(res.status(), 201);
+    let order: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(order["status"], "accepted", "{order}");
+    assert_eq!(order["external_id"], "ORDER-12345");
+    assert_eq!(order["currency"], "USD", "the tenant's currency");
+    assert_eq!(order["payment_source"], "terms", "the tenant's default payment source");
+    assert_eq!(order["lines"][0]["platform_sku"], "RT-EXO-10ML");
+    assert_eq!(order["total"], 2 * 19_900, "priced by the demo's list");
+    assert_eq!(order["shipping_address"]["line1"], "123 Main St");
+    assert_eq!(order["shipping_address"]["postal_code"], "78701");
+    // The OpenAPI document shows it as the operation's example.
+    let doc: serde_json::Value =
+        http.get(format!("{api}/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let example =
+        &doc["paths"]["/api/v1/orders"]["post"]["requestBody"]["content"]["application/json"]["example"];
+    assert_eq!(*example, serde_json::from_str::<serde_json::Value>(QUICK_START).unwrap());
+    // Sent again as written: the same order, marked as already there.
+    let again = post(QUICK_START).await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.headers()["order-existed"], "true");
+    assert_eq!(again.json::<serde_json::Value>().await.unwrap()["id"], order["id"]);
     child.kill().await.unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }

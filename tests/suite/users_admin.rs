@@ -347,3 +347,34 @@ async fn serviceable_states_must_be_state_codes() {
     assert_eq!(put(serde_json::json!("KY")).await.problem(422), "validation_failed");
     assert_eq!(put(serde_json::json!(["KY", "CA"])).await.status, 200);
 }
+
+#[tokio::test]
+async fn an_invitation_answers_alike_whether_or_not_the_person_exists_elsewhere() {
+    let w = World::new().await;
+    let (a, b) = (w.tenant().await, w.tenant().await);
+    let admin = w.person(a, &["TENANT_ADMIN"]).await;
+    let elsewhere = w.person(b, &["TENANT_ADMIN"]).await;
+    let known = w
+        .post("/api/v1/users/invitations", json!({"email": elsewhere.email, "roles": ["TENANT_USER"]}))
+        .by(&admin)
+        .expect(201)
+        .await;
+    let unknown = w
+        .post(
+            "/api/v1/users/invitations",
+            json!({"email": "nobody.yet@example.com", "roles": ["TENANT_USER"]}),
+        )
+        .by(&admin)
+        .expect(201)
+        .await;
+    let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&known), keys(&unknown), "the same shape either way");
+    assert!(known.get("user_id").is_none(), "{known}");
+    let text = known.to_string();
+    for id in [elsewhere.id.to_string(), b.as_uuid().to_string()] {
+        assert!(!text.contains(&id), "another tenant's id in the answer: {text}");
+    }
+    // Nor in the audit entry the inviting tenant keeps.
+    let entries = w.get("/api/v1/audit-log?action=user.invited").by(&admin).expect(200).await;
+    assert!(!entries.to_string().contains(&elsewhere.id.to_string()), "{entries}");
+}

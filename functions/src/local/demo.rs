@@ -1,7 +1,7 @@
 //! Demo data for the local stack: `infra/seed/demo.sql` (tenants, the platform catalog, each
 //! tenant's catalog, SKU mappings for the fixture payloads, prices, promotions), then people who can
-//! sign in — a platform super admin, an admin and a user for each demo tenant, and the demo vendor's
-//! admin — with argon2id hashes made
+//! sign in — a platform super admin, an admin and a user for each demo tenant, the demo vendor's
+//! admin, and a consultant who belongs to two tenants — with argon2id hashes made
 //! here (a hash is salted, so it cannot live in the SQL). Idempotent. What it made goes to
 //! `.local/demo.json`.
 
@@ -93,6 +93,23 @@ pub fn users() -> Vec<DemoUser> {
             CRYO_SUPPLY,
             "cryo-supply",
             &["VENDOR_ADMIN"],
+        ),
+        // One person in two tenants (the README's switch-tenant example): a consultant to both.
+        u(
+            6,
+            "consultant@regen-partners.example",
+            "demo consultant passphrase",
+            APEX,
+            "apex-regen-clinic",
+            &["TENANT_USER"],
+        ),
+        u(
+            6,
+            "consultant@regen-partners.example",
+            "demo consultant passphrase",
+            NORTHWIND,
+            "northwind-wellness",
+            &["TENANT_USER"],
         ),
     ]
 }

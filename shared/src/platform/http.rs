@@ -225,39 +225,191 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(read_json(bytes)?)
 }
 
-/// [`parse_json`] for code below the handlers: the failure as a [`BodyError`].
+/// [`parse_json`] for code below the handlers: the failure as a [`BodyError`]. A body of the wrong
+/// shape is refused with every problem at once — each unknown, missing and mistyped field with its
+/// path — not only the first: after each error the body is repaired (an unknown field dropped, a
+/// mistyped one dropped, a missing one filled with a stand-in that is not reported) and read again.
 pub fn read_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
-    let value = match result {
-        Ok(v) => v,
-        Err(err) => {
-            let path = err.path().to_string();
-            let inner = err.into_inner();
-            return Err(match inner.classify() {
-                serde_json::error::Category::Data => BodyError::Fields(vec![field_error(&path, &inner)]),
-                serde_json::error::Category::Syntax
-                | serde_json::error::Category::Eof
-                | serde_json::error::Category::Io => BodyError::Malformed(inner.to_string()),
-            });
-        }
+    let mut value: serde_json::Value = {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let v = serde::Deserialize::deserialize(&mut de)
+            .map_err(|e: serde_json::Error| BodyError::Malformed(e.to_string()))?;
+        // Trailing characters after the value are malformed JSON too.
+        de.end().map_err(|e| BodyError::Malformed(e.to_string()))?;
+        v
     };
-    // Trailing characters after the value are malformed JSON too.
-    de.end().map_err(|e| BodyError::Malformed(e.to_string()))?;
-    Ok(value)
+    let mut repair = Repair::default();
+    for _ in 0..MAX_REPAIRS {
+        match serde_path_to_error::deserialize::<_, T>(&value) {
+            Ok(v) if repair.errors.is_empty() => return Ok(v),
+            Ok(_) => break,
+            Err(err) => {
+                if !repair.step(&mut value, &err) {
+                    break;
+                }
+            }
+        }
+    }
+    Err(BodyError::Fields(repair.errors))
 }
 
-fn field_error(path: &str, err: &serde_json::Error) -> FieldError {
-    let path = if path == "." { "" } else { path };
-    let msg = err.to_string();
-    // "missing field `sku` at line 1 column 2" → field "items[0].sku", code "required".
-    let message = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
-    if let Some(name) = message.strip_prefix("missing field `").and_then(|r| r.strip_suffix('`')) {
-        let field = if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
-        return FieldError::new(field, "required", message);
+/// How many repairs a body gets before the problems found so far are the answer.
+const MAX_REPAIRS: usize = 100;
+
+/// Values tried, in turn, in place of a field that is missing or was dropped as mistyped.
+fn stand_ins() -> [serde_json::Value; 6] {
+    use serde_json::{Value, json};
+    [Value::Null, json!(""), json!(0), json!(false), json!([]), json!({})]
+}
+
+type Segments = Vec<serde_path_to_error::Segment>;
+
+/// A path as problems name it: `lines[0].sku`.
+fn render(path: &[serde_path_to_error::Segment]) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for seg in path {
+        match seg {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Enum { .. } => {}
+            Segment::Unknown => out.push_str(".?"),
+        }
     }
-    let code = if message.starts_with("unknown field") { "unknown_field" } else { "invalid" };
-    FieldError::new(path, code, message)
+    out
+}
+
+/// The value at `path`, if every segment leads somewhere.
+fn at<'v>(
+    v: &'v mut serde_json::Value,
+    path: &[serde_path_to_error::Segment],
+) -> Option<&'v mut serde_json::Value> {
+    use serde_path_to_error::Segment;
+    let Some((first, rest)) = path.split_first() else { return Some(v) };
+    let next = match first {
+        Segment::Seq { index } => v.as_array_mut()?.get_mut(*index)?,
+        Segment::Map { key } => v.as_object_mut()?.get_mut(key)?,
+        Segment::Enum { .. } => v,
+        Segment::Unknown => return None,
+    };
+    at(next, rest)
+}
+
+/// Puts `new` at `path` (a field of an object or an element of an array); `false` if it cannot.
+fn put(value: &mut serde_json::Value, path: &[serde_path_to_error::Segment], new: serde_json::Value) -> bool {
+    use serde_path_to_error::Segment;
+    let Some((last, parent)) = path.split_last() else { return false };
+    match (last, at(value, parent)) {
+        (Segment::Map { key }, Some(serde_json::Value::Object(o))) => {
+            o.insert(key.clone(), new);
+            true
+        }
+        (Segment::Seq { index }, Some(serde_json::Value::Array(a))) if *index < a.len() => {
+            a[*index] = new;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The problems found in a body so far, and the stand-ins put in to read past them.
+#[derive(Default)]
+struct Repair {
+    errors: Vec<FieldError>,
+    /// Fields filled with a stand-in (or dropped as mistyped), with the next stand-in to try.
+    filled: Vec<(Segments, usize)>,
+}
+
+impl Repair {
+    /// Fills `path` with its next stand-in; `false` when none is left.
+    fn fill(&mut self, value: &mut serde_json::Value, i: usize) -> bool {
+        let (path, next) = self.filled[i].clone();
+        let Some(candidate) = stand_ins().get(next).cloned() else { return false };
+        self.filled[i].1 += 1;
+        put(value, &path, candidate)
+    }
+
+    /// Records `err` (unless it is about a stand-in) and repairs the body; `false` when it cannot.
+    fn step(
+        &mut self,
+        value: &mut serde_json::Value,
+        err: &serde_path_to_error::Error<serde_json::Error>,
+    ) -> bool {
+        use serde_path_to_error::Segment;
+        let segments: Segments = err.path().iter().cloned().collect();
+        let path = render(&segments);
+        let full = err.inner().to_string();
+        let message = full.split(" at line ").next().unwrap_or(&full).to_owned();
+        let quoted = message.split('`').nth(1).unwrap_or("").to_owned();
+        let known = |p: &[Segment]| render(p);
+        // About a stand-in: a field missing inside it gets its own (silent) stand-in; otherwise the
+        // stand-in does not fit and the next one goes in.
+        let under = (0..self.filled.len())
+            .filter(|&i| {
+                let p = &self.filled[i].0;
+                segments.len() >= p.len() && known(&segments[..p.len()]) == known(p)
+            })
+            .max_by_key(|&i| self.filled[i].0.len());
+        if let Some(i) = under {
+            if message.starts_with("missing field `") {
+                let mut field = segments.clone();
+                field.push(Segment::Map { key: quoted });
+                self.filled.push((field, 0));
+                return self.fill(value, self.filled.len() - 1);
+            }
+            return self.fill(value, i);
+        }
+        if message.starts_with("missing field `") {
+            let mut field = segments.clone();
+            field.push(Segment::Map { key: quoted });
+            let i = match self.filled.iter().position(|(p, _)| known(p) == known(&field)) {
+                // A field dropped as mistyped is required: it is reported already.
+                Some(i) => i,
+                None => {
+                    self.errors.push(FieldError::new(render(&field), "required", message));
+                    self.filled.push((field, 0));
+                    self.filled.len() - 1
+                }
+            };
+            return self.fill(value, i);
+        }
+        if message.starts_with("unknown field `") {
+            // The path names the unknown key itself (or, from some deserializers, its object).
+            let parent = match segments.split_last() {
+                Some((Segment::Map { key }, parent)) if *key == quoted => parent,
+                _ => &segments[..],
+            };
+            self.errors.push(FieldError::new(join(&render(parent), &quoted), "unknown_field", message));
+            return at(value, parent)
+                .and_then(|o| o.as_object_mut())
+                .and_then(|o| o.remove(&quoted))
+                .is_some();
+        }
+        // Mistyped or out of range: dropped (an array element is replaced), reported once.
+        self.errors.push(FieldError::new(&path, "invalid", message));
+        match segments.split_last() {
+            Some((Segment::Map { key }, parent)) => {
+                let dropped = at(value, parent).and_then(|o| o.as_object_mut()).and_then(|o| o.remove(key));
+                self.filled.push((segments.clone(), 0));
+                dropped.is_some()
+            }
+            Some((Segment::Seq { .. }, _)) => {
+                self.filled.push((segments, 0));
+                let i = self.filled.len() - 1;
+                self.fill(value, i)
+            }
+            _ => false,
+        }
+    }
+}
+
+fn join(parent: &str, name: &str) -> String {
+    if parent.is_empty() { name.to_owned() } else { format!("{parent}.{name}") }
 }
 
 pub const DEVICE_HEADER: HeaderName = HeaderName::from_static("x-device-fingerprint");
@@ -325,6 +477,76 @@ mod tests {
             matches!(&err, Some(ApiError::Validation(e)) if e[0].field == "items[0].quantity" && e[0].code == "invalid"),
             "{err:?}"
         );
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Strict {
+        reference: String,
+        lines: Vec<Line>,
+        payment: Payment,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Line {
+        sku: String,
+        quantity: u32,
+        note: Option<String>,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Payment {
+        source: String,
+        token: Option<String>,
+    }
+
+    fn problems<T: DeserializeOwned + std::fmt::Debug>(body: &str) -> Vec<(String, String)> {
+        match read_json::<T>(body.as_bytes()) {
+            Err(BodyError::Fields(errors)) => {
+                let mut found: Vec<(String, String)> =
+                    errors.into_iter().map(|e| (e.field, e.code)).collect();
+                found.sort();
+                found
+            }
+            other => unreachable!("expected shape errors, got {other:?}"),
+        }
+    }
+
+    fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> =
+            expected.iter().map(|(f, c)| ((*f).to_owned(), (*c).to_owned())).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn every_shape_error_comes_at_once_with_its_path() {
+        let body = r#"{"lines":[{"quantity":"two","colour":"red"},{"sku":5,"quantity":1,"note":7}],"tenant_id":"x"}"#;
+        assert_eq!(
+            problems::<Strict>(body),
+            pairs(&[
+                ("lines[0].quantity", "invalid"),
+                ("lines[0].sku", "required"),
+                ("lines[0].colour", "unknown_field"),
+                ("lines[1].sku", "invalid"),
+                ("lines[1].note", "invalid"),
+                ("tenant_id", "unknown_field"),
+                ("reference", "required"),
+                ("payment", "required"),
+            ])
+        );
+        // A required object that is missing is one problem, not one per field inside it.
+        assert_eq!(problems::<Strict>(r#"{"reference":"A","lines":[]}"#), pairs(&[("payment", "required")]));
+        // Mistyped array elements are each named.
+        assert_eq!(
+            problems::<Order>(r#"{"items":[1,{"sku":"A","quantity":1},"x"]}"#),
+            pairs(&[("items[0]", "invalid"), ("items[2]", "invalid")])
+        );
+        // A body that reads is read.
+        assert!(read_json::<Strict>(br#"{"reference":"A","lines":[],"payment":{"source":"terms"}}"#).is_ok());
     }
 
     #[test]

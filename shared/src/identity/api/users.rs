@@ -52,7 +52,7 @@ pub async fn invite(
     let tx = principal.tx(&mut conn).await?;
     let invite = service::Invite { email, display_name, roles: req.roles };
     let (invitation, envelope) = service::invite(&state, &tx, &principal, invite).await?;
-    let entry = Entry::new("user.invited", "user", invitation.user_id).after(&invitation);
+    let entry = Entry::new("user.invited", "invitation", invitation.id).after(&invitation);
     audit::record(&tx, &principal, entry).await?;
     tx.commit().await?;
     events::publish_committed(&state, &[envelope]).await?;

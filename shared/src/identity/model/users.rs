@@ -22,10 +22,11 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
+/// An invitation as its maker sees it: the same whether or not the person already exists
+/// elsewhere, and with no user id (another tenant's ids stay unseen).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Invitation {
     pub id: Uuid,
-    pub user_id: Uuid,
     pub email: String,
     pub roles: Vec<String>,
     pub expires_at: DateTime<Utc>,

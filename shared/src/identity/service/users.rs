@@ -65,7 +65,6 @@ pub(crate) async fn invite(
     let (token, hash) = new_secret(p.tenant.as_uuid())?;
     let invitation = Invitation {
         id: Uuid::now_v7(),
-        user_id: user,
         email: req.email.into_string(),
         roles: req.roles,
         expires_at: now + INVITATION_TTL,

@@ -15,7 +15,7 @@ use crate::identity::Principal;
 use crate::orders::OrderInput;
 use crate::orders::model::{HistoryEntry, Order, OrderEventEntry, OrderFilter, OrderPatch, Origin};
 use crate::orders::service::intake::{self, Evaluation};
-use crate::orders::service::orders::{amend, context, revalidate_order, take};
+use crate::orders::service::orders::{amend, context, revalidate_order, take, with_defaults};
 use crate::orders::service::profiles::{CustomChannel, read_custom};
 use crate::orders::store::orders as store;
 use crate::platform::audit::{self, Entry};
@@ -54,17 +54,33 @@ fn input_of(body: &serde_json::Value) -> Result<OrderInput, ApiError> {
     parse_json(body.to_string().as_bytes())
 }
 
+/// Marks the answer for an order that already existed (200): `Order-Existed: true`.
+fn existed(mut res: Response) -> Response {
+    if res.status() == StatusCode::OK {
+        res.headers_mut().insert("order-existed", HeaderValue::from_static("true"));
+    }
+    res
+}
+
 /// Takes an order: validated, SKUs mapped, priced, and `accepted` — or `needs_review` with the
 /// problems held as exceptions — or refused with every problem (422). With `Idempotency-Key`, a
 /// duplicate while it runs gets 409, the key with another body 422, and a finished one its
 /// response again (24 h).
 #[utoipa::path(post, path = "/api/v1/orders", operation_id = "orders_create", tag = "orders",
-    request_body = OrderInput, security(("bearer" = [])),
+    request_body(content = OrderInput, description = "The order; the product brief's field names \
+        (`externalId`, `lineItems`, `shippingAddress`, `street`, `zip`, ...) are accepted as aliases, and \
+        currency and payment default to the tenant's",
+        example = json!({"externalId": "ORDER-12345", "customer": {"email": "customer@example.com", "name": "John Doe"},
+            "lineItems": [{"sku": "TENANT-SKU-001", "quantity": 2}],
+            "shippingAddress": {"street": "123 Main St", "city": "Austin", "state": "TX", "zip": "78701", "country": "US"}})),
+    security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     responses(
         (status = 201, description = "Taken (accepted or needs_review)", body = Order),
-        (status = 200, description = "Already taken with this key or channel order id", body = Order),
-        (status = 409, description = "The same key is still being processed", body = crate::Problem),
+        (status = 200, description = "Already taken with this key, or this external id and the same body", body = Order,
+            headers(("order-existed" = String, description = "`true`: the order already existed"))),
+        (status = 409, description = "The same key is still being processed, or the external id was taken \
+            with another body (`external_id_conflict`, naming the order)", body = crate::Problem),
         (status = 422, description = "Refused: every problem listed; nothing written", body = crate::Problem),
     ))]
 pub async fn create(
@@ -105,6 +121,7 @@ pub async fn create(
             (origin.source, origin.channel_id, origin.profile_version) =
                 ("custom", Some(c.id), Some(c.version));
         }
+        let input = with_defaults(&tx, principal.tenant, input).await?;
         let (status, order, envelopes) = take(&state, &tx, &ctx, &origin, &input).await?;
         tx.commit().await?;
         // Committed: the relay publishes whatever this misses; the caller gets its order.
@@ -121,9 +138,9 @@ pub async fn create(
                 // The order is committed; a retry finds it through the database's unique key.
                 tracing::warn!(error = %e, "idempotency record not completed");
             }
-            Ok((status, Json(body)).into_response())
+            Ok(existed((status, Json(body)).into_response()))
         }
-        (Ok((status, order)), None) => Ok((status, Json(order)).into_response()),
+        (Ok((status, order)), None) => Ok(existed((status, Json(order)).into_response())),
         (Err(e), Some(k)) => {
             idempotency::release(&state, principal.tenant, k).await;
             Err(e)
@@ -162,6 +179,7 @@ pub async fn validate(
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
     let ctx = context(&tx, &principal).await?;
+    let input = with_defaults(&tx, principal.tenant, input).await?;
     let ev = intake::evaluate(&tx, &ctx, &input).await?;
     tx.rollback().await?;
     Ok(Json(ev))

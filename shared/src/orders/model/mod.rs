@@ -2,12 +2,16 @@
 //! ([`orders`]), the values channel payloads carry ([`channels`]), field-mapping profiles
 //! ([`profiles`]), customer approvals ([`approvals`]), and the context's [`Error`].
 
+mod addresses;
 mod approvals;
+mod changes;
 mod channels;
 mod orders;
 mod profiles;
 
+pub use addresses::*;
 pub use approvals::*;
+pub use changes::*;
 pub use channels::*;
 pub use orders::*;
 pub use profiles::*;

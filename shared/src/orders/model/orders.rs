@@ -7,8 +7,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::Error;
-
 /// The states of ARCHITECTURE.md §4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -195,11 +193,18 @@ pub fn transition(from: Option<OrderStatus>, to: OrderStatus) -> Result<OrderEve
 pub struct Address {
     pub name: Option<String>,
     pub company: Option<String>,
+    /// Also accepted as `street`.
+    #[serde(alias = "street")]
     pub line1: Option<String>,
+    /// Also accepted as `street2`.
+    #[serde(alias = "street2")]
     pub line2: Option<String>,
     pub city: Option<String>,
-    /// State or province code (`KY`, `CA`); required in the US.
+    /// State or province code (`KY`, `CA`); required in the US. A US ZIP code outside this state
+    /// holds the order for review (`address_mismatch`).
     pub state: Option<String>,
+    /// Also accepted as `zip` or `postalCode`.
+    #[serde(alias = "zip", alias = "postalCode")]
     pub postal_code: Option<String>,
     /// ISO 3166-1 alpha-2.
     pub country: Option<String>,
@@ -231,17 +236,20 @@ pub struct Payment {
 pub struct LineInput {
     /// The SKU as the channel sent it (empty counts as none).
     pub sku: Option<String>,
-    /// The channel's product id (string or integer of any size; never a fraction).
-    #[serde(default, deserialize_with = "crate::catalog::id_like")]
+    /// The channel's product id (string or integer of any size; never a fraction). Also
+    /// accepted as `productId`.
+    #[serde(default, alias = "productId", deserialize_with = "crate::catalog::id_like")]
     #[schema(value_type = Option<String>)]
     pub product_id: Option<String>,
-    #[serde(default, deserialize_with = "crate::catalog::id_like")]
+    /// Also accepted as `variantId`.
+    #[serde(default, alias = "variantId", deserialize_with = "crate::catalog::id_like")]
     #[schema(value_type = Option<String>)]
     pub variant_id: Option<String>,
     pub name: Option<String>,
     pub quantity: i64,
     /// Minor units. Given: the channel's price, kept. Absent on every line: priced by the
-    /// tenant's price lists and promotions.
+    /// tenant's price lists and promotions. Also accepted as `unitPrice`.
+    #[serde(alias = "unitPrice")]
     pub unit_price: Option<i64>,
     pub discount: Option<i64>,
     pub tax: Option<i64>,
@@ -252,23 +260,45 @@ pub struct LineInput {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderInput {
-    /// The channel's id for the order (unique per channel).
+    /// The caller's id for the order (unique per channel; the same id with another body is a 409
+    /// `external_id_conflict`). Also accepted as `externalId`.
+    #[serde(alias = "externalId")]
     pub external_id: Option<String>,
+    /// ISO 4217; default: the tenant's currency (setting `orders.currency`).
+    #[serde(default)]
     pub currency: String,
     #[serde(default)]
     pub customer: Customer,
+    /// Also accepted as `shippingAddress`.
+    #[serde(alias = "shippingAddress")]
     pub shipping_address: Option<Address>,
+    /// Also accepted as `billingAddress`.
+    #[serde(alias = "billingAddress")]
     pub billing_address: Option<Address>,
+    /// Also accepted as `lineItems`.
+    #[serde(alias = "lineItems")]
     pub lines: Vec<LineInput>,
     /// Channel totals (minor units), kept as the customer saw them.
     pub shipping: Option<i64>,
     pub tax: Option<i64>,
     pub discount: Option<i64>,
     pub total: Option<i64>,
-    pub payment: Payment,
+    /// Default: the tenant's default payment source (setting `orders.default_payment_source`),
+    /// when it has one.
     #[serde(default)]
+    pub payment: Payment,
+    /// Also accepted as `promotionCodes`.
+    #[serde(default, alias = "promotionCodes")]
     pub promotion_codes: Vec<String>,
     pub notes: Option<String>,
+}
+
+impl OrderInput {
+    /// SHA-256 of the input as read (field order fixed by the type): two bodies that read the
+    /// same have the same fingerprint, whatever their spelling (aliases, key order, spacing).
+    pub fn fingerprint(&self) -> Vec<u8> {
+        crate::platform::crypto::sha256(&serde_json::to_string(self).unwrap_or_default())
+    }
 }
 
 /// Who or what put the order in.
@@ -282,6 +312,14 @@ pub struct Origin {
     pub placed_by: Option<Uuid>,
     pub idempotency_key: Option<String>,
     pub profile_version: Option<i32>,
+}
+
+impl Origin {
+    /// Whether a repeated external id must come with the same body: for orders sent to the API
+    /// (a channel's webhooks send the same order again as it changes; they are topics, not repeats).
+    pub fn compares_bodies(&self) -> bool {
+        !matches!(self.source, "shopify" | "woocommerce")
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -371,54 +409,6 @@ pub struct OrderEventEntry {
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
     pub at: DateTime<Utc>,
-}
-
-/// An operator's change to an order (`PATCH /api/v1/orders/{id}`).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OrderPatch {
-    pub shipping_address: Option<Address>,
-    pub billing_address: Option<Address>,
-    pub notes: Option<String>,
-    /// `hold`, `release` or `cancel`.
-    pub action: Option<String>,
-    /// Why (kept in the status history).
-    pub reason: Option<String>,
-}
-
-impl OrderPatch {
-    /// The reason given, or "by an operator".
-    pub fn reason(&self) -> &str {
-        self.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).unwrap_or("by an operator")
-    }
-}
-
-/// What an operator may do to an order through `PATCH /api/v1/orders/{id}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Hold,
-    Release,
-    Cancel,
-}
-
-impl Action {
-    pub fn parse(raw: &str) -> Result<Self, Error> {
-        match raw {
-            "hold" => Ok(Self::Hold),
-            "release" => Ok(Self::Release),
-            "cancel" => Ok(Self::Cancel),
-            _ => Err(Error::field("action", "invalid", "hold, release or cancel")),
-        }
-    }
-
-    /// The word a refusal uses: "an order in shipped cannot be cancelled".
-    pub fn done(self) -> &'static str {
-        match self {
-            Self::Hold => "held",
-            Self::Release => "released",
-            Self::Cancel => "cancelled",
-        }
-    }
 }
 
 #[cfg(test)]

@@ -203,7 +203,8 @@ async fn act(
     input: &OrderInput,
 ) -> Result<Option<(&'static str, Uuid, Vec<Envelope>)>, Error> {
     let (tenant, origin) = (d.target.tenant, d.origin());
-    let existing = order_store::existing(tx, tenant, &origin, input.external_id.as_deref()).await?;
+    let existing =
+        order_store::existing(tx, tenant, &origin, input.external_id.as_deref()).await?.map(|(id, _)| id);
     let mut envelopes = Vec::new();
     let outcome = match (topic, existing) {
         (Topic::Cancel, None) => return Ok(None),

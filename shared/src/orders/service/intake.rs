@@ -170,7 +170,16 @@ pub fn payment_hold(payment: &crate::orders::Payment) -> Option<Hold> {
 /// The checks that need nothing but the input; every problem at once.
 pub fn check_input(input: &OrderInput, ctx: &Context) -> Result<String, Error> {
     let mut errors = Vec::new();
-    let cur = currency(&input.currency, "currency", &mut errors);
+    let cur = if input.currency.trim().is_empty() {
+        errors.push(FieldError::new(
+            "currency",
+            "required",
+            "ISO 4217 (this tenant has no default currency: orders.currency)",
+        ));
+        String::new()
+    } else {
+        currency(&input.currency, "currency", &mut errors)
+    };
     if input.lines.is_empty() || input.lines.len() > MAX_LINES {
         errors.push(FieldError::new("lines", "invalid", format!("1 to {MAX_LINES} lines")));
     }
@@ -294,6 +303,11 @@ pub fn check_input(input: &OrderInput, ctx: &Context) -> Result<String, Error> {
             }
         }
         "terms" => {}
+        "" => errors.push(FieldError::new(
+            "payment.source",
+            "required",
+            "token, external or terms (this tenant has no default payment source: orders.default_payment_source)",
+        )),
         _ => errors.push(FieldError::new("payment.source", "invalid", "token, external or terms")),
     }
     if input.promotion_codes.len() > MAX_CODES {
@@ -452,6 +466,9 @@ pub async fn evaluate(tx: &Transaction<'_>, ctx: &Context, input: &OrderInput) -
     }
     let (shipping, tax, total) = settle(&mut lines, subtotal, discount, input);
     holds.extend(payment_hold(&input.payment));
+    if let Some(why) = input.shipping_address.as_ref().and_then(crate::orders::model::zip_mismatch) {
+        holds.push(Hold { kind: "address_mismatch".into(), line: None, detail: why });
+    }
     let status = if holds.is_empty() {
         crate::orders::model::OrderStatus::Accepted
     } else {

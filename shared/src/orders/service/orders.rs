@@ -25,6 +25,29 @@ pub async fn serviceable_states(tx: &Transaction<'_>, tenant: TenantId) -> Resul
         .collect())
 }
 
+/// A text setting of the tenant's, if it has one.
+async fn text_setting(tx: &Transaction<'_>, tenant: TenantId, key: &str) -> Result<Option<String>, Error> {
+    let v = crate::identity::tenant_setting(tx, tenant, key).await?;
+    Ok(v.and_then(|v| v.as_str().map(str::to_owned)).filter(|s| !s.trim().is_empty()))
+}
+
+/// `input` with what it left out filled from the tenant's settings: its currency
+/// (`orders.currency`) and payment source (`orders.default_payment_source`).
+pub async fn with_defaults(
+    tx: &Transaction<'_>,
+    tenant: TenantId,
+    mut input: OrderInput,
+) -> Result<OrderInput, Error> {
+    if input.currency.trim().is_empty() {
+        input.currency = text_setting(tx, tenant, "orders.currency").await?.unwrap_or_default();
+    }
+    if input.payment.source.trim().is_empty() {
+        input.payment.source =
+            text_setting(tx, tenant, "orders.default_payment_source").await?.unwrap_or_default();
+    }
+    Ok(input)
+}
+
 pub async fn context(tx: &Transaction<'_>, p: &Principal) -> Result<Context, Error> {
     Ok(Context {
         tenant: p.tenant,
@@ -43,8 +66,19 @@ pub async fn take(
     origin: &Origin,
     input: &OrderInput,
 ) -> Result<(StatusCode, Order, Vec<Envelope>), Error> {
-    if let Some(id) = store::existing(tx, ctx.tenant, origin, input.external_id.as_deref()).await? {
-        return Ok((StatusCode::OK, store::load(tx, id, false).await?, Vec::new()));
+    if let Some((id, stored)) = store::existing(tx, ctx.tenant, origin, input.external_id.as_deref()).await? {
+        let order = store::load(tx, id, false).await?;
+        if origin.compares_bodies() && stored.is_some_and(|fp| fp != input.fingerprint()) {
+            return Err(Error::Conflict {
+                code: "external_id_conflict",
+                detail: format!(
+                    "order {} (number {}) was taken with this external id and another body; \
+                     send its changes with PATCH /api/v1/orders/{}",
+                    order.id, order.number, order.id
+                ),
+            });
+        }
+        return Ok((StatusCode::OK, order, Vec::new()));
     }
     let ev = intake::evaluate(tx, ctx, input).await?;
     match store::insert(tx, state, ctx.tenant, origin, input, &ev, ctx.at).await? {
@@ -118,8 +152,8 @@ pub async fn revalidate_order(
         notes: order.notes.clone(),
     };
     let mut ev = intake::evaluate(tx, &ctx, &input).await?;
-    // A price or payment hold a person resolved (accepted the channel's price, confirmed the
-    // payment) no longer holds the order; an unknown SKU only goes away with its mapping.
+    // A price, payment or address hold a person resolved (accepted the channel's price, confirmed
+    // the payment or the address) no longer holds the order; an unknown SKU only goes away with its mapping.
     let recorded = crate::platform::exceptions::for_order(tx, id).await?;
     let line_of = |e: &crate::platform::exceptions::Exception| {
         e.details.get("line").and_then(serde_json::Value::as_i64)
@@ -129,7 +163,7 @@ pub async fn revalidate_order(
         .filter(|e| {
             e.status == "resolved"
                 && e.resolved_by.is_some()
-                && matches!(e.kind.as_str(), "price_mismatch" | "payment_unsecured")
+                && matches!(e.kind.as_str(), "price_mismatch" | "payment_unsecured" | "address_mismatch")
         })
         .map(|e| (e.kind.clone(), line_of(e)))
         .collect();

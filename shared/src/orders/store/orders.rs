@@ -89,23 +89,24 @@ fn address(a: &Option<Address>) -> Option<serde_json::Value> {
     a.as_ref().and_then(|a| serde_json::to_value(a).ok())
 }
 
-/// The order already made for this idempotency key or channel order id, if any.
+/// The order already made for this idempotency key or channel order id, if any, with the
+/// fingerprint of the input it was taken from (none for orders older than fingerprints).
 pub async fn existing(
     tx: &Transaction<'_>,
     tenant: TenantId,
     origin: &Origin,
     external_id: Option<&str>,
-) -> Result<Option<Uuid>, Error> {
+) -> Result<Option<(Uuid, Option<Vec<u8>>)>, Error> {
     Ok(tx
         .query_opt(
-            "SELECT id FROM orders WHERE tenant_id = $1
+            "SELECT id, input_fingerprint FROM orders WHERE tenant_id = $1
                 AND (($2::text IS NOT NULL AND idempotency_key = $2)
                   OR ($4::text IS NOT NULL AND channel_id IS NOT DISTINCT FROM $3 AND external_id = $4))
               LIMIT 1",
             &[&tenant.as_uuid(), &origin.idempotency_key, &origin.channel_id, &external_id],
         )
         .await?
-        .map(|r| r.get(0)))
+        .map(|r| (r.get(0), r.get(1))))
 }
 
 /// Writes an evaluated order, its lines, its first history entry, its event (outbox and order
@@ -137,9 +138,9 @@ pub async fn insert(
                                  customer_email, customer_name, customer_phone, shipping_address, billing_address,
                                  payment_source, payment_token, payment_status, payment_reference, subtotal_minor,
                                  discount_minor, shipping_minor, tax_minor, total_minor, pricing, promotion_codes, notes,
-                                 profile_version, placed_by, placed_at, created_at, updated_at)
+                                 profile_version, placed_by, placed_at, created_at, updated_at, input_fingerprint)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-                     $22, $23, $24, $25, $26, $27, $28, $29, $29, $29)
+                     $22, $23, $24, $25, $26, $27, $28, $29, $29, $29, $30)
              ON CONFLICT DO NOTHING",
             &[
                 &id,
@@ -171,6 +172,7 @@ pub async fn insert(
                 &origin.profile_version,
                 &origin.placed_by,
                 &now,
+                &input.fingerprint(),
             ],
         )
         .await?;
