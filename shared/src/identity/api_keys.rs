@@ -21,7 +21,7 @@ use tokio_postgres::Row;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::principal::{Principal, role_permissions};
+use super::model::{Principal, role_permissions};
 use crate::identity::roles::{Permission, Scope};
 use crate::platform::audit::{self, Entry};
 use crate::platform::db::scoped_tx;
@@ -65,7 +65,7 @@ fn parse_key(key: &str) -> Option<(TenantId, Vec<u8>)> {
 
 /// A key that may act now.
 pub(crate) struct LiveKey {
-    pub limits: super::principal::TenantLimits,
+    pub limits: super::model::TenantLimits,
     pub id: Uuid,
     pub tenant: TenantId,
     pub created_by: Uuid,
@@ -92,7 +92,7 @@ pub(crate) async fn check(conn: &mut Object, key: &str, now: DateTime<Utc>) -> R
                JOIN tenants t ON t.id = k.tenant_id
                JOIN tenant_users m ON m.tenant_id = k.tenant_id AND m.user_id = k.created_by
               WHERE k.secret_hash = $1",
-                super::principal::limits_sql("k.tenant_id")
+                super::store::sessions::limits_sql("k.tenant_id")
             ),
             &[&hash, &now],
         )
@@ -135,7 +135,7 @@ pub(crate) async fn check(conn: &mut Object, key: &str, now: DateTime<Utc>) -> R
         .filter_map(|p| p.parse::<Permission>().ok())
         .filter(|p| creator.iter().any(|c| c.grants(p)))
         .collect();
-    let limits = super::principal::TenantLimits { read: row.get(11), write: row.get(12) };
+    let limits = super::model::TenantLimits { read: row.get(11), write: row.get(12) };
     Ok(LiveKey { limits, id, tenant, created_by: row.get(1), permissions })
 }
 

@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::principal::Principal;
-use super::sessions::{TokenPair, new_secret, parse_secret, start};
+use super::model::Principal;
+use super::model::{TokenPair, new_secret, parse_secret};
+use super::service::sessions::start;
 use super::totp;
 use crate::notifications::{EmailRequested, EmailTemplate};
 use crate::platform::audit::{self, Actor, Entry};

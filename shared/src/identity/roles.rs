@@ -338,7 +338,7 @@ pub fn granted(roles: &[String], wanted: &Permission) -> bool {
         (status = 200, description = "The 18 roles", body = Vec<Role>),
         (status = 401, description = "Not signed in", body = crate::Problem),
     ))]
-pub async fn list_roles(_principal: crate::identity::principal::Principal) -> axum::Json<&'static [Role]> {
+pub async fn list_roles(_principal: crate::identity::Principal) -> axum::Json<&'static [Role]> {
     axum::Json(ROLES)
 }
 

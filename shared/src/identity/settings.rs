@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::identity::principal::Principal;
+use crate::identity::Principal;
 use crate::platform::audit::{self, Entry};
 use crate::platform::error::{ApiError, FieldError};
 use crate::platform::http::ApiJson;
@@ -55,7 +55,7 @@ static KNOWN: &[Known] = &[
     Known {
         key: "session.idle_timeout_minutes",
         description: "Minutes without a request after which a session ends (new sessions).",
-        default: || Value::from(crate::identity::sessions::DEFAULT_IDLE_MINUTES),
+        default: || Value::from(crate::identity::model::DEFAULT_IDLE_MINUTES),
         check: |v| int_between(v, 1, 1440),
     },
     Known {

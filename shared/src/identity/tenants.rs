@@ -11,8 +11,8 @@ use tokio_postgres::Row;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::identity::principal::Principal;
-use crate::identity::sessions::{DEFAULT_IDLE_MINUTES, IDLE_SETTING};
+use crate::identity::Principal;
+use crate::identity::model::{DEFAULT_IDLE_MINUTES, IDLE_SETTING};
 use crate::platform::audit::Acting;
 use crate::platform::audit::{self, Entry};
 use crate::platform::error::{ApiError, FieldError};

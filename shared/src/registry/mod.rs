@@ -291,16 +291,16 @@ registry! {
         .warm(|s| Box::pin(crate::platform::health::warm_ready(s)));
         OPENAPI = HttpFunction::new(Platform, api!(crate::registry::openapi::openapi_json), Public, &[])
             .warm(|_| Box::pin(async { crate::registry::openapi::document(); Ok(()) }));
-        AUTH_LOGIN = HttpFunction::new(Identity, api!(crate::identity::login::login), Public, &[DbApp, VerifyTokens, SignTokens, RateLimits]);
-        AUTH_REFRESH = HttpFunction::new(Identity, api!(crate::identity::sessions::refresh), Public, &[DbApp, VerifyTokens, SignTokens]);
-        AUTH_LOGOUT = HttpFunction::new(Identity, api!(crate::identity::sessions::logout), Session, &[DbApp, VerifyTokens, RateLimits]);
-        AUTH_ME = HttpFunction::new(Identity, api!(crate::identity::login::me), Session, &[DbApp, VerifyTokens, RateLimits]);
-        AUTH_SWITCH_TENANT = HttpFunction::new(Identity, api!(crate::identity::sessions::switch_tenant), Session, &[DbApp, VerifyTokens, SignTokens, RateLimits]);
+        AUTH_LOGIN = HttpFunction::new(Identity, api!(crate::identity::api::login::login), Public, &[DbApp, VerifyTokens, SignTokens, RateLimits]);
+        AUTH_REFRESH = HttpFunction::new(Identity, api!(crate::identity::api::sessions::refresh), Public, &[DbApp, VerifyTokens, SignTokens]);
+        AUTH_LOGOUT = HttpFunction::new(Identity, api!(crate::identity::api::sessions::logout), Session, &[DbApp, VerifyTokens, RateLimits]);
+        AUTH_ME = HttpFunction::new(Identity, api!(crate::identity::api::login::me), Session, &[DbApp, VerifyTokens, RateLimits]);
+        AUTH_SWITCH_TENANT = HttpFunction::new(Identity, api!(crate::identity::api::sessions::switch_tenant), Session, &[DbApp, VerifyTokens, SignTokens, RateLimits]);
         AUTH_PASSWORD_RESET = HttpFunction::new(Identity, api!(crate::identity::api::recovery::request_reset), Public, &[DbApp, VerifyTokens, PublishEvents]);
         AUTH_PASSWORD_RESET_CONFIRM = HttpFunction::new(Identity, api!(crate::identity::api::recovery::confirm_reset), Public, &[DbApp, VerifyTokens]);
         AUTH_INVITATION_ACCEPT = HttpFunction::new(Identity, api!(crate::identity::api::recovery::accept_invitation), Public, &[DbApp, VerifyTokens]);
-        AUTH_SESSIONS_LIST = HttpFunction::new(Identity, api!(crate::identity::sessions::list_sessions), Session, &[DbApp, VerifyTokens, RateLimits]);
-        AUTH_SESSIONS_REVOKE = HttpFunction::new(Identity, api!(crate::identity::sessions::revoke_session), Session, &[DbApp, VerifyTokens, RateLimits]);
+        AUTH_SESSIONS_LIST = HttpFunction::new(Identity, api!(crate::identity::api::sessions::list_sessions), Session, &[DbApp, VerifyTokens, RateLimits]);
+        AUTH_SESSIONS_REVOKE = HttpFunction::new(Identity, api!(crate::identity::api::sessions::revoke_session), Session, &[DbApp, VerifyTokens, RateLimits]);
         ROLES_LIST = HttpFunction::new(Identity, api!(crate::identity::roles::list_roles), Session, &[DbApp, VerifyTokens, RateLimits]);
         TENANTS_CREATE = HttpFunction::new(Identity, api!(crate::identity::tenants::create), P("tenants:create:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
         TENANTS_LIST = HttpFunction::new(Identity, api!(crate::identity::tenants::list), P("tenants:read:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);

@@ -7,12 +7,13 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::identity::login::LoginResult;
+use crate::identity::model::LoginResult;
+use crate::identity::model::Principal;
+use crate::identity::model::parse_secret;
 use crate::identity::model::{Email, LOGIN_TTL, Member, Provider, SsoProvider, SsoProviderConfig};
 use crate::identity::openid::IdClaims;
-use crate::identity::principal::Principal;
+use crate::identity::service::sessions::start;
 use crate::identity::service::sso as service;
-use crate::identity::sessions::{parse_secret, start};
 use crate::identity::store;
 use crate::platform::audit::{self, Actor, Entry};
 use crate::platform::db::scoped_tx;

@@ -1,6 +1,7 @@
 //! Every SQL string of identity, one file per area.
 
 pub(crate) mod invitations;
+pub(crate) mod login;
 pub(crate) mod memberships;
 pub(crate) mod recovery;
 pub(crate) mod sessions;

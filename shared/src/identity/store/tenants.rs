@@ -30,3 +30,8 @@ pub(crate) async fn by_slug(
     let id: Option<Uuid> = client.query_one("SELECT identity_tenant_by_slug($1)", &[&slug]).await?.get(0);
     Ok(id.map(TenantId::from_uuid))
 }
+
+/// Whether the tenant exists (in whatever status).
+pub(crate) async fn exists(tx: &Transaction<'_>, tenant: TenantId) -> Result<bool, tokio_postgres::Error> {
+    Ok(tx.query_opt("SELECT status FROM tenants WHERE id = $1", &[&tenant.as_uuid()]).await?.is_some())
+}
