@@ -11,24 +11,16 @@
 //! extract), the role and permission types, and the route policy types.
 
 pub mod api;
-pub mod api_keys;
-pub mod audit_log;
-pub mod keys;
-pub mod mfa;
 mod model;
 mod openid;
-pub mod passwords;
-pub mod policy;
-pub mod roles;
 mod service;
-pub mod settings;
 mod store;
-pub mod tenants;
-pub mod tokens;
-pub mod totp;
 
 pub use model::{Principal, TokenPair};
+pub use model::{passwords, policy, roles, tokens, totp};
 pub use policy::{Access, ROUTES, RoutePolicy};
 pub use roles::{Permission, ROLES, Role, Scope};
+pub use service::api_keys::mint as mint_api_key;
+pub use service::keys;
 pub use service::sessions::start as start_session;
-pub use settings::tenant_setting;
+pub use service::settings::tenant_setting;

@@ -81,7 +81,9 @@ pub async fn login(
         };
     // A user with an authenticator, or whose tenant requires a second factor for their roles, gets
     // a challenge now and tokens from POST /api/v1/auth/mfa/verify.
-    if let Some(challenge) = crate::identity::mfa::challenge_if_needed(&tx, user, tenant, now).await? {
+    if let Some(challenge) =
+        crate::identity::service::mfa::challenge_if_needed(&tx, user, tenant, now).await?
+    {
         tx.commit().await?;
         return Ok(Json(LoginResult::Challenge(challenge)));
     }

@@ -14,7 +14,9 @@ use http::request::Parts;
 use http::{HeaderName, header};
 use uuid::Uuid;
 
-use crate::identity::model::{Principal, TenantLimits, authorize, role_permissions};
+use crate::identity::model::{
+    API_KEY_PREFIX, Principal, TenantLimits, authorize, parse_key, role_permissions,
+};
 use crate::identity::policy::{RoutePolicy, policy};
 use crate::identity::roles::Scope;
 use crate::identity::service::sessions;
@@ -27,6 +29,7 @@ use crate::platform::state::AppState;
 use crate::platform::tenant::TenantId;
 
 pub const TENANT_HEADER: HeaderName = HeaderName::from_static("x-tenant-id");
+pub const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
 
 impl Principal {
     /// A transaction in the acting tenant, with the user set for the self-service policies.
@@ -48,12 +51,12 @@ enum Credential<'a> {
 }
 
 fn credential(parts: &Parts) -> Result<Credential<'_>, ApiError> {
-    if let Some(v) = parts.headers.get(crate::identity::api_keys::HEADER) {
+    if let Some(v) = parts.headers.get(API_KEY_HEADER) {
         let key = v.to_str().map_err(|_| ApiError::Unauthenticated("malformed X-Api-Key header".into()))?;
         return Ok(Credential::ApiKey(key.trim()));
     }
     let token = bearer(parts)?;
-    Ok(if token.starts_with(crate::identity::api_keys::PREFIX) {
+    Ok(if token.starts_with(API_KEY_PREFIX) {
         Credential::ApiKey(token)
     } else {
         Credential::AccessToken(token)
@@ -123,7 +126,11 @@ async fn by_key(
     caller: Caller,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Principal, TenantLimits), ApiError> {
-    let live = crate::identity::api_keys::check(conn, key, now).await?;
+    let (tenant, hash) =
+        parse_key(key).ok_or_else(|| ApiError::Unauthenticated("the API key is not valid".into()))?;
+    let tx = scoped_tx(conn, Some(tenant), None).await?;
+    let live = crate::identity::service::api_keys::check(&tx, tenant, &hash, now).await?;
+    tx.commit().await?;
     let principal = Principal {
         user_id: live.created_by,
         key_id: Some(live.id),

@@ -105,7 +105,8 @@ pub async fn switch_tenant(
     let mfa_verified = service::check_switch(&tx, &principal, target).await?;
     if !mfa_verified {
         if let Some(challenge) =
-            crate::identity::mfa::challenge_if_needed(&tx, principal.user_id, target, principal.now).await?
+            crate::identity::service::mfa::challenge_if_needed(&tx, principal.user_id, target, principal.now)
+                .await?
         {
             tx.commit().await?;
             return Ok(Json(LoginResult::Challenge(challenge)));

@@ -159,7 +159,9 @@ async fn sign_in(
             .after(serde_json::json!({ "provider": s.name, "email": s.email.as_str() }));
         audit::record_as(&tx, Some(s.tenant), &actor, now, entry).await?;
     }
-    if let Some(challenge) = crate::identity::mfa::challenge_if_needed(&tx, user, s.tenant, now).await? {
+    if let Some(challenge) =
+        crate::identity::service::mfa::challenge_if_needed(&tx, user, s.tenant, now).await?
+    {
         tx.commit().await?;
         return Ok(LoginResult::Challenge(challenge));
     }

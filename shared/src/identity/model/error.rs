@@ -26,6 +26,9 @@ pub enum Error {
     /// Too many failed sign-ins: locked for this long.
     #[error("too many failed attempts; try again in {retry_after_seconds} s")]
     Locked { retry_after_seconds: u64 },
+    /// The second-factor code is wrong.
+    #[error("the second-factor code is wrong")]
+    InvalidSecondFactor,
     /// A single-use link or token is invalid, used or expired.
     #[error("the token is invalid, used or expired")]
     InvalidToken,

@@ -65,7 +65,7 @@ pub fn permission_names(roles: &[String]) -> Vec<String> {
 #[serde(untagged)]
 pub enum LoginResult {
     Tokens(TokenPair),
-    Challenge(crate::identity::mfa::MfaChallenge),
+    Challenge(super::MfaChallenge),
 }
 
 #[derive(Debug, Serialize, ToSchema)]
