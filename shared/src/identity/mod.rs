@@ -5,10 +5,12 @@
 //!
 //! Shape (issue #13): `model` (parsed types, pure rules, [`model::Error`]), `service` (rules over a
 //! transaction), `store` (every SQL string), `api` (handlers: extract, call, map), `openid` (the
-//! OpenID Connect client). Areas not yet moved into that shape are the remaining top-level files.
+//! OpenID Connect client). The pure modules `passwords`, `policy` (with its generated table),
+//! `roles`, `tokens` and `totp` live in `model`, the signing-key ring (`keys`) in `service`; they
+//! are re-exported here under their old names.
 //!
 //! Other contexts use only what is exported here: [`Principal`] (the guard their handlers
-//! extract), the role and permission types, and the route policy types.
+//! extract), the role and permission types, the route policy types, and [`tenant_setting`].
 
 pub mod api;
 mod model;
