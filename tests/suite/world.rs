@@ -12,7 +12,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use chrono::Utc;
-use gateway::identity::sessions::{self, TokenPair};
+use gateway::identity::{TokenPair, start_session};
 use gateway::platform::db::scoped_tx;
 use gateway::platform::http::Caller;
 use gateway::platform::tenant::TenantId;
@@ -168,7 +168,7 @@ impl World {
         let mut conn = self.state.db().await.unwrap().conn().await.unwrap();
         let tx = scoped_tx(&mut conn, Some(tenant), Some(user)).await.unwrap();
         let pair =
-            sessions::start(&tx, &keys, user, tenant, &Caller::default(), gateway::Clock::now(&*self.clock))
+            start_session(&tx, &keys, user, tenant, &Caller::default(), gateway::Clock::now(&*self.clock))
                 .await
                 .unwrap();
         tx.commit().await.unwrap();

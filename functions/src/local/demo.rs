@@ -156,7 +156,7 @@ pub async fn seed(admin: &Db) -> Result<(Vec<serde_json::Value>, Vec<DemoUser>)>
         )
         .await?;
         let permissions: Vec<String> = DEMO_KEY_PERMISSIONS.iter().map(|p| p.to_string()).collect();
-        let made = gateway::identity::api_keys::mint(
+        let made = gateway::identity::mint_api_key(
             &tx,
             gateway::platform::tenant::TenantId::from_uuid(admin.tenant_id),
             admin.id,

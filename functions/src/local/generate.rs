@@ -186,7 +186,7 @@ pub fn generate(root: &Path, specs: &[Spec]) -> Result<Generated> {
         }
     }
     g.files.insert("shared/src/registry/openapi_doc.rs".into(), openapi_doc(specs)?);
-    g.files.insert("shared/src/identity/policy/table.rs".into(), policy_table(specs));
+    g.files.insert("shared/src/identity/model/policy/table.rs".into(), policy_table(specs));
     let stacks = stacks(specs);
     let mut apps = String::new();
     for stack in &stacks {

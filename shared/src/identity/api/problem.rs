@@ -13,6 +13,9 @@ impl From<Error> for ApiError {
             Error::Forbidden(why) => ApiError::Forbidden(why),
             Error::Unauthenticated(why) => ApiError::Unauthenticated(why),
             Error::InvalidToken => ApiError::InvalidToken,
+            Error::InvalidCredentials => ApiError::InvalidCredentials,
+            Error::InvalidSecondFactor => ApiError::InvalidSecondFactor,
+            Error::Locked { retry_after_seconds } => ApiError::TooManyAttempts { retry_after_seconds },
             Error::Provider(openid::Error::Failed(what)) => {
                 ApiError::Unauthenticated(format!("single sign-on failed: {what}"))
             }
@@ -52,6 +55,12 @@ mod tests {
         let unauthenticated =
             answer(Error::Unauthenticated("finish single sign-on in the browser that started it".into()));
         assert_eq!((unauthenticated.0, unauthenticated.1.as_str()), (401, "unauthenticated"));
+        let credentials = answer(Error::InvalidCredentials);
+        assert_eq!((credentials.0, credentials.1.as_str()), (401, "invalid_credentials"));
+        let locked = answer(Error::Locked { retry_after_seconds: 60 });
+        assert_eq!((locked.0, locked.1.as_str()), (429, "too_many_attempts"));
+        let factor = answer(Error::InvalidSecondFactor);
+        assert_eq!(factor.0, 401);
         let token = answer(Error::InvalidToken);
         assert_eq!((token.0, token.1.as_str()), (400, "invalid_token"));
         let provider = answer(Error::Provider(openid::Error::Failed("the ID token has expired")));

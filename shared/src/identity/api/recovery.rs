@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::identity::model::parse_secret;
 use crate::identity::model::{Email, check_display_name};
 use crate::identity::service::recovery as service;
-use crate::identity::sessions::parse_secret;
 use crate::identity::store;
 use crate::platform::audit::{self, Actor, Entry};
 use crate::platform::db::scoped_tx;

@@ -7,12 +7,13 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::identity::login::LoginResult;
+use crate::identity::model::LoginResult;
+use crate::identity::model::Principal;
+use crate::identity::model::parse_secret;
 use crate::identity::model::{Email, LOGIN_TTL, Member, Provider, SsoProvider, SsoProviderConfig};
 use crate::identity::openid::IdClaims;
-use crate::identity::principal::Principal;
+use crate::identity::service::sessions::start;
 use crate::identity::service::sso as service;
-use crate::identity::sessions::{parse_secret, start};
 use crate::identity::store;
 use crate::platform::audit::{self, Actor, Entry};
 use crate::platform::db::scoped_tx;
@@ -158,7 +159,9 @@ async fn sign_in(
             .after(serde_json::json!({ "provider": s.name, "email": s.email.as_str() }));
         audit::record_as(&tx, Some(s.tenant), &actor, now, entry).await?;
     }
-    if let Some(challenge) = crate::identity::mfa::challenge_if_needed(&tx, user, s.tenant, now).await? {
+    if let Some(challenge) =
+        crate::identity::service::mfa::challenge_if_needed(&tx, user, s.tenant, now).await?
+    {
         tx.commit().await?;
         return Ok(LoginResult::Challenge(challenge));
     }

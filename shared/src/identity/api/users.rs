@@ -8,8 +8,8 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::identity::Principal;
 use crate::identity::model::{Email, Invitation, MemberFilter, User, check_display_name};
-use crate::identity::principal::Principal;
 use crate::identity::service::users as service;
 use crate::platform::audit::{self, Entry};
 use crate::platform::error::ApiError;

@@ -20,6 +20,15 @@ pub enum Error {
     /// The caller could not be authenticated (a sign-in that failed, a spent or foreign state).
     #[error("unauthenticated: {0}")]
     Unauthenticated(String),
+    /// The email or the password is wrong (one answer for both).
+    #[error("the email or the password is wrong")]
+    InvalidCredentials,
+    /// Too many failed sign-ins: locked for this long.
+    #[error("too many failed attempts; try again in {retry_after_seconds} s")]
+    Locked { retry_after_seconds: u64 },
+    /// The second-factor code is wrong.
+    #[error("the second-factor code is wrong")]
+    InvalidSecondFactor,
     /// A single-use link or token is invalid, used or expired.
     #[error("the token is invalid, used or expired")]
     InvalidToken,

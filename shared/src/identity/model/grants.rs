@@ -5,7 +5,7 @@
 //! they hold, so a vendor admin cannot touch a tenant admin.
 
 use super::Error;
-use crate::identity::principal::Principal;
+use crate::identity::Principal;
 use crate::identity::roles::{Scope, role};
 use crate::platform::error::FieldError;
 

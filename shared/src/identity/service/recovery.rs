@@ -7,10 +7,10 @@ use secrecy::SecretString;
 use tokio_postgres::Transaction;
 use uuid::Uuid;
 
+use crate::identity::model::new_secret;
 use crate::identity::model::{Email, Error};
 use crate::identity::passwords::{self, PasswordError};
 use crate::identity::service::memberships;
-use crate::identity::sessions::new_secret;
 use crate::identity::store;
 use crate::notifications::{EmailRequested, EmailTemplate};
 use crate::platform::events::{self, Envelope};

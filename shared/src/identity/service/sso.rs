@@ -7,14 +7,14 @@
 use chrono::{DateTime, Utc};
 use tokio_postgres::Transaction;
 
+use crate::identity::Principal;
+use crate::identity::model::new_secret;
 use crate::identity::model::{
     Email, Error, LOGIN_TTL, Member, PendingLogin, Provider, SsoProvider, SsoProviderConfig,
     may_provision_with,
 };
 use crate::identity::openid::{self, AuthorizationRequest, CodeExchange, IdClaims};
-use crate::identity::principal::Principal;
 use crate::identity::service::memberships;
-use crate::identity::sessions::new_secret;
 use crate::identity::store;
 use crate::platform::crypto;
 use crate::platform::db::scoped_tx;

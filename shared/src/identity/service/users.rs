@@ -6,13 +6,13 @@
 use tokio_postgres::Transaction;
 use uuid::Uuid;
 
+use crate::identity::Principal;
+use crate::identity::model::new_secret;
 use crate::identity::model::{
     Email, Error, INVITATION_TTL, Invitation, MemberFilter, User, check_outranks, check_roles, may_assign,
 };
-use crate::identity::principal::Principal;
 use crate::identity::roles::Scope;
 use crate::identity::service::memberships;
-use crate::identity::sessions::new_secret;
 use crate::identity::store;
 use crate::notifications::{EmailRequested, EmailTemplate};
 use crate::platform::events::{self, Envelope};

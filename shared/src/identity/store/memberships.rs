@@ -101,3 +101,19 @@ pub(crate) async fn set_roles(
     .await?;
     Ok(())
 }
+
+/// Whether `user` is an active member of `tenant` and the tenant is active.
+pub(crate) async fn is_active_in_active_tenant(
+    tx: &Transaction<'_>,
+    tenant: TenantId,
+    user: Uuid,
+) -> Result<bool, tokio_postgres::Error> {
+    Ok(tx
+        .query_opt(
+            "SELECT 1 FROM tenant_users m JOIN tenants t ON t.id = m.tenant_id
+              WHERE m.tenant_id = $1 AND m.user_id = $2 AND m.status = 'active' AND t.status = 'active'",
+            &[&tenant.as_uuid(), &user],
+        )
+        .await?
+        .is_some())
+}

@@ -332,16 +332,6 @@ pub fn granted(roles: &[String], wanted: &Permission) -> bool {
     roles.iter().filter_map(|r| role(r)).any(|r| r.grants(wanted))
 }
 
-/// The role matrix: every role with its permissions.
-#[utoipa::path(get, path = "/api/v1/roles", operation_id = "roles_list", tag = "identity", security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The 18 roles", body = Vec<Role>),
-        (status = 401, description = "Not signed in", body = crate::Problem),
-    ))]
-pub async fn list_roles(_principal: crate::identity::principal::Principal) -> axum::Json<&'static [Role]> {
-    axum::Json(ROLES)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

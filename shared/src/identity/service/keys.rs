@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 
-use super::tokens::{AccessClaims, KeyRing, TokenError, rotated};
+use crate::identity::tokens::{AccessClaims, KeyRing, TokenError, rotated};
 use crate::platform::clock::SharedClock;
 use crate::platform::secrets::Secrets;
 

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 
-use super::principal::Principal;
+use crate::identity::model::Principal;
 use crate::platform::audit::{self, AuditFilter, AuditRecord};
 use crate::platform::error::ApiError;
 use crate::platform::http::ApiQuery;

@@ -1,0 +1,145 @@
+//! A tenant's settings: the known keys, what each means, its default, and how a value is checked.
+//! Unknown keys are refused.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::Error;
+
+/// A setting key, what it means, its default, and how a value is checked.
+pub struct Known {
+    pub key: &'static str,
+    pub description: &'static str,
+    default: fn() -> Value,
+    check: fn(&Value) -> Result<(), String>,
+}
+
+impl Known {
+    /// Refuses a value this setting cannot take.
+    pub fn check(&self, value: &Value) -> Result<(), Error> {
+        (self.check)(value).map_err(|m| Error::invalid("value", "invalid", m))
+    }
+}
+
+fn int_between(v: &Value, lo: i64, hi: i64) -> Result<(), String> {
+    match v.as_i64() {
+        Some(n) if (lo..=hi).contains(&n) => Ok(()),
+        _ => Err(format!("an integer from {lo} to {hi}")),
+    }
+}
+
+fn us_states(v: &Value) -> Result<(), String> {
+    let states = v.as_array().ok_or("a list of US state codes, e.g. [\"KY\", \"CA\"]")?;
+    for s in states {
+        let code = s.as_str().filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()));
+        if code.is_none() {
+            return Err(format!("{s} is not a two-letter state code"));
+        }
+    }
+    Ok(())
+}
+
+fn tenant_roles(v: &Value) -> Result<(), String> {
+    let roles = v.as_array().ok_or("a list of role codes")?;
+    for r in roles {
+        let code = r.as_str().ok_or("a list of role codes")?;
+        if crate::identity::roles::role(code).is_none() || super::is_platform_role(code) {
+            return Err(format!("{code} is not a tenant role"));
+        }
+    }
+    Ok(())
+}
+
+static KNOWN: &[Known] = &[
+    Known {
+        key: "session.idle_timeout_minutes",
+        description: "Minutes without a request after which a session ends (new sessions).",
+        default: || Value::from(super::DEFAULT_IDLE_MINUTES),
+        check: |v| int_between(v, 1, 1440),
+    },
+    Known {
+        key: "rate_limit.read_per_minute",
+        description: "Requests per minute for reading routes, across the tenant.",
+        default: || Value::from(crate::platform::rate_limit::DEFAULT_READ_PER_MINUTE),
+        check: |v| int_between(v, 1, 100_000),
+    },
+    Known {
+        key: "rate_limit.write_per_minute",
+        description: "Requests per minute for changing routes, across the tenant.",
+        default: || Value::from(crate::platform::rate_limit::DEFAULT_WRITE_PER_MINUTE),
+        check: |v| int_between(v, 1, 100_000),
+    },
+    Known {
+        key: "orders.serviceable_states",
+        description: "US states orders may ship to (empty: anywhere); others are refused at intake.",
+        default: || Value::Array(Vec::new()),
+        check: us_states,
+    },
+    Known {
+        key: "mfa.required_roles",
+        description: "Roles whose holders must pass a second factor to sign in here.",
+        default: || Value::Array(Vec::new()),
+        check: tenant_roles,
+    },
+];
+
+/// The known setting `key` (not found: there is no such setting).
+pub fn known_setting(key: &str) -> Result<&'static Known, Error> {
+    KNOWN.iter().find(|k| k.key == key).ok_or_else(|| Error::NotFound(format!("setting {key}")))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Setting {
+    pub key: &'static str,
+    pub description: &'static str,
+    #[schema(value_type = Object)]
+    pub value: Value,
+    /// True when the tenant has not set it (the value shown is the default).
+    pub default: bool,
+}
+
+/// Every known setting, with the tenant's value from `set` or the default.
+pub fn settings_of(set: &HashMap<String, Value>) -> Vec<Setting> {
+    KNOWN
+        .iter()
+        .map(|k| match set.get(k.key) {
+            Some(v) => Setting { key: k.key, description: k.description, value: v.clone(), default: false },
+            None => Setting { key: k.key, description: k.description, value: (k.default)(), default: true },
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn values_are_checked_per_key_and_unknown_keys_refused() {
+        assert!(known_setting("no.such").is_err());
+        let idle = known_setting("session.idle_timeout_minutes").unwrap();
+        assert!(idle.check(&json!(30)).is_ok());
+        assert!(idle.check(&json!(0)).is_err());
+        assert!(idle.check(&json!("30")).is_err());
+        let states = known_setting("orders.serviceable_states").unwrap();
+        assert!(states.check(&json!(["KY", "CA"])).is_ok());
+        assert!(states.check(&json!(["ky"])).is_err());
+        let roles = known_setting("mfa.required_roles").unwrap();
+        assert!(roles.check(&json!(["TENANT_ADMIN"])).is_ok());
+        assert!(roles.check(&json!(["NOBODY"])).is_err());
+    }
+
+    #[test]
+    fn unset_settings_show_their_defaults() {
+        let set = HashMap::from([("rate_limit.read_per_minute".to_string(), json!(7))]);
+        let all = settings_of(&set);
+        assert_eq!(all.len(), KNOWN.len());
+        let read = all.iter().find(|s| s.key == "rate_limit.read_per_minute").unwrap();
+        assert_eq!((read.value.clone(), read.default), (json!(7), false));
+        let idle = all.iter().find(|s| s.key == "session.idle_timeout_minutes").unwrap();
+        assert_eq!((idle.value.clone(), idle.default), (json!(15), true));
+    }
+}
