@@ -290,6 +290,8 @@ async fn settings_are_validated_audited_and_take_effect() {
             "rate_limit.read_per_minute",
             "rate_limit.write_per_minute",
             "orders.serviceable_states",
+            "orders.currency",
+            "orders.default_payment_source",
             "mfa.required_roles"
         ]
     );
@@ -300,6 +302,8 @@ async fn settings_are_validated_audited_and_take_effect() {
         ("session.idle_timeout_minutes", json!(100000)),
         ("mfa.required_roles", json!(["SUPER_ADMIN"])),
         ("mfa.required_roles", json!(["NOPE"])),
+        ("orders.currency", json!("usd")),
+        ("orders.default_payment_source", json!("token")),
     ] {
         let r = w.call("PUT", &format!("/api/v1/settings/{key}"), t, Some(json!({ "value": bad }))).await;
         assert_eq!(r.problem(422), "validation_failed", "{key} = {bad}");

@@ -42,6 +42,13 @@ fn us_states(v: &Value) -> Result<(), String> {
     Ok(())
 }
 
+fn currency_code(v: &Value) -> Result<(), String> {
+    match v.as_str() {
+        Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) => Ok(()),
+        _ => Err("a three-letter ISO 4217 code such as \"USD\"".into()),
+    }
+}
+
 fn tenant_roles(v: &Value) -> Result<(), String> {
     let roles = v.as_array().ok_or("a list of role codes")?;
     for r in roles {
@@ -77,6 +84,21 @@ static KNOWN: &[Known] = &[
         description: "US states orders may ship to (empty: anywhere); others are refused at intake.",
         default: || Value::Array(Vec::new()),
         check: us_states,
+    },
+    Known {
+        key: "orders.currency",
+        description: "The currency (ISO 4217) of an order that names none (null: an order must name one).",
+        default: || Value::Null,
+        check: currency_code,
+    },
+    Known {
+        key: "orders.default_payment_source",
+        description: "How an order that names no payment is paid: terms or external (null: an order must say).",
+        default: || Value::Null,
+        check: |v| match v.as_str() {
+            Some("terms" | "external") => Ok(()),
+            _ => Err("terms or external".into()),
+        },
     },
     Known {
         key: "mfa.required_roles",
