@@ -149,6 +149,7 @@ async fn the_shopify_fixture_becomes_one_held_order_and_a_paid_one_is_accepted()
     // The channel later reports it paid: orders/updated revalidates and accepts it.
     let mut paid = fixture("shopify-orders-create.json");
     paid["financial_status"] = json!("paid");
+    paid["updated_at"] = json!("2019-06-05T09:00:00-04:00");
     let paid = paid.to_string();
     let mut h = headers(sign(&secret, &paid), "e-3");
     h[0].1 = "orders/updated".into();
@@ -587,10 +588,20 @@ async fn a_person_clears_a_price_hold_and_refused_channel_orders_leave_an_except
         ("x-shopify-event-id", "ny".to_owned()),
     ];
     let refused = webhook(&s.w, &format!("/api/v1/webhooks/shopify/{channel}"), &headers, &body).await;
-    assert_eq!(refused.body["errors"][0]["code"], "unserviceable_destination", "{}", refused.body);
+    assert_eq!(
+        (refused.status.as_u16(), refused.body["outcome"].as_str()),
+        (200, Some("refused")),
+        "{}",
+        refused.body
+    );
     let list =
         s.w.call("GET", "/api/v1/admin/exceptions?kind=intake_rejected", Some(&s.admin.token), None).await;
     assert_eq!(list.body["counts"]["intake_rejected"], 1, "{}", list.body);
+    assert_eq!(
+        list.body["items"][0]["details"]["errors"][0]["code"], "unserviceable_destination",
+        "{}",
+        list.body
+    );
     // WooCommerce: an update to cancelled cancels the order.
     let (woo, woo_secret) = s.channel("woocommerce").await;
     let path = format!("/api/v1/webhooks/woocommerce/{woo}");
@@ -737,4 +748,233 @@ async fn a_zip_code_outside_the_addresss_state_holds_the_order_for_review() {
     body["shipping_address"]["postal_code"] = json!("40202");
     let ok = s.w.post("/api/v1/orders", body).by(&s.admin).expect(201).await;
     assert_eq!(ok["status"], "accepted");
+}
+
+/// A Shopify delivery of `order`, signed.
+async fn shopify(
+    s: &Shop,
+    channel: &str,
+    secret: &str,
+    order: &Value,
+    webhook_id: &str,
+) -> crate::support::Reply {
+    let body = order.to_string();
+    let headers = vec![
+        ("x-shopify-topic", "orders/create".to_owned()),
+        ("x-shopify-hmac-sha256", sign(secret, &body)),
+        ("x-shopify-webhook-id", webhook_id.to_owned()),
+    ];
+    webhook(&s.w, &format!("/api/v1/webhooks/shopify/{channel}"), &headers, &body).await
+}
+
+#[tokio::test]
+async fn a_signed_delivery_is_always_acknowledged_and_a_refused_order_is_retried_once_its_cause_is_fixed() {
+    let s = Shop::new().await;
+    let (channel, secret) = s.channel("shopify").await;
+    // An order to a state the tenant does not serve, and one with a line that has no SKU or product.
+    let mut unserved = fixture("shopify-orders-create.json");
+    unserved["shipping_address"]["province_code"] = json!("NY");
+    unserved["shipping_address"]["zip"] = json!("10001");
+    let mut no_sku = fixture("shopify-orders-create.json");
+    no_sku["id"] = json!(820982911946154600u64);
+    no_sku["line_items"][0]["sku"] = json!("");
+    no_sku["line_items"][0]["product_id"] = json!(null);
+    no_sku["line_items"][0]["variant_id"] = json!(null);
+    for (order, hook) in [(&unserved, "w-1"), (&no_sku, "w-2")] {
+        // The delivery, then three retries of it: each answered 200; one exception in all.
+        for _ in 0..4 {
+            let r = shopify(&s, &channel, &secret, order, hook).await;
+            assert_eq!((r.status.as_u16(), r.body["outcome"].as_str()), (200, Some("refused")), "{}", r.body);
+        }
+    }
+    let list = s.w.get("/api/v1/admin/exceptions?kind=intake_rejected").by(&s.admin).expect(200).await;
+    assert_eq!(list["counts"]["intake_rejected"], 2, "{list}");
+    assert_eq!(s.orders().await, 0);
+    let refused = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["details"]["external_id"] == "820982911946154508")
+        .unwrap();
+    assert_eq!(refused["details"]["errors"][0]["code"], "unserviceable_destination");
+    assert_eq!(
+        refused["details"]["payload"]["shipping_address"]["province_code"], "NY",
+        "the payload is kept"
+    );
+    // Retrying before the cause is fixed: still refused, still open.
+    let id = refused["id"].as_str().unwrap();
+    let again =
+        s.w.post(format!("/api/v1/admin/exceptions/{id}/retry"), json!(null)).by(&s.admin).send().await;
+    assert_eq!(again.problem(422), "validation_failed");
+    // Serve the state, retry: the order is taken and the exception resolved.
+    s.w.setting(s.tenant, "orders.serviceable_states", json!(["KY", "CA", "NY"])).await;
+    let taken =
+        s.w.post(format!("/api/v1/admin/exceptions/{id}/retry"), json!(null)).by(&s.admin).expect(201).await;
+    assert_eq!(taken["external_id"], "820982911946154508");
+    assert_eq!(taken["source"], "shopify");
+    assert_eq!(s.orders().await, 1);
+    let after = s.w.get(format!("/api/v1/admin/exceptions/{id}")).by(&s.admin).expect(200).await;
+    assert_eq!(after["status"], "resolved", "{after}");
+    let twice =
+        s.w.post(format!("/api/v1/admin/exceptions/{id}/retry"), json!(null)).by(&s.admin).send().await;
+    assert_eq!(twice.problem(409), "not_retryable");
+    // A different order delivered under a webhook id seen before is its own order, not a duplicate.
+    let mut other = fixture("shopify-orders-create.json");
+    other["id"] = json!(820982911946154700u64);
+    let r = shopify(&s, &channel, &secret, &other, "w-1").await;
+    assert_eq!(r.body["outcome"], "created", "{}", r.body);
+    assert_eq!(s.orders().await, 2);
+}
+
+/// Every row of every table of the test database, as text.
+async fn everything_stored(w: &World) -> String {
+    let db = w.db.admin().await;
+    let tables: Vec<String> = db
+        .query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut all = String::new();
+    for t in tables {
+        for r in db.query(&format!("SELECT t::text FROM \"{t}\" t"), &[]).await.unwrap() {
+            all.push_str(&r.get::<_, String>(0));
+            all.push('\n');
+        }
+    }
+    all
+}
+
+/// The string fields of an OpenAPI schema, followed through `$ref`s, objects and arrays: their
+/// paths (`lines[0].name`).
+fn text_fields(doc: &Value, schema: &Value, path: &str, out: &mut Vec<String>) {
+    let schema = match schema["$ref"].as_str() {
+        Some(r) => &doc["components"]["schemas"][r.rsplit('/').next().unwrap()],
+        None => schema,
+    };
+    if let Some(one) = schema["oneOf"].as_array().or(schema["anyOf"].as_array()) {
+        for s in one.iter().filter(|s| s["type"] != "null") {
+            text_fields(doc, s, path, out);
+        }
+        return;
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    if types.contains(&"string") {
+        out.push(path.to_owned());
+    } else if types.contains(&"array") {
+        text_fields(doc, &schema["items"], &format!("{path}[0]"), out);
+    } else if let Some(props) = schema["properties"].as_object() {
+        for (k, v) in props {
+            let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+            text_fields(doc, v, &p, out);
+        }
+    }
+}
+
+/// Puts `v` at the dotted path (`lines[0].name`) of `body`.
+fn put(body: &mut Value, path: &str, v: Value) {
+    let mut at = body;
+    for part in path.split('.') {
+        let (key, index) = match part.split_once('[') {
+            Some((k, i)) => (k, Some(i.trim_end_matches(']').parse::<usize>().unwrap())),
+            None => (part, None),
+        };
+        if !at[key].is_object() && !at[key].is_array() {
+            at[key] = if index.is_some() { json!([{}]) } else { json!({}) };
+        }
+        at = &mut at[key];
+        if let Some(i) = index {
+            at = &mut at[i];
+        }
+    }
+    *at = v;
+}
+
+#[tokio::test]
+async fn a_card_number_is_stored_nowhere_whatever_field_it_is_sent_in() {
+    let s = Shop::new().await;
+    const PAN: &str = "4111 1111 1111 1111";
+    let doc = s.w.get("/api/v1/openapi.json").by(&s.admin).expect(200).await;
+    let mut refused = 0;
+    for (schema, route, base) in [
+        ("OrderInput", "/api/v1/orders", portal_order(json!([{"sku": "GLOW-10", "quantity": 1}]))),
+        ("NewChannel", "/api/v1/channels", json!({"code": "erp", "kind": "custom", "name": "ERP"})),
+        (
+            "NewApproval",
+            "/api/v1/approvals",
+            json!({"customer_email": "a@b.c", "platform_sku": "RT-PEP-BPC", "expires_at": "2030-01-01T00:00:00Z"}),
+        ),
+    ] {
+        let mut fields = Vec::new();
+        text_fields(&doc, &doc["components"]["schemas"][schema], "", &mut fields);
+        assert!(fields.len() >= 3, "{schema}: {fields:?}");
+        for field in fields
+            .iter()
+            .filter(|f| !gateway::platform::validate::is_identifier_field(f.rsplit('.').next().unwrap()))
+        {
+            let mut body = base.clone();
+            put(&mut body, field, json!(format!("card {PAN} please")));
+            let r = s.w.post(route, body).by(&s.admin).send().await;
+            assert_eq!(r.status, 422, "{route} {field}: {}", r.body);
+            let codes: Vec<(&str, &str)> = r.body["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+                .collect();
+            assert!(codes.contains(&(field.as_str(), "card_number_refused")), "{route} {field}: {codes:?}");
+            assert!(!r.body.to_string().contains("1111 1111"), "the value is never echoed: {}", r.body);
+            refused += 1;
+        }
+    }
+    assert!(refused >= 20, "{refused} fields tried");
+    // In a channel's payload it is masked, the order kept, an exception names the field.
+    let (channel, secret) = s.channel("shopify").await;
+    let mut order = fixture("shopify-orders-create.json");
+    order["financial_status"] = json!("paid");
+    order["note"] = json!(format!("my card is {PAN}"));
+    order["shipping_address"]["address2"] = json!("4111-1111-1111-1111");
+    let r = shopify(&s, &channel, &secret, &order, "card").await;
+    assert_eq!(r.body["outcome"], "created", "{}", r.body);
+    let id = r.body["order_id"].as_str().unwrap();
+    let kept = s.w.get(format!("/api/v1/orders/{id}")).by(&s.admin).expect(200).await;
+    assert_eq!(kept["notes"], "my card is ****1111");
+    let masked =
+        kept["exceptions"].as_array().unwrap().iter().find(|e| e["kind"] == "card_number_masked").unwrap();
+    assert_eq!(masked["details"]["fields"], json!(["note", "shipping_address.address2"]));
+    let (woo, woo_secret) = s.channel("woocommerce").await;
+    let mut wo = fixture("woocommerce-order.json");
+    wo["customer_note"] = json!(PAN);
+    let body = wo.to_string();
+    let h = vec![
+        ("x-wc-webhook-topic", "order.created".to_owned()),
+        ("x-wc-webhook-signature", sign(&woo_secret, &body)),
+    ];
+    let r = webhook(&s.w, &format!("/api/v1/webhooks/woocommerce/{woo}"), &h, &body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Nowhere in the database, in any spelling.
+    let all = everything_stored(&s.w).await;
+    for spelling in ["4111111111111111", "4111 1111 1111 1111", "4111-1111-1111-1111"] {
+        assert!(!all.contains(spelling), "{spelling} is stored");
+    }
+    // An identifier that happens to pass Luhn is not a card number: a 19-digit SKU still resolves.
+    let sku = "4000000000000000006";
+    s.w.post(
+        "/api/v1/mappings/skus",
+        json!({"kind": "sku", "identifier": sku, "platform_sku": "RT-EXO-10ML"}),
+    )
+    .by(&s.admin)
+    .expect(201)
+    .await;
+    let ok =
+        s.w.post("/api/v1/orders", portal_order(json!([{"sku": sku, "quantity": 1}])))
+            .by(&s.admin)
+            .expect(201)
+            .await;
+    assert_eq!(ok["lines"][0]["platform_sku"], "RT-EXO-10ML", "{ok}");
 }

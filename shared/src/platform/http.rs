@@ -220,9 +220,21 @@ impl From<BodyError> for ApiError {
     }
 }
 
-/// Parses JSON into `T`, classifying failures: syntax → 400, shape → 422 with the field path.
+/// Parses a request body into `T`, classifying failures: syntax → 400, shape → 422 with every
+/// field's path; and a card number in any text field (identifiers apart) → 422
+/// `card_number_refused`, the value never echoed — card numbers never enter the system.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    Ok(read_json(bytes)?)
+    let value = read_value(bytes)?;
+    let cards = crate::platform::validate::card_number_fields(&value);
+    match (read_value_as::<T>(value), cards.is_empty()) {
+        (Ok(v), true) => Ok(v),
+        (Ok(_), false) => Err(ApiError::Validation(cards)),
+        (Err(BodyError::Fields(mut errors)), _) => {
+            errors.extend(cards);
+            Err(ApiError::Validation(errors))
+        }
+        (Err(e), _) => Err(e.into()),
+    }
 }
 
 /// [`parse_json`] for code below the handlers: the failure as a [`BodyError`]. A body of the wrong
@@ -230,14 +242,21 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// path — not only the first: after each error the body is repaired (an unknown field dropped, a
 /// mistyped one dropped, a missing one filled with a stand-in that is not reported) and read again.
 pub fn read_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyError> {
-    let mut value: serde_json::Value = {
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        let v = serde::Deserialize::deserialize(&mut de)
-            .map_err(|e: serde_json::Error| BodyError::Malformed(e.to_string()))?;
-        // Trailing characters after the value are malformed JSON too.
-        de.end().map_err(|e| BodyError::Malformed(e.to_string()))?;
-        v
-    };
+    read_value_as(read_value(bytes)?)
+}
+
+/// A body as JSON, or why it is not JSON.
+pub fn read_value(bytes: &[u8]) -> Result<serde_json::Value, BodyError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let v = serde::Deserialize::deserialize(&mut de)
+        .map_err(|e: serde_json::Error| BodyError::Malformed(e.to_string()))?;
+    // Trailing characters after the value are malformed JSON too.
+    de.end().map_err(|e| BodyError::Malformed(e.to_string()))?;
+    Ok(v)
+}
+
+/// `value` read as `T`, with every shape problem (see [`read_json`]).
+fn read_value_as<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, BodyError> {
     let mut repair = Repair::default();
     for _ in 0..MAX_REPAIRS {
         match serde_path_to_error::deserialize::<_, T>(&value) {
@@ -344,7 +363,9 @@ impl Repair {
         let segments: Segments = err.path().iter().cloned().collect();
         let path = render(&segments);
         let full = err.inner().to_string();
-        let message = full.split(" at line ").next().unwrap_or(&full).to_owned();
+        // The message may quote the value: a card number in it is masked.
+        let message =
+            crate::platform::validate::mask_card_numbers(full.split(" at line ").next().unwrap_or(&full));
         let quoted = message.split('`').nth(1).unwrap_or("").to_owned();
         let known = |p: &[Segment]| render(p);
         // About a stand-in: a field missing inside it gets its own (silent) stand-in; otherwise the

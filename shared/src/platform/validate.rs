@@ -65,3 +65,212 @@ pub fn long_text(raw: Option<&str>, field: &str, max: usize, errors: &mut Vec<Fi
     }
     t
 }
+
+// ---------------------------------------------------------------------------------------------
+// Card numbers: they never enter the system.
+
+/// Field names that hold identifiers, not text a person writes: exempt from the card-number check
+/// by name (about one long identifier in ten passes Luhn by chance), with every name ending in
+/// `_id`, `Id` or `_ids`.
+const IDENTIFIER_FIELDS: &[&str] = &[
+    "id",
+    "identifier",
+    "sku",
+    "skus",
+    "platform_sku",
+    "platform_skus",
+    "tenant_sku",
+    "externalId",
+    "tracking_number",
+    "tracking_numbers",
+    "idempotency_key",
+];
+
+/// Whether a field of this name holds an identifier (exempt from the card-number check).
+pub fn is_identifier_field(name: &str) -> bool {
+    IDENTIFIER_FIELDS.contains(&name)
+        || name.ends_with("_id")
+        || name.ends_with("Id")
+        || name.ends_with("_ids")
+}
+
+/// The fields of a JSON body holding a card number (paths as the body spells them), identifier
+/// fields apart: each refused with `card_number_refused`, the value never echoed.
+pub fn card_number_fields(v: &serde_json::Value) -> Vec<FieldError> {
+    let mut found = Vec::new();
+    walk_strings(v, String::new(), &mut |path, text| {
+        if !card_numbers(text).is_empty() {
+            found.push(FieldError::new(
+                path,
+                "card_number_refused",
+                "a card number is never accepted here (the value is not echoed); send a payment token",
+            ));
+        }
+    });
+    found
+}
+
+/// Masks every card number in the text fields of `v` (identifier fields apart) to its last four
+/// digits; the paths masked.
+pub fn mask_card_number_fields(v: &mut serde_json::Value) -> Vec<String> {
+    let mut masked = Vec::new();
+    mask_walk(v, String::new(), &mut masked);
+    masked
+}
+
+fn child(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+}
+
+fn walk_strings(v: &serde_json::Value, path: String, f: &mut dyn FnMut(&str, &str)) {
+    match v {
+        serde_json::Value::String(s) => f(&path, s),
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                walk_strings(item, format!("{path}[{i}]"), f);
+            }
+        }
+        serde_json::Value::Object(o) => {
+            for (k, item) in o.iter().filter(|(k, _)| !is_identifier_field(k)) {
+                walk_strings(item, child(&path, k), f);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn mask_walk(v: &mut serde_json::Value, path: String, masked: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) if !card_numbers(s).is_empty() => {
+            *s = mask_card_numbers(s);
+            masked.push(path);
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                mask_walk(item, format!("{path}[{i}]"), masked);
+            }
+        }
+        serde_json::Value::Object(o) => {
+            for (k, item) in o.iter_mut().filter(|(k, _)| !is_identifier_field(k)) {
+                mask_walk(item, child(&path, k), masked);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether `digits` (13 to 19 of them) start in a card network's number range.
+fn card_range(digits: &[u8]) -> bool {
+    let n = |k: usize| digits[..k].iter().fold(0u32, |a, d| a * 10 + u32::from(*d));
+    let len = digits.len();
+    match digits[0] {
+        4 => matches!(len, 13 | 16 | 19),                               // Visa
+        5 => (51..=55).contains(&n(2)) || matches!(n(2), 50 | 56..=59), // Mastercard, Maestro
+        2 => (2221..=2720).contains(&n(4)),                             // Mastercard 2-series
+        3 => {
+            matches!(n(2), 34 | 37 | 36 | 38 | 39)
+                || (300..=305).contains(&n(3))
+                || (3528..=3589).contains(&n(4))
+        }
+        6 => {
+            n(4) == 6011 || n(2) == 65 || (644..=649).contains(&n(3)) || n(2) == 62 || matches!(n(2), 60..=69)
+        }
+        _ => false,
+    }
+}
+
+fn luhn(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| {
+            let d = u32::from(*d);
+            if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// The byte ranges in `text` that are card numbers: runs of 13 to 19 digits (single spaces or
+/// dashes between them allowed) in a card network's range that pass Luhn.
+pub fn card_numbers(text: &str) -> Vec<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let (start, mut digits, mut j) = (i, Vec::new(), i);
+        while j < bytes.len() {
+            if bytes[j].is_ascii_digit() {
+                digits.push(bytes[j] - b'0');
+                j += 1;
+            } else if matches!(bytes[j], b' ' | b'-') && bytes.get(j + 1).is_some_and(u8::is_ascii_digit) {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        if (13..=19).contains(&digits.len()) && card_range(&digits) && luhn(&digits) {
+            found.push(start..j);
+        }
+        i = j;
+    }
+    found
+}
+
+/// `text` with each card number in it masked to its last four digits.
+pub fn mask_card_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for r in card_numbers(text) {
+        out.push_str(&text[last..r.start]);
+        let digits: String = text[r.clone()].chars().filter(char::is_ascii_digit).collect();
+        out.push_str(&format!("****{}", &digits[digits.len() - 4..]));
+        last = r.end;
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn card_numbers_are_found_in_text_with_spaces_or_dashes_and_masked_to_their_last_four() {
+        for pan in [
+            "4111111111111111",
+            "4111 1111 1111 1111",
+            "5555-5555-5555-4444",
+            "378282246310005",
+            "6011111111111117",
+            "2223003122003222",
+        ] {
+            assert_eq!(card_numbers(pan).len(), 1, "{pan}");
+            assert_eq!(card_numbers(&format!("call me re card {pan} today")).len(), 1, "{pan} in text");
+        }
+        assert_eq!(mask_card_numbers("card 4111 1111 1111 1111, thanks"), "card ****1111, thanks");
+        // Not card numbers: fails Luhn, too short, outside the networks' ranges, a phone number.
+        for text in
+            ["4111111111111112", "411111111111", "9111111111111111111", "+1 502 555 0100", "ORDER-12345"]
+        {
+            assert!(card_numbers(text).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn identifier_fields_are_exempt_by_name_and_the_rest_is_checked() {
+        let body = serde_json::json!({"notes": "4111111111111111", "sku": "4111111111111111",
+            "lines": [{"name": "x 5555555555554444", "product_id": "4111111111111111"}], "qty": 4111111111111111u64});
+        let fields: Vec<String> = card_number_fields(&body).into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["lines[0].name", "notes"]);
+        let mut v = body.clone();
+        assert_eq!(mask_card_number_fields(&mut v), ["lines[0].name", "notes"]);
+        assert_eq!(v["notes"], "****1111");
+        assert_eq!(v["sku"], "4111111111111111");
+    }
+}

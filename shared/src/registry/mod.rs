@@ -382,6 +382,7 @@ registry! {
         EXCEPTIONS_LIST = HttpFunction::new(Orders, api!(crate::orders::api::exceptions::list), P("orders:read"), &[DbApp, VerifyTokens, RateLimits]);
         EXCEPTIONS_GET = HttpFunction::new(Orders, api!(crate::orders::api::exceptions::get), P("orders:read"), &[DbApp, VerifyTokens, RateLimits]);
         EXCEPTIONS_RESOLVE = HttpFunction::new(Orders, api!(crate::orders::api::exceptions::resolve), P("orders:update"), &[DbApp, VerifyTokens, RateLimits]);
+        EXCEPTIONS_RETRY = HttpFunction::new(Orders, api!(crate::orders::api::exceptions::retry), P("orders:update"), &[DbApp, VerifyTokens, RateLimits, PublishEvents]);
         CHANNELS_CREATE = HttpFunction::new(Orders, api!(crate::orders::api::channels::create), P("channels:create"), &[DbApp, VerifyTokens, SealingKey, RateLimits]);
         CHANNELS_LIST = HttpFunction::new(Orders, api!(crate::orders::api::channels::list), P("channels:read"), &[DbApp, VerifyTokens, RateLimits]);
         WEBHOOKS_SHOPIFY = HttpFunction::new(Orders, api!(crate::orders::api::channels::shopify), Public, &[DbApp, SealingKey, PublishEvents]);

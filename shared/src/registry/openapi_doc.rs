@@ -102,6 +102,7 @@ use crate::platform::openapi::BearerAuth;
         crate::orders::api::exceptions::list,
         crate::orders::api::exceptions::get,
         crate::orders::api::exceptions::resolve,
+        crate::orders::api::exceptions::retry,
         crate::orders::api::channels::create,
         crate::orders::api::channels::list,
         crate::orders::api::channels::shopify,

@@ -159,17 +159,26 @@ pub fn check_new_key(
 }
 
 /// The grace period of a rotation (default [`DEFAULT_GRACE`], 0 to [`MAX_GRACE`]).
+/// The number is range-checked before it becomes a duration (a huge one would overflow).
 pub fn grace_period(seconds: Option<i64>) -> Result<Duration, Error> {
-    let grace = Duration::seconds(seconds.unwrap_or(DEFAULT_GRACE.num_seconds()));
-    if grace < Duration::zero() || grace > MAX_GRACE {
+    let seconds = seconds.unwrap_or(DEFAULT_GRACE.num_seconds());
+    if !(0..=MAX_GRACE.num_seconds()).contains(&seconds) {
         return Err(Error::invalid("grace_seconds", "out_of_range", "0 to 604800"));
     }
-    Ok(grace)
+    Ok(Duration::seconds(seconds))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_grace_period_is_range_checked_before_it_becomes_a_duration() {
+        assert_eq!(grace_period(Some(3600)).ok(), Some(Duration::hours(1)));
+        for bad in [-1, 604_801, 9_300_000_000_000_000, i64::MAX, i64::MIN] {
+            assert!(matches!(grace_period(Some(bad)), Err(Error::Invalid(_))), "{bad}");
+        }
+    }
 
     #[test]
     fn keys_round_trip_and_garbage_is_refused() {

@@ -126,6 +126,37 @@ pub async fn resolve(
     Ok(Json(after))
 }
 
+/// Runs intake again on the order a refused channel delivery carried (an `intake_rejected`
+/// exception), once its cause is fixed (a mapping added, a state served): the order, the exception
+/// resolved; or every reason it is still refused (422; the exception stays open). Audited.
+#[utoipa::path(post, path = "/api/v1/admin/exceptions/{id}/retry", operation_id = "exceptions_retry", tag = "orders",
+    params(("id" = Uuid, Path, description = "Exception id")), security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Taken now", body = crate::orders::Order),
+        (status = 404, description = "No such exception", body = crate::Problem),
+        (status = 409, description = "Resolved already, or not a refused delivery (`not_retryable`)", body = crate::Problem),
+        (status = 422, description = "Still refused: every reason", body = crate::Problem),
+    ))]
+pub async fn retry(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<(axum::http::StatusCode, Json<crate::orders::Order>), ApiError> {
+    let id = path_id(&id, "an exception")?;
+    let mut conn = state.db().await?.conn().await?;
+    let tx = principal.tx(&mut conn).await?;
+    let actor = ("user", Some(principal.user_id));
+    let (order, envelopes) =
+        crate::orders::service::channels::retry(&state, &tx, principal.tenant, id, actor, principal.now)
+            .await?;
+    let entry = Entry::new("exception.retried", "exception", id)
+        .after(serde_json::json!({ "order_id": order.id, "status": order.status }));
+    audit::record(&tx, &principal, entry).await?;
+    tx.commit().await?;
+    crate::platform::events::publish_committed(&state, &envelopes).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(order)))
+}
+
 fn not_found(id: Uuid) -> ApiError {
     ApiError::NotFound(format!("exception {id}"))
 }

@@ -163,7 +163,10 @@ pub async fn receive(
     let target = authenticate(state, &tx, adapter, id, headers, body).await?;
     let tenant = target.tenant;
     scope_tenant(&tx, tenant).await?;
-    let payload: Value = crate::platform::http::read_json(body)?;
+    let mut payload: Value = crate::platform::http::read_json(body)?;
+    // Card numbers never enter the system: one in a channel's payload is masked to its last four
+    // before anything is read or kept, and the order says which fields were masked.
+    let masked = crate::platform::validate::mask_card_number_fields(&mut payload);
     let Some(topic) = (adapter.topic)(headers) else {
         return Ok(Receipt { outcome: "ignored", order: None });
     };
@@ -176,15 +179,35 @@ pub async fn receive(
         tx.commit().await?;
         return Ok(Receipt { outcome: "duplicate", order });
     }
+    let refusal = Refusal { d: &d, key: &key, topic, payload: &payload };
     let (topic, input) = match (adapter.translate)(topic, &payload) {
         Ok(read) => read,
-        Err(errors) => return Err(reject(state, &d, None, Error::Invalid(errors)).await),
+        Err(errors) => return refusal.keep(state, None, errors).await,
     };
-    let Some((outcome, order, envelopes)) = act(state, &tx, &d, topic, &input).await? else {
+    let acted = match act(state, &tx, &d, topic, &input).await {
+        Err(Error::Invalid(errors)) => {
+            return refusal.keep(state, input.external_id.as_deref(), errors).await;
+        }
+        other => other?,
+    };
+    let Some((outcome, order, envelopes)) = acted else {
         // A cancellation of an order this gateway never took: nothing to cancel.
         tx.commit().await?;
         return Ok(Receipt { outcome: "ignored", order: None });
     };
+    if !masked.is_empty() {
+        let ex = NewException::new(
+            "card_number_masked",
+            format!("webhooks-{}", d.kind),
+            Severity::Warning,
+            format!("a card number in the {} payload was masked to its last four digits", d.kind),
+        )
+        .tenant(Some(tenant))
+        .order(order)
+        .subject(format!("order/{order}/card-number"))
+        .details(serde_json::json!({ "fields": masked }));
+        exceptions::open(&*tx, &ex, d.now).await?;
+    }
     store::link_delivery(&tx, tenant, id, &key, order).await?;
     let status = order_store::status(&tx, order).await?;
     tx.commit().await?;
@@ -234,47 +257,120 @@ async fn act(
                 channel: Some((d.target.code.clone(), d.target.tolerance)),
                 serviceable_states: serviceable_states(tx, tenant).await?,
             };
-            match take(state, tx, &ctx, &origin, input).await {
-                Ok((_, order, made)) => {
-                    envelopes = made;
-                    ("created", order.id)
-                }
-                Err(e) => return Err(reject(state, d, input.external_id.as_deref(), e).await),
-            }
+            let (_, order, made) = take(state, tx, &ctx, &origin, input).await?;
+            envelopes = made;
+            ("created", order.id)
         }
     };
     Ok(Some((outcome.0, outcome.1, envelopes)))
 }
 
-/// A channel order intake refused (the channel will retry, then give up): kept as an
-/// `intake_rejected` exception with every reason, so a person sees it. Returns the refusal.
-async fn reject(state: &AppState, d: &Delivery, external_id: Option<&str>, e: Error) -> Error {
-    let Error::Invalid(errors) = &e else { return e };
-    let record = async {
-        let tenant = d.target.tenant;
-        let mut conn = state.db().await?.conn().await?;
-        let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
-        let mut ex = NewException::new(
+/// A signed delivery whose order intake refuses.
+struct Refusal<'a> {
+    d: &'a Delivery,
+    key: &'a str,
+    topic: Topic,
+    /// As received, card numbers masked.
+    payload: &'a Value,
+}
+
+impl Refusal<'_> {
+    /// Keeps the refused order as an `intake_rejected` exception holding the payload, so a person
+    /// sees why and retries it (`POST /api/v1/admin/exceptions/{id}/retry`) once the cause is fixed;
+    /// the channel's retries of the same delivery add nothing. The delivery is acknowledged
+    /// (`refused`): a channel that keeps getting errors stops sending (Shopify removes the webhook).
+    async fn keep(
+        &self,
+        state: &AppState,
+        external_id: Option<&str>,
+        errors: Vec<FieldError>,
+    ) -> Result<Receipt, Error> {
+        let (d, tenant) = (self.d, self.d.target.tenant);
+        let subject = match external_id {
+            Some(external) => format!("channel/{}/order/{external}", d.channel),
+            None => format!("channel/{}/delivery/{}", d.channel, self.key),
+        };
+        let ex = NewException::new(
             "intake_rejected",
             format!("webhooks-{}", d.kind),
             Severity::Error,
             format!("a {} order was refused at intake", d.kind),
         )
         .tenant(Some(tenant))
-        .details(
-            serde_json::json!({ "channel_id": d.channel, "external_id": external_id, "errors": errors }),
-        );
-        if let Some(external) = external_id {
-            ex = ex.subject(format!("channel/{}/order/{external}", d.channel));
-        }
+        .subject(subject)
+        .details(serde_json::json!({
+            "channel_id": d.channel, "channel_kind": d.kind, "topic": self.topic.as_str(),
+            "external_id": external_id, "errors": errors, "payload": self.payload,
+        }));
+        let mut conn = state.db().await?.conn().await?;
+        let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
         exceptions::open(&*tx, &ex, state.clock().now()).await?;
         tx.commit().await?;
-        Ok::<(), Error>(())
-    };
-    if let Err(failed) = record.await {
-        tracing::error!(error = %failed, "could not record a refused channel order");
+        Ok(Receipt { outcome: "refused", order: None })
     }
-    e
+}
+
+/// The adapter of a channel kind.
+fn adapter_of(kind: &str) -> Option<&'static Adapter> {
+    match kind {
+        "shopify" => Some(&crate::orders::shopify::ADAPTER),
+        "woocommerce" => Some(&crate::orders::woocommerce::ADAPTER),
+        _ => None,
+    }
+}
+
+/// Runs intake again on the order a refused delivery carried (its `intake_rejected` exception):
+/// taken now (the exception resolved), or refused again with every reason (422, it stays open).
+pub async fn retry(
+    state: &AppState,
+    tx: &Transaction<'_>,
+    tenant: TenantId,
+    exception: Uuid,
+    actor: (&'static str, Option<Uuid>),
+    now: DateTime<Utc>,
+) -> Result<(crate::orders::Order, Vec<Envelope>), Error> {
+    let ex = exceptions::get(tx, exception, true)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("exception {exception}")))?;
+    let not_retryable =
+        |why: &str| Error::Conflict { code: "not_retryable", detail: format!("exception {exception} {why}") };
+    if ex.status != "open" {
+        return Err(not_retryable("is resolved"));
+    }
+    let details = &ex.details;
+    let (Some(channel), Some(adapter), Some(topic)) = (
+        details["channel_id"].as_str().and_then(|c| c.parse::<Uuid>().ok()),
+        details["channel_kind"].as_str().and_then(adapter_of),
+        match details["topic"].as_str() {
+            Some("update") => Some(Topic::Update),
+            Some("cancel") => Some(Topic::Cancel),
+            Some("create") => Some(Topic::Create),
+            _ => None,
+        },
+    ) else {
+        return Err(not_retryable("holds no channel delivery to retry"));
+    };
+    let (_, input) = (adapter.translate)(topic, &details["payload"]).map_err(Error::Invalid)?;
+    let (code, tolerance) =
+        store::terms(tx, channel).await?.ok_or_else(|| Error::NotFound(format!("channel {channel}")))?;
+    let ctx = Context {
+        tenant,
+        at: now,
+        channel: Some((code, tolerance)),
+        serviceable_states: serviceable_states(tx, tenant).await?,
+    };
+    let origin = Origin {
+        source: adapter.kind,
+        channel_id: Some(channel),
+        actor,
+        placed_by: None,
+        idempotency_key: None,
+        profile_version: None,
+    };
+    let (_, order, envelopes) = take(state, tx, &ctx, &origin, &input).await?;
+    let note = format!("retried: order {} ({})", order.number, order.status);
+    exceptions::resolve(tx, exception, &note, actor.1, now).await?;
+    Ok((order, envelopes))
 }
 
 #[cfg(test)]

@@ -94,6 +94,7 @@ pub static ROUTES: &[RoutePolicy] = &[
     r("GET", "/api/v1/admin/exceptions", Permission("orders:read")),
     r("GET", "/api/v1/admin/exceptions/{id}", Permission("orders:read")),
     r("POST", "/api/v1/admin/exceptions/{id}/resolve", Permission("orders:update")),
+    r("POST", "/api/v1/admin/exceptions/{id}/retry", Permission("orders:update")),
     r("POST", "/api/v1/channels", Permission("channels:create")),
     r("GET", "/api/v1/channels", Permission("channels:read")),
     r("POST", "/api/v1/webhooks/shopify/{id}", Public),
