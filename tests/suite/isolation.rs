@@ -134,6 +134,25 @@ impl Walk {
     }
 
     /// A B order held for an unknown SKU; its id and its exception's id.
+    /// A Shopify order B's channel delivered and intake refused: its `intake_rejected` exception
+    /// (as the webhook keeps it), which a retry takes now.
+    async fn b_refused_delivery(&self) -> String {
+        use gateway::platform::exceptions::{NewException, Severity, open};
+        let code = format!("shop-{}", &Uuid::now_v7().simple().to_string()[20..]);
+        let channel =
+            self.b_made("/api/v1/channels", json!({"code": code, "kind": "shopify", "name": "B shop"})).await;
+        let payload: Value = serde_json::from_slice(
+            &std::fs::read(crate::support::fixture("shopify-orders-create.json")).unwrap(),
+        )
+        .unwrap();
+        let ex = NewException::new("intake_rejected", "webhooks-shopify", Severity::Error, "refused")
+            .tenant(Some(self.b))
+            .subject(format!("channel/{}/order/{}", channel["id"].as_str().unwrap(), payload["id"]))
+            .details(json!({"channel_id": channel["id"], "channel_kind": "shopify", "topic": "create", "errors": [], "payload": payload}));
+        let db = self.w.db.admin().await;
+        open(&db, &ex, chrono::Utc::now()).await.unwrap().unwrap().to_string()
+    }
+
     async fn b_held_order(&self) -> (String, String) {
         let made = self.b_made("/api/v1/orders", Self::b_order("NOT-MAPPED-ANYWHERE")).await;
         let id = made["id"].as_str().unwrap().to_owned();
@@ -610,6 +629,11 @@ impl Walk {
             ("GET", "/api/v1/admin/exceptions/{id}") => {
                 let (_, exception) = self.b_held_order().await;
                 let r = req("GET", path.replace("{id}", &exception), None);
+                guarded(r.clone(), r, self.b_admin().await)
+            }
+            ("POST", "/api/v1/admin/exceptions/{id}/retry") => {
+                let exception = self.b_refused_delivery().await;
+                let r = req("POST", path.replace("{id}", &exception), None);
                 guarded(r.clone(), r, self.b_admin().await)
             }
             ("POST", "/api/v1/admin/exceptions/{id}/resolve") => {

@@ -97,17 +97,16 @@ pub fn is_identifier_field(name: &str) -> bool {
 /// The fields of a JSON body holding a card number (paths as the body spells them), identifier
 /// fields apart: each refused with `card_number_refused`, the value never echoed.
 pub fn card_number_fields(v: &serde_json::Value) -> Vec<FieldError> {
-    let mut found = Vec::new();
-    walk_strings(v, String::new(), &mut |path, text| {
-        if !card_numbers(text).is_empty() {
-            found.push(FieldError::new(
+    mask_card_number_fields(&mut v.clone())
+        .into_iter()
+        .map(|path| {
+            FieldError::new(
                 path,
                 "card_number_refused",
                 "a card number is never accepted here (the value is not echoed); send a payment token",
-            ));
-        }
-    });
-    found
+            )
+        })
+        .collect()
 }
 
 /// Masks every card number in the text fields of `v` (identifier fields apart) to its last four
@@ -120,23 +119,6 @@ pub fn mask_card_number_fields(v: &mut serde_json::Value) -> Vec<String> {
 
 fn child(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
-}
-
-fn walk_strings(v: &serde_json::Value, path: String, f: &mut dyn FnMut(&str, &str)) {
-    match v {
-        serde_json::Value::String(s) => f(&path, s),
-        serde_json::Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                walk_strings(item, format!("{path}[{i}]"), f);
-            }
-        }
-        serde_json::Value::Object(o) => {
-            for (k, item) in o.iter().filter(|(k, _)| !is_identifier_field(k)) {
-                walk_strings(item, child(&path, k), f);
-            }
-        }
-        _ => {}
-    }
 }
 
 fn mask_walk(v: &mut serde_json::Value, path: String, masked: &mut Vec<String>) {
