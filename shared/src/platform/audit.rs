@@ -124,9 +124,11 @@ pub struct AuditRecord {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    /// Any JSON value, or none.
+    #[schema(value_type = Option<serde_json::Value>)]
     pub before: Option<serde_json::Value>,
-    #[schema(value_type = Option<Object>)]
+    /// Any JSON value, or none.
+    #[schema(value_type = Option<serde_json::Value>)]
     pub after: Option<serde_json::Value>,
     pub occurred_at: DateTime<Utc>,
 }

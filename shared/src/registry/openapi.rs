@@ -31,7 +31,8 @@ pub fn document() -> &'static Document {
 }
 
 /// The errors every operation can answer, whether or not its annotation names them: a body that is
-/// not JSON or of the wrong shape (400, 413, 415, 422) where it takes one, no or a bad credential
+/// not JSON or of the wrong shape (400, 413, 415, 422) where it takes one, a parameter that cannot
+/// be read (422) where it has any, no or a bad credential
 /// (401), no permission (403) and a rate limit (429) where it needs one, and 500 everywhere.
 fn common_errors(op: &Operation) -> Vec<(&'static str, &'static str)> {
     let mut codes = vec![("500", "Internal error (opaque; the request id names it in the logs)")];
@@ -42,6 +43,9 @@ fn common_errors(op: &Operation) -> Vec<(&'static str, &'static str)> {
             ("415", "The body is not application/json"),
             ("422", "The body has the wrong shape: every problem, each with its path"),
         ]);
+    }
+    if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+        codes.push(("422", "A path or query parameter that cannot be read: every problem"));
     }
     if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
         codes.extend([

@@ -33,7 +33,8 @@ pub async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingValue {
-    #[schema(value_type = Object)]
+    /// Any JSON value (a number, a list, a string, null).
+    #[schema(value_type = serde_json::Value)]
     pub value: Value,
 }
 

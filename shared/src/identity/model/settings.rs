@@ -117,7 +117,8 @@ pub fn known_setting(key: &str) -> Result<&'static Known, Error> {
 pub struct Setting {
     pub key: &'static str,
     pub description: &'static str,
-    #[schema(value_type = Object)]
+    /// Any JSON value (a number, a list, a string, null).
+    #[schema(value_type = serde_json::Value)]
     pub value: Value,
     /// True when the tenant has not set it (the value shown is the default).
     pub default: bool,
