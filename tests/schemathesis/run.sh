@@ -21,5 +21,5 @@ cd "$HERE"
 DEMO_FILE=$DEMO FIXTURES=${FIXTURES:-$HERE/../../../shared/fixtures} SCHEMATHESIS_HOOKS=hooks PYTHONPATH=. \
   "$VENV/bin/st" run "$BASE/api/v1/openapi.json" --url "$BASE" -H "Authorization: Bearer $TOKEN" \
   -c not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  -n "$EXAMPLES" --generation-deterministic --workers 2 --no-color \
+  -n "$EXAMPLES" --generation-deterministic --workers 1 --no-color \
   --exclude-path-regex '/auth/(logout|switch-tenant)$|/auth/sessions/\{id\}$'

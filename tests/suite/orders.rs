@@ -846,6 +846,33 @@ async fn everything_stored(w: &World) -> String {
     all
 }
 
+/// Every item of every DynamoDB table (idempotency records with their cached answers, rate limits,
+/// breakers) and every message waiting in every SQS queue and dead-letter queue, as text.
+async fn everything_in_aws(w: &World) -> String {
+    let mut all = String::new();
+    let dynamo = w.state.dynamodb().await.unwrap();
+    for table in dynamo.list_tables().send().await.unwrap().table_names() {
+        let items = dynamo.scan().table_name(table).send().await.unwrap();
+        all.push_str(&format!("{:?}\n", items.items()));
+    }
+    let sqs = w.state.sqs().await.unwrap();
+    for queue in sqs.list_queues().send().await.unwrap().queue_urls() {
+        let got = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap();
+        for m in got.messages() {
+            all.push_str(m.body().unwrap_or_default());
+            all.push('\n');
+        }
+    }
+    all
+}
+
 /// The string fields of an OpenAPI schema, followed through `$ref`s, objects and arrays: their
 /// paths (`lines[0].name`).
 fn text_fields(doc: &Value, schema: &Value, path: &str, out: &mut Vec<String>) {
@@ -957,8 +984,9 @@ async fn a_card_number_is_stored_nowhere_whatever_field_it_is_sent_in() {
     ];
     let r = webhook(&s.w, &format!("/api/v1/webhooks/woocommerce/{woo}"), &h, &body).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    // Nowhere in the database, in any spelling.
-    let all = everything_stored(&s.w).await;
+    // Nowhere in the database, DynamoDB or any queue, in any spelling.
+    let mut all = everything_stored(&s.w).await;
+    all.push_str(&everything_in_aws(&s.w).await);
     for spelling in ["4111111111111111", "4111 1111 1111 1111", "4111-1111-1111-1111"] {
         assert!(!all.contains(spelling), "{spelling} is stored");
     }
