@@ -180,11 +180,29 @@ impl Reply {
 }
 
 pub async fn send(router: &Router, req: Request<Body>) -> Reply {
+    let (method, uri) = (req.method().to_string(), req.uri().path().to_owned());
     let res = router.clone().oneshot(req).await.expect("infallible");
     let status = res.status();
     let headers = res.headers().clone();
     let bytes = axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024).await.expect("body");
-    Reply { status, headers, body: parse_body(&bytes) }
+    let reply = Reply { status, headers, body: parse_body(&bytes) };
+    record(&method, &uri, &reply);
+    reply
+}
+
+/// With `GATEWAY_RECORD_RESPONSES` set (scripts/test sets it), every answer the suite gets is
+/// appended to a file of this process's in that folder, for `scripts/lib/check_responses.py` to
+/// hold against the OpenAPI document.
+fn record(method: &str, path: &str, reply: &Reply) {
+    let Ok(dir) = std::env::var("GATEWAY_RECORD_RESPONSES") else { return };
+    let content_type = reply.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let line = serde_json::json!({"method": method, "path": path, "status": reply.status.as_u16(),
+        "content_type": content_type, "body": reply.body});
+    use std::io::Write;
+    let file = std::path::Path::new(&dir).join(format!("{}.jsonl", std::process::id()));
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(file) {
+        let _ = writeln!(f, "{line}");
+    }
 }
 
 /// A body as JSON: `null` when empty, a JSON string when it is not JSON.

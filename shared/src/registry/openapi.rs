@@ -51,6 +51,10 @@ fn common_errors(op: &Operation) -> Vec<(&'static str, &'static str)> {
         codes.extend([
             ("401", "No credential, or one that is not valid"),
             ("403", "The credential does not allow this"),
+            (
+                "404",
+                "X-Tenant-Id names no tenant the caller may act for, or what the path names is not there",
+            ),
             ("429", "Over the tenant's rate limit (Retry-After)"),
         ]);
     }

@@ -328,6 +328,7 @@ pub fn check_order_ref(raw: &str, errors: &mut Vec<FieldError>) -> String {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PromotionEvaluation)]
 pub struct Evaluation {
     pub currency: String,
     pub subtotal: i64,

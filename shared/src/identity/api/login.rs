@@ -57,6 +57,7 @@ async fn limit(state: &AppState, email: &str, caller: &Caller) -> Result<(), Api
         (status = 401, description = "Wrong email or password (one answer for both)", body = crate::Problem),
         (status = 403, description = "Right password, but no active membership (in the named tenant)", body = crate::Problem),
         (status = 429, description = "Locked after repeated failures; see Retry-After", body = crate::Problem),
+        (status = 503, description = "The rate limiter cannot be reached: login fails closed (Retry-After)", body = crate::Problem),
     ))]
 pub async fn login(
     State(state): State<AppState>,

@@ -128,6 +128,7 @@ pub struct EmailCodeRequest {
     responses(
         (status = 202, description = "A code is on its way to the user's email", body = Sent),
         (status = 401, description = "The challenge is invalid, used or expired", body = crate::Problem),
+        (status = 409, description = "The user has an authenticator: no code by email", body = crate::Problem),
     ))]
 pub async fn email_code(
     State(state): State<AppState>,

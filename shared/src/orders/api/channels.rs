@@ -58,7 +58,8 @@ pub async fn list(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookReceipt {
-    /// `created`, `updated`, `cancelled`, `duplicate`, `ignored` or `ping`.
+    /// `created`, `updated`, `cancelled`, `refused` (intake refused the order: kept as an
+    /// `intake_rejected` exception), `duplicate`, `ignored` or `ping`.
     pub outcome: String,
     pub order_id: Option<Uuid>,
     pub status: Option<String>,
@@ -85,9 +86,12 @@ async fn deliver(
 #[utoipa::path(post, path = "/api/v1/webhooks/shopify/{id}", operation_id = "webhooks_shopify", tag = "channels",
     params(("id" = Uuid, Path, description = "Channel id")),
     responses(
-        (status = 200, description = "Handled (or a duplicate, or a topic not used)", body = WebhookReceipt),
+        (status = 200, description = "Handled: created, updated, cancelled, refused (kept as an exception), a duplicate, or a topic not used", body = WebhookReceipt),
+        (status = 400, description = "A signed body that is not JSON", body = crate::Problem),
         (status = 401, description = "The signature does not verify; nothing written", body = crate::Problem),
-        (status = 422, description = "An order that cannot be taken", body = crate::Problem),
+        (status = 403, description = "The channel is switched off", body = crate::Problem),
+        (status = 404, description = "No channel of this kind with this id", body = crate::Problem),
+        (status = 422, description = "A delivery with nothing to deduplicate on", body = crate::Problem),
     ))]
 pub async fn shopify(
     State(state): State<AppState>,
@@ -105,9 +109,12 @@ pub async fn shopify(
 #[utoipa::path(post, path = "/api/v1/webhooks/woocommerce/{id}", operation_id = "webhooks_woocommerce", tag = "channels",
     params(("id" = Uuid, Path, description = "Channel id")),
     responses(
-        (status = 200, description = "Handled (or the ping, a duplicate, a topic not used)", body = WebhookReceipt),
+        (status = 200, description = "Handled: created, updated, cancelled, refused (kept as an exception), the ping, a duplicate, or a topic not used", body = WebhookReceipt),
+        (status = 400, description = "A signed body that is not JSON", body = crate::Problem),
         (status = 401, description = "The signature does not verify; nothing written", body = crate::Problem),
-        (status = 422, description = "An order that cannot be taken", body = crate::Problem),
+        (status = 403, description = "The channel is switched off", body = crate::Problem),
+        (status = 404, description = "No channel of this kind with this id", body = crate::Problem),
+        (status = 422, description = "A delivery with nothing to deduplicate on", body = crate::Problem),
     ))]
 pub async fn woocommerce(
     State(state): State<AppState>,

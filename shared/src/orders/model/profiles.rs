@@ -75,10 +75,10 @@ pub struct Rule {
     /// RFC 9535 JSONPath selecting at most one value.
     pub path: Option<String>,
     /// Used when the path selects nothing (or null).
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<serde_json::Value>)]
     pub default: Option<Value>,
     /// Used instead of any path.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<serde_json::Value>)]
     pub constant: Option<Value>,
     #[serde(default)]
     pub transforms: Vec<String>,
