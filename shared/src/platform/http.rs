@@ -269,6 +269,14 @@ fn read_value_as<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T,
             }
         }
     }
+    if repair.errors.is_empty() {
+        // Past the repairs allowed without naming a field: still a refusal that says so.
+        repair.errors.push(FieldError::new(
+            "",
+            "invalid",
+            "the body does not have the shape this route reads",
+        ));
+    }
     Err(BodyError::Fields(repair.errors))
 }
 

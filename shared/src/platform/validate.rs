@@ -69,9 +69,8 @@ pub fn long_text(raw: Option<&str>, field: &str, max: usize, errors: &mut Vec<Fi
 // ---------------------------------------------------------------------------------------------
 // Card numbers: they never enter the system.
 
-/// Field names that hold identifiers, not text a person writes: exempt from the card-number check
-/// by name (about one long identifier in ten passes Luhn by chance), with every name ending in
-/// `_id`, `Id` or `_ids`.
+/// Field names exempt from the card-number check by name: identifiers (about one long identifier in
+/// ten passes Luhn by chance; with every name ending in `_id`, `Id` or `_ids`) and passwords.
 const IDENTIFIER_FIELDS: &[&str] = &[
     "id",
     "identifier",
@@ -84,6 +83,9 @@ const IDENTIFIER_FIELDS: &[&str] = &[
     "tracking_number",
     "tracking_numbers",
     "idempotency_key",
+    // Secrets a person types are hashed, never kept as written: a password may hold any digits.
+    "password",
+    "new_password",
 ];
 
 /// Whether a field of this name holds an identifier (exempt from the card-number check).
@@ -247,7 +249,8 @@ mod tests {
     #[test]
     fn identifier_fields_are_exempt_by_name_and_the_rest_is_checked() {
         let body = serde_json::json!({"notes": "4111111111111111", "sku": "4111111111111111",
-            "lines": [{"name": "x 5555555555554444", "product_id": "4111111111111111"}], "qty": 4111111111111111u64});
+            "lines": [{"name": "x 5555555555554444", "product_id": "4111111111111111"}], "qty": 4111111111111111u64,
+            "password": "pin 4111111111111111"});
         let fields: Vec<String> = card_number_fields(&body).into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["lines[0].name", "notes"]);
         let mut v = body.clone();
