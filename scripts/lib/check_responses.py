@@ -59,6 +59,35 @@ for name in sorted(os.listdir(sys.argv[2])):
         if problem and (where, problem) not in seen:
             seen.add((where, problem))
             failures.append(f"{where}: {problem}")
+# Every operation shows an example of its JSON request and of its JSON success answer, and every
+# example satisfies its schema (scripts/lib/examples.py takes them from the suite's exchanges).
+missing, examples = [], 0
+for path, item in doc["paths"].items():
+    for method, op in item.items():
+        if method not in ("get", "put", "post", "delete", "patch"):
+            continue
+        shown = []
+        body = (op.get("requestBody") or {}).get("content", {}).get("application/json")
+        if body is not None:
+            shown.append(("request", body))
+        for status, response in op["responses"].items():
+            content = (response.get("content") or {}).get("application/json")
+            if status.startswith("2") and content is not None and content.get("schema"):
+                shown.append((f"{status} answer", content))
+        for what, content in shown:
+            where = f"{method.upper()} {path} {what}"
+            if "example" not in content and not content.get("examples"):
+                missing.append(where)
+                continue
+            examples += 1
+            errors = list(validator(content["schema"]).iter_errors(content.get("example"))) if content.get("schema") else []
+            if errors:
+                failures.append(f"{where}: the example violates its schema: {errors[0]}"[:400])
+print(f"examples: {examples} shown, {len(missing)} missing")
+for m in missing:
+    print(f"  no example: {m}")
+if missing:
+    failures.append(f"{len(missing)} examples missing (UPDATE_EXAMPLES=1 scripts/test takes them from the suite)")
 print(f"responses: {judged} answers of documented routes judged, {len(failures)} distinct mismatches")
 for f in failures:
     print(f"  {f}")

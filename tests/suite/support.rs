@@ -181,23 +181,26 @@ impl Reply {
 
 pub async fn send(router: &Router, req: Request<Body>) -> Reply {
     let (method, uri) = (req.method().to_string(), req.uri().path().to_owned());
-    let res = router.clone().oneshot(req).await.expect("infallible");
+    let (parts, body) = req.into_parts();
+    let sent = axum::body::to_bytes(body, 64 * 1024 * 1024).await.expect("request body");
+    let request = parse_body(&sent);
+    let res = router.clone().oneshot(Request::from_parts(parts, Body::from(sent))).await.expect("infallible");
     let status = res.status();
     let headers = res.headers().clone();
     let bytes = axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024).await.expect("body");
     let reply = Reply { status, headers, body: parse_body(&bytes) };
-    record(&method, &uri, &reply);
+    record(&method, &uri, &request, &reply);
     reply
 }
 
 /// With `GATEWAY_RECORD_RESPONSES` set (scripts/test sets it), every answer the suite gets is
 /// appended to a file of this process's in that folder, for `scripts/lib/check_responses.py` to
-/// hold against the OpenAPI document.
-fn record(method: &str, path: &str, reply: &Reply) {
+/// hold against the OpenAPI document (and for `scripts/lib/examples.py` to take examples from).
+fn record(method: &str, path: &str, request: &Value, reply: &Reply) {
     let Ok(dir) = std::env::var("GATEWAY_RECORD_RESPONSES") else { return };
     let content_type = reply.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let line = serde_json::json!({"method": method, "path": path, "status": reply.status.as_u16(),
-        "content_type": content_type, "body": reply.body});
+    let line = serde_json::json!({"method": method, "path": path, "request": request,
+        "status": reply.status.as_u16(), "content_type": content_type, "body": reply.body});
     use std::io::Write;
     let file = std::path::Path::new(&dir).join(format!("{}.jsonl", std::process::id()));
     if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(file) {

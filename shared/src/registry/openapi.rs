@@ -7,8 +7,10 @@
 use std::sync::OnceLock;
 
 use axum::Json;
+use serde_json::Value;
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as Document;
+use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
@@ -20,10 +22,24 @@ pub fn document() -> &'static Document {
     DOC.get_or_init(|| {
         let mut doc = ApiDoc::openapi();
         doc.info.version = crate::platform::config::BUILD.version.to_owned();
-        for item in doc.paths.paths.values_mut() {
-            let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
-            for op in ops.into_iter().flatten() {
+        // A file that does not parse shows no examples; the unit test below and scripts/test's
+        // example check both fail on it.
+        let examples: serde_json::Map<String, Value> = serde_json::from_str(EXAMPLES).unwrap_or_default();
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let ops = [
+                ("GET", &mut item.get),
+                ("PUT", &mut item.put),
+                ("POST", &mut item.post),
+                ("DELETE", &mut item.delete),
+                ("PATCH", &mut item.patch),
+            ];
+            for (method, op) in ops {
+                let Some(op) = op else { continue };
                 document_errors(op);
+                document_access(op, method, path);
+                if let Some(example) = examples.get(&format!("{method} {path}")) {
+                    document_example(op, example);
+                }
             }
         }
         doc
@@ -86,9 +102,74 @@ fn document_errors(op: &mut Operation) {
     }
 }
 
+/// Examples taken from real exchanges of the integration suite (`scripts/lib/examples.py`); an
+/// annotation's own example wins.
+const EXAMPLES: &str = include_str!("examples.json");
+
+/// What `op` asks of its caller, from the route policy table: `x-permission` (a permission, or
+/// `session` / `public`) and a sentence of its description, so a reader (and schemathesis) knows
+/// which credential it takes.
+fn document_access(op: &mut Operation, method: &str, path: &str) {
+    use crate::identity::Access;
+    let Some(route) = crate::identity::policy::policy(method, path) else { return };
+    let (value, sentence) = match route.access {
+        Access::Public => ("public".to_owned(), "No credential.".to_owned()),
+        Access::Session => ("session".to_owned(), "Any signed-in caller, acting on itself.".to_owned()),
+        Access::Permission(p) if p.ends_with(":all") => {
+            (p.to_owned(), format!("Requires `{p}` (platform roles only)."))
+        }
+        Access::Permission(p) => (p.to_owned(), format!("Requires `{p}`.")),
+    };
+    op.extensions
+        .get_or_insert_with(Extensions::default)
+        .merge(Extensions::builder().add("x-permission", value).build());
+    let description = op.description.get_or_insert_with(String::new);
+    if !description.is_empty() {
+        description.push_str("\n\n");
+    }
+    description.push_str(&sentence);
+}
+
+/// Puts a recorded exchange's request and answer on `op` as examples, where it has none.
+fn document_example(op: &mut Operation, example: &Value) {
+    if let (Some(body), Some(request)) = (op.request_body.as_mut(), example.get("request")) {
+        if let Some(content) = body.content.get_mut("application/json") {
+            if content.example.is_none() && content.examples.is_empty() && !request.is_null() {
+                content.example = Some(request.clone());
+            }
+        }
+    }
+    let answers = example.get("responses").and_then(Value::as_object).into_iter().flatten();
+    for (status, answer) in answers {
+        if let Some(RefOr::T(response)) = op.responses.responses.get_mut(status) {
+            if let Some(content) = response.content.get_mut("application/json") {
+                if content.example.is_none() && content.examples.is_empty() {
+                    content.example = Some(answer.clone());
+                }
+            }
+        }
+    }
+}
+
 /// This API's OpenAPI 3.1 description.
 #[utoipa::path(get, path = "/api/v1/openapi.json", operation_id = "openapi", tag = "platform",
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
 pub async fn openapi_json() -> Json<&'static Document> {
     Json(document())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_examples_file_is_a_json_object_of_operations() {
+        let examples: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(super::EXAMPLES).unwrap();
+        for key in examples.keys() {
+            let (method, path) = key.split_once(' ').unwrap();
+            assert!(
+                ["GET", "PUT", "POST", "DELETE", "PATCH"].contains(&method) && path.starts_with('/'),
+                "{key}"
+            );
+        }
+    }
 }
