@@ -3,7 +3,8 @@
 real work the integration suite recorded (GATEWAY_RECORD_RESPONSES; a success, with the request
 that produced it), lists cut to two items, credentials replaced by placeholders. Writes them to
 shared/src/registry/examples.json, which the document merges (an annotation's own example wins).
-`UPDATE_EXAMPLES=1 scripts/test` runs it after the suite; check_responses.py then holds every
+`UPDATE_EXAMPLES=1 scripts/test` runs it after the suite (operations the run did not see keep
+their examples); check_responses.py then holds every
 example against its schema, so an example cannot outlive a change of shape.
 
 Usage: examples.py OPENAPI_JSON RECORD_DIR OUT_JSON"""
@@ -85,7 +86,8 @@ for name in sorted(os.listdir(sys.argv[2])):
             if key not in requests or score < requests[key][0]:
                 requests[key] = (score, request)
 
-out = {}
+# Operations this run did not see keep the examples they have (a filtered run updates only its own).
+out = json.load(open(sys.argv[3], encoding="utf-8")) if os.path.exists(sys.argv[3]) else {}
 for key, (_, request) in requests.items():
     out.setdefault(key, {})["request"] = request
 for (key, status), (_, body) in answers.items():

@@ -97,6 +97,35 @@ moto_down() {
   rm -f "$pidf"
 }
 
+# sandboxes_up LOG PIDFILE [CONTROL_PORT NMI_PORT AUTHORIZE_NET_PORT]: starts the payment provider
+# sandboxes (tests/sandboxes/providers.py; ports 0 = any free one) and exports SANDBOX_CONTROL_URL,
+# SANDBOX_NMI_URL and SANDBOX_AUTHORIZE_NET_URL from the line it announces itself with.
+sandboxes_up() {
+  local logf=$1 pidf=$2 line="" root
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  python3 "$root/tests/sandboxes/providers.py" --control-port "${3:-0}" --nmi-port "${4:-0}" \
+    --authorize-net-port "${5:-0}" >"$logf" 2>"$logf.err" &
+  echo $! >"$pidf"
+  for _ in $(seq 1 100); do
+    line=$(grep -m1 '^sandboxes listening ' "$logf" 2>/dev/null || true)
+    [ -n "$line" ] && break
+    sleep 0.1
+  done
+  [ -n "$line" ] || { tail -20 "$logf.err" >&2; die "the payment sandboxes did not start (log: $logf.err)"; }
+  sandbox_url() { tr ' ' '\n' <<<"$line" | sed -n "s/^$1=//p"; }
+  SANDBOX_CONTROL_URL=$(sandbox_url control)
+  SANDBOX_NMI_URL=$(sandbox_url nmi)
+  SANDBOX_AUTHORIZE_NET_URL=$(sandbox_url authorize_net)
+  export SANDBOX_CONTROL_URL SANDBOX_NMI_URL SANDBOX_AUTHORIZE_NET_URL
+}
+
+sandboxes_down() {
+  local pidf=$1 pid
+  pid=$(cat "$pidf" 2>/dev/null) || return 0
+  if [ -n "$pid" ] && grep -qa providers.py "/proc/$pid/cmdline" 2>/dev/null; then kill "$pid" 2>/dev/null || true; fi
+  rm -f "$pidf"
+}
+
 aws_env() {
   export AWS_ENDPOINT_URL="http://127.0.0.1:$1" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
     AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true

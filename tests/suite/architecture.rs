@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The crate's top-level modules, lowest layer first. A module may use only those before it.
-const LAYERS: &[&str] = &["platform", "notifications", "identity", "catalog", "orders", "registry"];
+const LAYERS: &[&str] =
+    &["platform", "notifications", "identity", "catalog", "orders", "payments", "registry"];
 
 /// The bounded contexts (the layers that are not the platform or the registry).
-const CONTEXTS: &[&str] = &["notifications", "identity", "catalog", "orders"];
+const CONTEXTS: &[&str] = &["notifications", "identity", "catalog", "orders", "payments"];
 
 /// Who owns each table; a table the migrations create and this list does not name fails the test.
 const OWNERS: &[(&str, &[&str])] = &[
@@ -64,6 +65,7 @@ const OWNERS: &[(&str, &[&str])] = &[
             "field_mapping_profiles",
         ],
     ),
+    ("payments", &["merchant_accounts", "payment_account_sets", "tenant_payment_accounts"]),
 ];
 
 fn src() -> PathBuf {

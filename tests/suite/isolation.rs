@@ -176,7 +176,79 @@ impl Walk {
         if let Some(case) = Box::pin(self.catalog_case(method, path)).await {
             return Some(case);
         }
-        Box::pin(self.orders_case(method, path)).await
+        if let Some(case) = Box::pin(self.orders_case(method, path)).await {
+            return Some(case);
+        }
+        Box::pin(self.payments_case(method, path)).await
+    }
+
+    /// A merchant account made by platform staff; its id.
+    async fn staff_account(&self, gateway: &str) -> String {
+        let body = json!({"gateway": gateway, "name": format!("acct-{}", &Uuid::now_v7().simple().to_string()[16..]),
+            "credentials_secret": "payments/test"});
+        let made = self
+            .w
+            .post("/api/v1/admin/payments/merchant-accounts", body)
+            .by(&self.staff().await)
+            .expect(201)
+            .await;
+        made["id"].as_str().unwrap().to_owned()
+    }
+
+    fn account_set(nmi: &str) -> Value {
+        json!({"name": format!("set-{}", &Uuid::now_v7().simple().to_string()[16..]), "descriptor": "REGEN*TEST",
+            "primary_gateway": "nmi", "nmi_account_id": nmi})
+    }
+
+    /// Payment configuration is the platform's: a tenant admin is refused, platform staff succeed.
+    async fn payments_case(&self, method: &str, path: &str) -> Option<Case> {
+        let b = self.b;
+        Some(match (method, path) {
+            ("POST", "/api/v1/admin/payments/merchant-accounts") => {
+                let body = json!({"gateway": "nmi", "name": format!("acct-{}", &Uuid::now_v7().simple().to_string()[16..]),
+                    "credentials_secret": "payments/test"});
+                let r = req("POST", path, Some(body));
+                guarded(r.clone(), r, self.staff().await)
+            }
+            ("GET", "/api/v1/admin/payments/merchant-accounts")
+            | ("GET", "/api/v1/admin/payments/account-sets") => {
+                let r = req("GET", path, None);
+                guarded(r.clone(), r, self.staff().await)
+            }
+            ("PATCH", "/api/v1/admin/payments/merchant-accounts/{id}") => {
+                let id = self.staff_account("nmi").await;
+                let r = req("PATCH", path.replace("{id}", &id), Some(json!({"enabled": false})));
+                guarded(r.clone(), r, self.staff().await)
+            }
+            ("POST", "/api/v1/admin/payments/account-sets") => {
+                let nmi = self.staff_account("nmi").await;
+                let r = req("POST", path, Some(Self::account_set(&nmi)));
+                // The control makes the set; the attack (refused) must not take its name first.
+                let mut attack = r.clone();
+                attack.body = Some(Self::account_set(&nmi));
+                guarded(attack, r, self.staff().await)
+            }
+            ("GET", "/api/v1/admin/tenants/{id}/payment-accounts") => {
+                let r = req("GET", path.replace("{id}", &b.to_string()), None);
+                guarded(r.clone(), r, self.staff().await)
+            }
+            ("PUT", "/api/v1/admin/tenants/{id}/payment-accounts") => {
+                let nmi = self.staff_account("nmi").await;
+                let set = self
+                    .w
+                    .post("/api/v1/admin/payments/account-sets", Self::account_set(&nmi))
+                    .by(&self.staff().await)
+                    .expect(201)
+                    .await;
+                let r = req(
+                    "PUT",
+                    path.replace("{id}", &b.to_string()),
+                    Some(json!({"account_set_id": set["id"]})),
+                );
+                guarded(r.clone(), r, self.staff().await)
+            }
+            _ => return None,
+        })
     }
 
     /// Tenant B's side of a request that names no object: `r` acting for B (`X-Tenant-Id`).

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod sandboxes;
 mod sso;
 mod support;
 mod world;
@@ -23,6 +24,7 @@ mod migrations;
 mod openapi;
 mod orders;
 mod outbox_and_queues;
+mod payments;
 mod problem_json;
 mod rate_limits;
 mod runner;

@@ -202,10 +202,12 @@ async fn serve(process_env: Env) -> Result<()> {
     let api = format!("http://{}", listener.local_addr()?);
 
     let mut tenants = tenants;
+    let mut sandboxes = None;
     if env.get("SEED").unwrap_or("1") == "1" {
         demo::seed_channels(&state, &admin, &api, &mut tenants).await?;
+        sandboxes = demo::seed_payments(&state, &admin, &env, &stack.name).await?;
     }
-    let demo = serde_json::json!({ "api": api, "users": users, "tenants": tenants });
+    let demo = serde_json::json!({ "api": api, "users": users, "tenants": tenants, "sandboxes": sandboxes });
     let path = env
         .get("DEMO_FILE")
         .map(PathBuf::from)

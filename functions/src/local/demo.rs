@@ -260,3 +260,68 @@ fn demo_profile() -> serde_json::Value {
         "required": ["external_id", "customer.email"]
     })
 }
+
+/// The demo's payment configuration when the provider sandboxes run (`SANDBOX_NMI_URL`,
+/// `SANDBOX_AUTHORIZE_NET_URL`, `SANDBOX_CONTROL_URL`; scripts/dev and scripts/test start them):
+/// the platform's sandbox merchant accounts at both gateways (credentials in the emulator's Secrets
+/// Manager, under the stack's name), and the platform default set (NMI primary). The
+/// `"sandboxes"` entry of demo.json. `None` without sandboxes.
+pub async fn seed_payments(
+    state: &gateway::AppState,
+    admin: &Db,
+    env: &gateway::Env,
+    stack: &str,
+) -> Result<Option<serde_json::Value>> {
+    let (Some(nmi), Some(authnet)) = (env.get("SANDBOX_NMI_URL"), env.get("SANDBOX_AUTHORIZE_NET_URL"))
+    else {
+        return Ok(None);
+    };
+    let sm = state.aws().await.secretsmanager();
+    let conn = admin.conn().await?;
+    let mut accounts = serde_json::Map::new();
+    for (n, gateway, url, credentials) in [
+        (1u128, "nmi", nmi, serde_json::json!({"security_key": "sandbox-nmi-security-key"})),
+        (
+            2,
+            "authorize_net",
+            authnet,
+            serde_json::json!({"login_id": "sandbox-authnet-login", "transaction_key": "sandbox-authnet-transaction-key"}),
+        ),
+    ] {
+        let secret = format!("{stack}/payments/{gateway}-sandbox");
+        let value = credentials.to_string();
+        if sm.put_secret_value().secret_id(&secret).secret_string(&value).send().await.is_err() {
+            sm.create_secret()
+                .name(&secret)
+                .secret_string(&value)
+                .send()
+                .await
+                .context("demo payment secret")?;
+        }
+        let id = Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000800 + n);
+        conn.execute(
+            "INSERT INTO merchant_accounts (id, gateway, name, base_url, credentials_secret) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (id) DO UPDATE SET base_url = EXCLUDED.base_url, credentials_secret = EXCLUDED.credentials_secret",
+            &[&id, &gateway, &format!("Platform {gateway} sandbox"), &url, &secret],
+        )
+        .await?;
+        accounts.insert(gateway.into(), serde_json::json!({"id": id, "base_url": url}));
+    }
+    conn.execute(
+        "INSERT INTO payment_account_sets (id, name, descriptor, primary_gateway, nmi_account_id, authorize_net_account_id, platform_default)
+         VALUES ($1, 'Platform (sandbox)', 'REGEN*GATEWAY', 'nmi', $2, $3, true)
+         ON CONFLICT (id) DO NOTHING",
+        &[
+            &Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000810),
+            &Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000801),
+            &Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000802),
+        ],
+    )
+    .await?;
+    Ok(Some(serde_json::json!({
+        "control": env.get("SANDBOX_CONTROL_URL"),
+        "nmi": nmi,
+        "authorize_net": authnet,
+        "merchant_accounts": accounts,
+    })))
+}

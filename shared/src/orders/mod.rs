@@ -19,7 +19,7 @@ mod store;
 mod woocommerce;
 
 pub use model::{
-    Address, Customer, Error, InvalidTransition, LineInput, Order, OrderEventType, OrderInput, OrderStatus,
-    Origin, Payment, transition,
+    Address, Customer, Error, FIELD_ALIASES, InvalidTransition, LineInput, Order, OrderEventType, OrderInput,
+    OrderStatus, Origin, Payment, transition,
 };
 pub use service::channels::{seal_secret, sign};

@@ -15,6 +15,10 @@ pub const TAGS: &[(&str, &str)] = &[
     ("promotions", "Promotions and their redemptions"),
     ("orders", "Order intake, the order APIs, approvals and exceptions"),
     ("channels", "Sales channels, their field-mapping profiles and webhooks"),
+    (
+        "payments",
+        "Payment configuration (platform staff): merchant accounts at NMI and Authorize.net, account sets, tenant assignment",
+    ),
 ];
 
 /// The `bearer` security scheme the protected routes name: an access token from

@@ -31,11 +31,12 @@ pub enum Context {
     Identity,
     Catalog,
     Orders,
+    Payments,
 }
 
 impl Context {
     pub const ALL: &'static [Context] =
-        &[Context::Platform, Context::Identity, Context::Catalog, Context::Orders];
+        &[Context::Platform, Context::Identity, Context::Catalog, Context::Orders, Context::Payments];
 
     /// Lower-case name: the nested stack's file (`infra/stacks/<name>.yaml`) and OpenAPI tag.
     pub const fn name(self) -> &'static str {
@@ -44,6 +45,7 @@ impl Context {
             Context::Identity => "identity",
             Context::Catalog => "catalog",
             Context::Orders => "orders",
+            Context::Payments => "payments",
         }
     }
 }
@@ -389,6 +391,13 @@ registry! {
         WEBHOOKS_WOOCOMMERCE = HttpFunction::new(Orders, api!(crate::orders::api::channels::woocommerce), Public, &[DbApp, SealingKey, PublishEvents]);
         PROFILES_CREATE = HttpFunction::new(Orders, api!(crate::orders::api::profiles::create), P("channels:update"), &[DbApp, VerifyTokens, RateLimits]);
         PROFILES_PREVIEW = HttpFunction::new(Orders, api!(crate::orders::api::profiles::preview), P("channels:read"), &[DbApp, VerifyTokens, RateLimits]);
+        PAYMENTS_ACCOUNTS_CREATE = HttpFunction::new(Payments, api!(crate::payments::api::accounts::create_account), P("payments:update:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
+        PAYMENTS_ACCOUNTS_LIST = HttpFunction::new(Payments, api!(crate::payments::api::accounts::list_accounts), P("payments:read:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
+        PAYMENTS_ACCOUNTS_UPDATE = HttpFunction::new(Payments, api!(crate::payments::api::accounts::update_account), P("payments:update:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
+        PAYMENTS_SETS_CREATE = HttpFunction::new(Payments, api!(crate::payments::api::accounts::create_set), P("payments:update:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
+        PAYMENTS_SETS_LIST = HttpFunction::new(Payments, api!(crate::payments::api::accounts::list_sets), P("payments:read:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
+        PAYMENTS_TENANT_GET = HttpFunction::new(Payments, api!(crate::payments::api::accounts::tenant_accounts), P("payments:read:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
+        PAYMENTS_TENANT_ASSIGN = HttpFunction::new(Payments, api!(crate::payments::api::accounts::assign), P("payments:update:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
     }
     tasks {
         MIGRATE = TaskFunction::new(

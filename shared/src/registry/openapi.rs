@@ -9,7 +9,6 @@ use std::sync::OnceLock;
 use axum::Json;
 use serde_json::Value;
 use utoipa::OpenApi;
-use utoipa::openapi::OpenApi as Document;
 use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
@@ -17,8 +16,8 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use super::openapi_doc::ApiDoc;
 
 /// The whole API description (built once per instance).
-pub fn document() -> &'static Document {
-    static DOC: OnceLock<Document> = OnceLock::new();
+pub fn document() -> &'static Value {
+    static DOC: OnceLock<Value> = OnceLock::new();
     DOC.get_or_init(|| {
         let mut doc = ApiDoc::openapi();
         doc.info.version = crate::platform::config::BUILD.version.to_owned();
@@ -42,8 +41,28 @@ pub fn document() -> &'static Document {
                 }
             }
         }
+        let mut doc = serde_json::to_value(&doc).unwrap_or_default();
+        document_aliases(&mut doc, crate::orders::FIELD_ALIASES);
         doc
     })
+}
+
+/// The other spellings a body's fields are accepted under (serde aliases, which the annotations
+/// cannot show): each a property of its own describing itself as an alias, and a required field
+/// satisfied by either spelling.
+fn document_aliases(doc: &mut Value, aliases: &[(&str, &str, &str)]) {
+    for (schema, alias, field) in aliases {
+        let Some(object) = doc.pointer_mut(&format!("/components/schemas/{schema}")) else { continue };
+        let Some(mut property) = object["properties"].get(*field).cloned() else { continue };
+        property["description"] = Value::String(format!("Alias of `{field}`."));
+        object["properties"][*alias] = property;
+        let Some(required) = object.get_mut("required").and_then(Value::as_array_mut) else { continue };
+        if let Some(at) = required.iter().position(|r| r == field) {
+            required.remove(at);
+            let either = serde_json::json!([{"required": [field]}, {"required": [alias]}]);
+            object.as_object_mut().map(|o| o.insert("anyOf".into(), either));
+        }
+    }
 }
 
 /// The errors every operation can answer, whether or not its annotation names them: a body that is
@@ -154,7 +173,7 @@ fn document_example(op: &mut Operation, example: &Value) {
 /// This API's OpenAPI 3.1 description.
 #[utoipa::path(get, path = "/api/v1/openapi.json", operation_id = "openapi", tag = "platform",
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
-pub async fn openapi_json() -> Json<&'static Document> {
+pub async fn openapi_json() -> Json<&'static Value> {
     Json(document())
 }
 

@@ -70,9 +70,9 @@ fn existed(mut res: Response) -> Response {
     request_body(content = OrderInput, description = "The order; the product brief's field names \
         (`externalId`, `lineItems`, `shippingAddress`, `street`, `zip`, ...) are accepted as aliases, and \
         currency and payment default to the tenant's",
-        example = json!({"external_id": "ORDER-12345", "customer": {"email": "customer@example.com", "name": "John Doe"},
-            "lines": [{"sku": "TENANT-SKU-001", "quantity": 2}],
-            "shipping_address": {"line1": "123 Main St", "city": "Austin", "state": "TX", "postal_code": "78701", "country": "US"}})),
+        example = json!({"externalId": "ORDER-12345", "customer": {"email": "customer@example.com", "name": "John Doe"},
+            "lineItems": [{"sku": "TENANT-SKU-001", "quantity": 2}],
+            "shippingAddress": {"street": "123 Main St", "city": "Austin", "state": "TX", "zip": "78701", "country": "US"}})),
     security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     responses(

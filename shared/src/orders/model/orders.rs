@@ -255,6 +255,24 @@ pub struct LineInput {
     pub tax: Option<i64>,
 }
 
+/// The other spellings the order body's fields are accepted under (the product brief's names), as
+/// (schema, alias, field): the OpenAPI document shows each. A test below holds them to the serde
+/// attributes.
+pub const FIELD_ALIASES: &[(&str, &str, &str)] = &[
+    ("OrderInput", "externalId", "external_id"),
+    ("OrderInput", "shippingAddress", "shipping_address"),
+    ("OrderInput", "billingAddress", "billing_address"),
+    ("OrderInput", "lineItems", "lines"),
+    ("OrderInput", "promotionCodes", "promotion_codes"),
+    ("LineInput", "productId", "product_id"),
+    ("LineInput", "variantId", "variant_id"),
+    ("LineInput", "unitPrice", "unit_price"),
+    ("Address", "street", "line1"),
+    ("Address", "street2", "line2"),
+    ("Address", "zip", "postal_code"),
+    ("Address", "postalCode", "postal_code"),
+];
+
 /// An order as every intake path hands it to the pipeline (the API body; what a channel adapter
 /// or a field-mapping profile produces).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -414,6 +432,38 @@ pub struct OrderEventEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every documented alias is one serde accepts: a body spelled with it reads the same as the
+    /// body spelled with the field's own name.
+    #[test]
+    fn every_documented_alias_is_accepted() {
+        let base = serde_json::json!({"currency": "USD", "customer": {"email": "a@b.c"},
+            "lines": [{"sku": "S", "quantity": 1}], "payment": {"source": "terms"}});
+        for (schema, alias, field) in FIELD_ALIASES {
+            let value = if field.ends_with("address") {
+                serde_json::json!({"city": "X"})
+            } else {
+                serde_json::json!("7")
+            };
+            let value = if *field == "lines" { base["lines"].clone() } else { value };
+            let value = if *field == "promotion_codes" { serde_json::json!(["P"]) } else { value };
+            let value = if *field == "unit_price" { serde_json::json!(7) } else { value };
+            let place = |name: &str| {
+                let mut body = base.clone();
+                match *schema {
+                    "OrderInput" => body[name] = value.clone(),
+                    "LineInput" => body["lines"][0][name] = value.clone(),
+                    _ => body["shipping_address"] = serde_json::json!({ name: value.clone() }),
+                }
+                if *schema == "OrderInput" && name == *alias && *field == "lines" {
+                    body.as_object_mut().unwrap().remove("lines");
+                    body[name] = value.clone();
+                }
+                serde_json::from_value::<OrderInput>(body)
+            };
+            assert_eq!(place(alias).expect(alias), place(field).expect(field), "{schema}.{alias}");
+        }
+    }
 
     /// ARCHITECTURE.md §4, written out independently of `OrderStatus::next`: (from, to, event).
     /// `None` is a new order. On hold goes back to the state it left (any state an operator may

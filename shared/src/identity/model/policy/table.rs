@@ -101,4 +101,11 @@ pub static ROUTES: &[RoutePolicy] = &[
     r("POST", "/api/v1/webhooks/woocommerce/{id}", Public),
     r("POST", "/api/v1/channels/{id}/profiles", Permission("channels:update")),
     r("POST", "/api/v1/channels/{id}/profiles/preview", Permission("channels:read")),
+    r("POST", "/api/v1/admin/payments/merchant-accounts", Permission("payments:update:all")),
+    r("GET", "/api/v1/admin/payments/merchant-accounts", Permission("payments:read:all")),
+    r("PATCH", "/api/v1/admin/payments/merchant-accounts/{id}", Permission("payments:update:all")),
+    r("POST", "/api/v1/admin/payments/account-sets", Permission("payments:update:all")),
+    r("GET", "/api/v1/admin/payments/account-sets", Permission("payments:read:all")),
+    r("GET", "/api/v1/admin/tenants/{id}/payment-accounts", Permission("payments:read:all")),
+    r("PUT", "/api/v1/admin/tenants/{id}/payment-accounts", Permission("payments:update:all")),
 ];

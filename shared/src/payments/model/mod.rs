@@ -1,0 +1,60 @@
+//! The payments context's types: money on the wire, the gateway seam and its outcomes, merchant
+//! accounts, and how a failed HTTP exchange is classed.
+
+mod accounts;
+mod gateway;
+mod money;
+
+pub use accounts::*;
+pub use gateway::*;
+pub use money::*;
+
+use crate::FieldError;
+use crate::platform::outbound;
+
+/// The payments context's error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Store(#[from] tokio_postgres::Error),
+}
+
+/// How an HTTP exchange that produced no readable answer ends. Certainly not processed when the
+/// request never left: refused by the outbound guard, a name that did not resolve, no connection
+/// (refused, unreachable, TLS handshake), a request that could not be built. Everything after the
+/// request may have been written — a timeout, a reset, an answer that broke off, a 5xx, a 408 — is
+/// unknown. A 4xx other than 408 is the gateway's front door refusing the request unprocessed.
+pub fn transport_outcome(e: &outbound::Error) -> Outcome {
+    use outbound::Error as E;
+    let not_processed = |why: String| Outcome::NotProcessed { why };
+    let unknown = |why: String| Outcome::Unknown { why };
+    match e {
+        E::Refused { .. } | E::Resolve { .. } | E::Connect { .. } | E::Invalid { .. } | E::Setup(_) => {
+            not_processed(e.to_string())
+        }
+        E::Status { status, .. } if status.is_client_error() && status.as_u16() != 408 => {
+            not_processed(e.to_string())
+        }
+        E::Status { .. } | E::Timeout { .. } | E::Body { .. } | E::TooLarge { .. } | E::Request { .. } => {
+            unknown(e.to_string())
+        }
+    }
+}
+
+/// Where a gateway is called and how long a call may take.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// The provider's base URL (`https://secure.nmi.com`, `https://apitest.authorize.net`, or a
+    /// sandbox's `http://127.0.0.1:…` on a local stack).
+    pub base_url: String,
+    pub connect_timeout: std::time::Duration,
+    pub timeout: std::time::Duration,
+}

@@ -1,0 +1,166 @@
+//! The payments context's rules: merchant accounts and account sets (platform configuration),
+//! what a tenant is charged through, and the gateway clients an account set gives.
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::Transaction;
+use uuid::Uuid;
+
+use crate::payments::authorize_net::AuthorizeNet;
+use crate::payments::model::{
+    AccountFields, AccountSet, Credentials, Endpoint, Error, Gateway, GatewayKind, MerchantAccount,
+    NewAccountSet, TenantAccounts, default_base_url,
+};
+use crate::payments::nmi::Nmi;
+use crate::payments::store;
+use crate::platform::outbound::Policy;
+use crate::platform::state::AppState;
+
+pub async fn create_account(
+    db: &Transaction<'_>,
+    fields: &AccountFields,
+    now: DateTime<Utc>,
+) -> Result<MerchantAccount, Error> {
+    let gateway = fields.check(true)?.ok_or_else(|| Error::Config("no gateway".into()))?;
+    let base_url = fields.base_url.clone().unwrap_or_else(|| default_base_url(gateway).to_owned());
+    store::insert_account(db, Uuid::now_v7(), gateway, fields, &base_url, now).await
+}
+
+pub async fn accounts(db: &Transaction<'_>) -> Result<Vec<MerchantAccount>, Error> {
+    store::accounts(db).await
+}
+
+/// Changes an account; `(before, after)`.
+pub async fn update_account(
+    db: &Transaction<'_>,
+    id: Uuid,
+    fields: &AccountFields,
+    now: DateTime<Utc>,
+) -> Result<(MerchantAccount, MerchantAccount), Error> {
+    fields.check(false)?;
+    let before =
+        store::account_by_id(db, id).await?.ok_or_else(|| Error::NotFound("the merchant account".into()))?;
+    let after = store::update_account(db, id, fields, now)
+        .await?
+        .ok_or_else(|| Error::NotFound("the merchant account".into()))?;
+    Ok((before, after))
+}
+
+/// Creates a set: each account it names exists and is at the gateway it is named for.
+pub async fn create_set(
+    db: &Transaction<'_>,
+    new: &NewAccountSet,
+    now: DateTime<Utc>,
+) -> Result<AccountSet, Error> {
+    let primary = new.check()?;
+    let mut errors = Vec::new();
+    for (gateway, id) in new.accounts() {
+        let Some(id) = id else { continue };
+        let field = format!("{gateway}_account_id");
+        match store::account_by_id(db, id).await? {
+            None => {
+                errors.push(crate::FieldError::new(field, "not_found", "no merchant account has this id"))
+            }
+            Some(a) if a.gateway != gateway => errors.push(crate::FieldError::new(
+                field,
+                "wrong_gateway",
+                format!("that account is at {}", a.gateway),
+            )),
+            Some(_) => {}
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Invalid(errors));
+    }
+    if new.platform_default {
+        store::clear_default(db).await?;
+    }
+    store::insert_set(db, Uuid::now_v7(), new, primary, now).await
+}
+
+pub async fn sets(db: &Transaction<'_>) -> Result<Vec<AccountSet>, Error> {
+    store::sets(db).await
+}
+
+/// What `tenant` is charged through: its own set, or the platform default.
+pub async fn for_tenant(db: &Transaction<'_>, tenant: Uuid) -> Result<TenantAccounts, Error> {
+    let (source, set) = match store::assigned_set(db, tenant).await? {
+        Some(set) => ("assigned", Some(set)),
+        None => ("platform_default", store::default_set(db).await?),
+    };
+    let mut can_fail_over = false;
+    if let Some(s) = &set {
+        let enabled = |id: Option<Uuid>| async move {
+            match id {
+                Some(id) => store::account_by_id(db, id).await.map(|a| a.is_some_and(|a| a.enabled)),
+                None => Ok(false),
+            }
+        };
+        can_fail_over = enabled(s.nmi_account_id).await? && enabled(s.authorize_net_account_id).await?;
+    }
+    Ok(TenantAccounts { tenant_id: tenant, source: source.into(), account_set: set, can_fail_over })
+}
+
+/// Assigns `tenant` a set (`None`: back to the platform default); the effective accounts after.
+pub async fn assign(
+    db: &Transaction<'_>,
+    tenant: Uuid,
+    account_set: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<TenantAccounts, Error> {
+    if let Some(id) = account_set {
+        if store::set_by_id(db, id).await?.is_none() {
+            let e = crate::FieldError::new("account_set_id", "not_found", "no account set has this id");
+            return Err(Error::Invalid(vec![e]));
+        }
+    }
+    store::assign(db, tenant, account_set, now).await?;
+    for_tenant(db, tenant).await
+}
+
+/// How long a gateway call may take: `PAYMENTS_CONNECT_TIMEOUT_MS` (default 3000) to connect,
+/// `PAYMENTS_TIMEOUT_MS` (default 20000, below the Lambda timeout so the outcome can be recorded)
+/// in all.
+pub fn endpoint(state: &AppState, base_url: &str) -> Endpoint {
+    let ms = |name: &str, default: u64| {
+        state
+            .config()
+            .env
+            .get(name)
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|v| (1..=60_000).contains(v))
+            .unwrap_or(default)
+    };
+    Endpoint {
+        base_url: base_url.to_owned(),
+        connect_timeout: std::time::Duration::from_millis(ms("PAYMENTS_CONNECT_TIMEOUT_MS", 3_000)),
+        timeout: std::time::Duration::from_millis(ms("PAYMENTS_TIMEOUT_MS", 20_000)),
+    }
+}
+
+/// The client of one merchant account, its credentials read from Secrets Manager.
+pub async fn gateway(state: &AppState, account: &MerchantAccount) -> Result<Box<dyn Gateway>, Error> {
+    let credentials: Credentials = state
+        .secrets()
+        .await
+        .get_json(&account.credentials_secret)
+        .await
+        .map_err(|e| Error::Config(e.to_string()))?;
+    let endpoint = endpoint(state, &account.base_url);
+    let policy = Policy::for_config(state.config());
+    let wrong =
+        || Error::Config(format!("the secret of {} holds another gateway's credentials", account.name));
+    Ok(match (account.gateway, credentials) {
+        (GatewayKind::Nmi, Credentials::Nmi { security_key }) => {
+            Box::new(Nmi::new(&endpoint, policy, security_key).map_err(Error::Config)?)
+        }
+        (GatewayKind::AuthorizeNet, Credentials::AuthorizeNet { login_id, transaction_key }) => {
+            Box::new(AuthorizeNet::new(&endpoint, policy, login_id, transaction_key).map_err(Error::Config)?)
+        }
+        _ => return Err(wrong()),
+    })
+}
+
+/// A merchant account by id.
+pub async fn account(db: &Transaction<'_>, id: Uuid) -> Result<MerchantAccount, Error> {
+    store::account_by_id(db, id).await?.ok_or_else(|| Error::NotFound("the merchant account".into()))
+}
