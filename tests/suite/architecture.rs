@@ -65,7 +65,10 @@ const OWNERS: &[(&str, &[&str])] = &[
             "field_mapping_profiles",
         ],
     ),
-    ("payments", &["merchant_accounts", "payment_account_sets", "tenant_payment_accounts"]),
+    (
+        "payments",
+        &["merchant_accounts", "payment_account_sets", "tenant_payment_accounts", "payment_methods"],
+    ),
 ];
 
 fn src() -> PathBuf {

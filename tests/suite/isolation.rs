@@ -57,6 +57,9 @@ struct Walk {
     /// The queries that read B's state and B's ids (see [`state_queries`]).
     state_sql: String,
     ids_sql: String,
+    /// The payment provider sandboxes, the platform's default account set (started when a payment
+    /// route needs them).
+    sandboxes: tokio::sync::OnceCell<crate::sandboxes::Sandboxes>,
 }
 
 impl Walk {
@@ -83,7 +86,7 @@ impl Walk {
             .await;
         let a_key = made["key"].as_str().unwrap().to_owned();
         let (state_sql, ids_sql) = state_queries(&w.db.admin().await).await;
-        Self { w, b, a_admin, a_key, state_sql, ids_sql }
+        Self { w, b, a_admin, a_key, state_sql, ids_sql, sandboxes: tokio::sync::OnceCell::new() }
     }
 
     async fn b_admin(&self) -> Person {
@@ -231,6 +234,22 @@ impl Walk {
             ("GET", "/api/v1/admin/tenants/{id}/payment-accounts") => {
                 let r = req("GET", path.replace("{id}", &b.to_string()), None);
                 guarded(r.clone(), r, self.staff().await)
+            }
+            ("POST", "/api/v1/payment-methods") => {
+                let s = self.sandboxes.get_or_init(|| crate::payments::configured(&self.w)).await;
+                let body = crate::payments::method_body(s, true).await;
+                let mut attack = self.acting_b(req("POST", path, Some(body.clone())));
+                // The attack's tokens are its own (a token is single use: the control's must be fresh).
+                attack.body = Some(crate::payments::method_body(s, true).await);
+                guarded(attack, req("POST", path, Some(body)), self.b_admin().await)
+            }
+            ("GET", "/api/v1/payment-methods/{id}") => {
+                let s = self.sandboxes.get_or_init(|| crate::payments::configured(&self.w)).await;
+                let made = self
+                    .b_made("/api/v1/payment-methods", crate::payments::method_body(s, false).await)
+                    .await;
+                let r = req("GET", path.replace("{id}", made["id"].as_str().unwrap()), None);
+                guarded(r.clone(), r, self.b_admin().await)
             }
             ("PUT", "/api/v1/admin/tenants/{id}/payment-accounts") => {
                 let nmi = self.staff_account("nmi").await;

@@ -462,3 +462,137 @@ async fn merchant_account(w: &crate::world::World, id: uuid::Uuid) -> gateway::p
     let tx = conn.transaction().await.unwrap();
     gateway::payments::account(&tx, id).await.unwrap()
 }
+
+/// Sandboxes whose accounts are `w`'s platform default set (NMI primary, Authorize.net second),
+/// configured through the admin routes as platform staff would.
+pub async fn configured(w: &crate::world::World) -> Sandboxes {
+    use serde_json::json;
+    let s = Sandboxes::start().await;
+    let staff = w.person(w.platform, &["FINANCE_ADMIN"]).await;
+    let nmi_secret = secret(w, json!({"security_key": NMI_KEY})).await;
+    let authnet_secret = secret(w, json!({"login_id": AUTHNET_LOGIN, "transaction_key": AUTHNET_KEY})).await;
+    let accounts = "/api/v1/admin/payments/merchant-accounts";
+    let n = unique();
+    let nmi = w
+        .post(accounts, json!({"gateway": "nmi", "name": format!("NMI {n}"), "base_url": s.nmi, "credentials_secret": nmi_secret}))
+        .by(&staff)
+        .expect(201)
+        .await;
+    let authnet = w
+        .post(accounts, json!({"gateway": "authorize_net", "name": format!("Authorize.net {n}"), "base_url": s.authorize_net,
+            "credentials_secret": authnet_secret}))
+        .by(&staff)
+        .expect(201)
+        .await;
+    w.post("/api/v1/admin/payments/account-sets", json!({"name": format!("Platform {n}"), "descriptor": "REGEN*GATEWAY",
+        "primary_gateway": "nmi", "nmi_account_id": nmi["id"], "authorize_net_account_id": authnet["id"], "platform_default": true}))
+        .by(&staff)
+        .expect(201)
+        .await;
+    s
+}
+
+/// A payment method's body with fresh one-time tokens (NMI's, and Authorize.net's when `both`).
+pub async fn method_body(s: &Sandboxes, both: bool) -> serde_json::Value {
+    let mut tokens = serde_json::json!({"nmi": s.token("nmi").await});
+    if both {
+        tokens["authorize_net"] = s.token("authorize_net").await.into();
+    }
+    serde_json::json!({"customer_email": "jane@example.com", "tokens": tokens, "brand": "visa", "last4": "1111",
+        "exp_month": 12, "exp_year": 2030, "billing": {"postal_code": "40202"}})
+}
+
+/// A stored payment method is the gateways' vault credentials: charged days later, when its
+/// one-time tokens are long dead, at either gateway. The answer shows no credential; a method
+/// made from one gateway's token cannot fail over, and says so. A card number anywhere in the body
+/// is refused before any gateway is called.
+#[tokio::test]
+async fn a_payment_method_is_stored_in_both_vaults_and_charged_days_later_at_either_gateway() {
+    use serde_json::json;
+    let w = crate::world::World::new().await;
+    let s = configured(&w).await;
+    let tenant = w.tenant().await;
+    let admin = w.person(tenant, &["TENANT_ADMIN"]).await;
+    let made = w.post("/api/v1/payment-methods", method_body(&s, true).await).by(&admin).expect(201).await;
+    assert_eq!(made["gateways"], json!(["nmi", "authorize_net"]), "{made}");
+    assert_eq!((made["can_fail_over"].as_bool(), made["last4"].as_str()), (Some(true), Some("1111")));
+    let shown = w
+        .get(format!("/api/v1/payment-methods/{}", made["id"].as_str().unwrap()))
+        .by(&admin)
+        .expect(200)
+        .await;
+    let row =
+        w.db.admin()
+            .await
+            .query_one(
+                "SELECT credentials FROM payment_methods WHERE id = $1",
+                &[&made["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap()],
+            )
+            .await
+            .unwrap();
+    let stored: serde_json::Value = row.get(0);
+    let credentials: Vec<gateway::payments::VaultCredential> =
+        serde_json::from_value(stored.clone()).unwrap();
+    assert_eq!(credentials.len(), 2);
+    for c in &credentials {
+        let id = match c {
+            gateway::payments::VaultCredential::Nmi { customer_vault_id } => customer_vault_id.clone(),
+            gateway::payments::VaultCredential::AuthorizeNet { customer_profile_id, .. } => {
+                customer_profile_id.clone()
+            }
+        };
+        assert!(
+            !made.to_string().contains(&id) && !shown.to_string().contains(&id),
+            "no credential is shown"
+        );
+    }
+    // Three days on (the tokens died after fifteen minutes): each gateway charges its credential.
+    s.advance(3 * 24 * 3600).await;
+    for c in &credentials {
+        let (g, provider): (Box<dyn Gateway>, &str) = match c.gateway() {
+            gateway::payments::GatewayKind::Nmi => (Box::new(nmi(&s, 5000)), "nmi"),
+            gateway::payments::GatewayKind::AuthorizeNet => {
+                (Box::new(authorize_net(&s, 5000)), "authorize_net")
+            }
+        };
+        let r = reference();
+        approved(
+            run(
+                g.as_ref(),
+                &r,
+                Operation::Authorize { source: c.source(), amount: usd(2500), billing: Billing::default() },
+            )
+            .await,
+        );
+        assert_eq!(booked(&s, provider, &r).await["authorized"], 2500);
+    }
+    // One gateway's token only: stored there, and it says it cannot fail over.
+    let one = w.post("/api/v1/payment-methods", method_body(&s, false).await).by(&admin).expect(201).await;
+    assert_eq!((one["gateways"].clone(), one["can_fail_over"].as_bool()), (json!(["nmi"]), Some(false)));
+    // A token used once already is refused by the gateway; nothing is stored.
+    let mut reused = method_body(&s, false).await;
+    w.post("/api/v1/payment-methods", reused.clone()).by(&admin).expect(201).await;
+    let again = w.post("/api/v1/payment-methods", reused.clone()).by(&admin).send().await;
+    assert!(again.status.is_client_error() || again.status.as_u16() == 503, "{}", again.body);
+    // A card number anywhere in the body: refused before any gateway is called.
+    let calls = s.books().await["calls"].clone();
+    reused["billing"]["line1"] = json!("4111 1111 1111 1111");
+    let refused = w.post("/api/v1/payment-methods", reused).by(&admin).send().await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(refused.body["errors"][0]["code"], "card_number_refused");
+    assert!(!refused.body.to_string().contains("4111"), "never echoed");
+    assert_eq!(s.books().await["calls"], calls, "no gateway was called");
+    // Every problem at once.
+    let bad = w
+        .post(
+            "/api/v1/payment-methods",
+            json!({"customer_email": "x", "tokens": {}, "last4": "12", "exp_month": 13, "exp_year": 2001}),
+        )
+        .by(&admin)
+        .send()
+        .await;
+    assert_eq!(bad.status, 422);
+    let fields: Vec<&str> =
+        bad.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["customer_email", "last4", "exp_month", "exp_year", "tokens"], "{}", bad.body);
+}

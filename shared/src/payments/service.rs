@@ -139,6 +139,8 @@ pub fn endpoint(state: &AppState, base_url: &str) -> Endpoint {
 
 /// The client of one merchant account, its credentials read from Secrets Manager.
 pub async fn gateway(state: &AppState, account: &MerchantAccount) -> Result<Box<dyn Gateway>, Error> {
+    use crate::platform::capability::Capability;
+    state.config().require(&[Capability::PaymentGateways]).map_err(|e| Error::Config(e.to_string()))?;
     let credentials: Credentials = state
         .secrets()
         .await
@@ -163,4 +165,75 @@ pub async fn gateway(state: &AppState, account: &MerchantAccount) -> Result<Box<
 /// A merchant account by id.
 pub async fn account(db: &Transaction<'_>, id: Uuid) -> Result<MerchantAccount, Error> {
     store::account_by_id(db, id).await?.ok_or_else(|| Error::NotFound("the merchant account".into()))
+}
+
+/// Makes a reusable payment method: each one-time token is stored in its gateway's vault, at the
+/// tenant's account for that gateway (its own set or the platform default). The gateway calls
+/// happen outside any transaction; the method is written after them with the credentials that
+/// were made. `tx` reads the configuration before the calls (then is dropped by the caller);
+/// `store` writes after.
+pub async fn vault_tokens(
+    state: &AppState,
+    accounts: &[MerchantAccount],
+    tokens: &[(GatewayKind, String)],
+    customer: &crate::payments::model::VaultCustomer,
+) -> (Vec<crate::payments::model::VaultCredential>, Vec<crate::payments::model::VaultFailure>) {
+    use crate::payments::model::{OneTimeToken, Outcome, VaultFailure};
+    let mut made = Vec::new();
+    let mut failed = Vec::new();
+    for (gateway_kind, token) in tokens {
+        let fail = |outcome: &str, reason: String| VaultFailure {
+            gateway: *gateway_kind,
+            outcome: outcome.into(),
+            reason,
+        };
+        let Some(account) = accounts.iter().find(|a| a.gateway == *gateway_kind && a.enabled) else {
+            failed.push(fail("no_account", format!("no enabled {gateway_kind} account charges this tenant")));
+            continue;
+        };
+        let client = match gateway(state, account).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(account = %account.name, error = %e, "a merchant account's client could not be made");
+                failed.push(fail("not_processed", "the merchant account is misconfigured".into()));
+                continue;
+            }
+        };
+        match client.vault(&OneTimeToken::new(token.clone()), customer).await {
+            Outcome::Approved(a) => match a.vault {
+                Some(credential) => made.push(credential),
+                None => {
+                    failed.push(fail("unknown", "the gateway answered without a vault credential".into()))
+                }
+            },
+            Outcome::Declined { code, reason } => failed.push(fail("declined", format!("{code}: {reason}"))),
+            Outcome::NotProcessed { why } => failed.push(fail("not_processed", why)),
+            Outcome::Unknown { why } => failed.push(fail("unknown", why)),
+        }
+    }
+    (made, failed)
+}
+
+/// The enabled accounts of `tenant`'s effective set.
+pub async fn accounts_for(db: &Transaction<'_>, tenant: Uuid) -> Result<Vec<MerchantAccount>, Error> {
+    let effective = for_tenant(db, tenant).await?;
+    let mut out = Vec::new();
+    if let Some(set) = effective.account_set {
+        for id in [set.nmi_account_id, set.authorize_net_account_id].into_iter().flatten() {
+            out.extend(store::account_by_id(db, id).await?.filter(|a| a.enabled));
+        }
+    }
+    Ok(out)
+}
+
+pub async fn store_method(
+    db: &Transaction<'_>,
+    tenant: Uuid,
+    method: &crate::payments::model::PaymentMethod,
+) -> Result<crate::payments::model::PaymentMethod, Error> {
+    store::insert_method(db, tenant, method).await
+}
+
+pub async fn method(db: &Transaction<'_>, id: Uuid) -> Result<crate::payments::model::PaymentMethod, Error> {
+    store::method_by_id(db, id).await?.ok_or_else(|| Error::NotFound("the payment method".into()))
 }

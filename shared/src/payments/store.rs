@@ -199,3 +199,66 @@ pub async fn assign(
     }
     Ok(())
 }
+
+const METHOD: &str = "id, customer_email, brand, last4, exp_month, exp_year, credentials, created_at";
+
+fn method(row: &Row) -> crate::payments::model::PaymentMethod {
+    let stored: serde_json::Value = row.get("credentials");
+    let credentials: Vec<crate::payments::model::VaultCredential> = stored
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| serde_json::from_value(c.clone()).ok())
+        .collect();
+    let gateways: Vec<GatewayKind> = credentials.iter().map(|c| c.gateway()).collect();
+    crate::payments::model::PaymentMethod {
+        id: row.get("id"),
+        customer_email: row.get("customer_email"),
+        brand: row.get("brand"),
+        last4: row.get("last4"),
+        exp_month: row.get("exp_month"),
+        exp_year: row.get("exp_year"),
+        can_fail_over: gateways.len() == 2,
+        gateways,
+        not_stored: Vec::new(),
+        created_at: row.get("created_at"),
+        credentials,
+    }
+}
+
+pub async fn insert_method(
+    db: &Transaction<'_>,
+    tenant: Uuid,
+    m: &crate::payments::model::PaymentMethod,
+) -> Result<crate::payments::model::PaymentMethod, Error> {
+    let credentials = serde_json::to_value(&m.credentials).unwrap_or_default();
+    let sql = format!(
+        "INSERT INTO payment_methods (id, tenant_id, customer_email, brand, last4, exp_month, exp_year, credentials, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {METHOD}"
+    );
+    let row = db
+        .query_one(
+            &sql,
+            &[
+                &m.id,
+                &tenant,
+                &m.customer_email,
+                &m.brand,
+                &m.last4,
+                &m.exp_month,
+                &m.exp_year,
+                &credentials,
+                &m.created_at,
+            ],
+        )
+        .await?;
+    Ok(method(&row))
+}
+
+pub async fn method_by_id(
+    db: &Transaction<'_>,
+    id: Uuid,
+) -> Result<Option<crate::payments::model::PaymentMethod>, Error> {
+    let row = db.query_opt(&format!("SELECT {METHOD} FROM payment_methods WHERE id = $1"), &[&id]).await?;
+    Ok(row.as_ref().map(method))
+}

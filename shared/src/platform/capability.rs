@@ -35,6 +35,8 @@ pub enum Capability {
     SendEmail,
     /// Describe the idempotency table, list queues, describe the bus (readiness).
     HealthProbe,
+    /// Read the merchant accounts' gateway credentials (Secrets Manager, `<stack>/payments/*`).
+    PaymentGateways,
 }
 
 use Capability::*;
@@ -69,6 +71,7 @@ impl Capability {
         Files,
         SendEmail,
         HealthProbe,
+        PaymentGateways,
     ];
 
     /// The name used in errors and the README (`db-app`, `publish-events`).
@@ -88,6 +91,7 @@ impl Capability {
             Files => "files",
             SendEmail => "send-email",
             HealthProbe => "health-probe",
+            PaymentGateways => "payment-gateways",
         }
     }
 
@@ -108,6 +112,7 @@ impl Capability {
             Files => "FilesPolicy",
             SendEmail => "SendEmailPolicy",
             HealthProbe => "HealthProbePolicy",
+            PaymentGateways => "PaymentGatewaysPolicy",
         }
     }
 
@@ -136,6 +141,7 @@ impl Capability {
             HealthProbe => {
                 &[env!("IDEMPOTENCY_TABLE", "IdempotencyTable"), env!("EVENT_BUS_NAME", "EventBus")]
             }
+            PaymentGateways => &[],
         }
     }
 

@@ -397,6 +397,8 @@ registry! {
         PAYMENTS_SETS_CREATE = HttpFunction::new(Payments, api!(crate::payments::api::accounts::create_set), P("payments:update:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
         PAYMENTS_SETS_LIST = HttpFunction::new(Payments, api!(crate::payments::api::accounts::list_sets), P("payments:read:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
         PAYMENTS_TENANT_GET = HttpFunction::new(Payments, api!(crate::payments::api::accounts::tenant_accounts), P("payments:read:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
+        PAYMENT_METHODS_CREATE = HttpFunction::new(Payments, api!(crate::payments::api::methods::create), P("orders:create:own"), &[DbApp, VerifyTokens, RateLimits, PaymentGateways]);
+        PAYMENT_METHODS_GET = HttpFunction::new(Payments, api!(crate::payments::api::methods::get), P("orders:read:own"), &[DbApp, VerifyTokens, RateLimits]);
         PAYMENTS_TENANT_ASSIGN = HttpFunction::new(Payments, api!(crate::payments::api::accounts::assign), P("payments:update:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
     }
     tasks {

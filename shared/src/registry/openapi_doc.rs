@@ -115,6 +115,8 @@ use crate::platform::openapi::BearerAuth;
         crate::payments::api::accounts::create_set,
         crate::payments::api::accounts::list_sets,
         crate::payments::api::accounts::tenant_accounts,
+        crate::payments::api::methods::create,
+        crate::payments::api::methods::get,
         crate::payments::api::accounts::assign,
     ),
     components(schemas(Problem, FieldError)),

@@ -2,6 +2,7 @@
 //! [`Error`] becomes a problem here and nowhere else.
 
 pub mod accounts;
+pub mod methods;
 
 use crate::payments::model::Error;
 use crate::platform::error::ApiError;

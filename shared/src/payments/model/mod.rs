@@ -3,10 +3,12 @@
 
 mod accounts;
 mod gateway;
+mod methods;
 mod money;
 
 pub use accounts::*;
 pub use gateway::*;
+pub use methods::*;
 pub use money::*;
 
 use crate::FieldError;

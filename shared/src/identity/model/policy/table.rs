@@ -107,5 +107,7 @@ pub static ROUTES: &[RoutePolicy] = &[
     r("POST", "/api/v1/admin/payments/account-sets", Permission("payments:update:all")),
     r("GET", "/api/v1/admin/payments/account-sets", Permission("payments:read:all")),
     r("GET", "/api/v1/admin/tenants/{id}/payment-accounts", Permission("payments:read:all")),
+    r("POST", "/api/v1/payment-methods", Permission("orders:create:own")),
+    r("GET", "/api/v1/payment-methods/{id}", Permission("orders:read:own")),
     r("PUT", "/api/v1/admin/tenants/{id}/payment-accounts", Permission("payments:update:all")),
 ];
