@@ -9,7 +9,7 @@ CREATE TABLE payment_methods (
     last4           text NOT NULL CHECK (last4 ~ '^[0-9]{4}$'),
     exp_month       integer NOT NULL CHECK (exp_month BETWEEN 1 AND 12),
     exp_year        integer NOT NULL CHECK (exp_year BETWEEN 2000 AND 2100),
-    -- {"nmi": {"customer_vault_id"}, "authorize_net": {"customer_profile_id", "payment_profile_id"}}
+    -- [{"gateway": "nmi", "customer_vault_id"}, {"gateway": "authorize_net", "customer_profile_id", "payment_profile_id"}]
     credentials     jsonb NOT NULL,
     created_at      timestamptz NOT NULL DEFAULT now(),
     UNIQUE (tenant_id, id)

@@ -102,6 +102,12 @@ moto_down() {
 # SANDBOX_NMI_URL and SANDBOX_AUTHORIZE_NET_URL from the line it announces itself with.
 sandboxes_up() {
   local logf=$1 pidf=$2 line="" root
+  # Already up on the ports asked for (an earlier scripts/dev): reuse them, as Postgres and moto.
+  if [ "${3:-0}" != 0 ] && curl -sf "http://127.0.0.1:$3/_control/health" >/dev/null 2>&1; then
+    export SANDBOX_CONTROL_URL="http://127.0.0.1:$3" SANDBOX_NMI_URL="http://127.0.0.1:$4" \
+      SANDBOX_AUTHORIZE_NET_URL="http://127.0.0.1:$5"
+    return 0
+  fi
   root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
   python3 "$root/tests/sandboxes/providers.py" --control-port "${3:-0}" --nmi-port "${4:-0}" \
     --authorize-net-port "${5:-0}" >"$logf" 2>"$logf.err" &

@@ -66,6 +66,7 @@ FAULT_KINDS = (
     "delay",
     "drop_after_processing",
     "timeout_before_processing",
+    "timeout_after_processing",
     "http_500",
     "reset",
     "malformed",
@@ -885,7 +886,7 @@ class App:
         if ident_card is not None:
             prior = self.find_dup("nmi", dup_key, dup_seconds, include_declined=False)
             if prior is not None:
-                return R(3, f"Duplicate transaction REFID:{self.refid()}", 430)
+                return R(3, f"Duplicate transaction REFID:{self.refid()}", 300)
         payment, payment_ref = "vault", vid
         if use_vault:
             card = ident_card
@@ -2282,6 +2283,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         ctype, resp = self.process(provider, path, form if provider == "nmi" else body)
         if fault is not None and fault.kind == "drop_after_processing":
             self.drop()
+            return
+        if fault is not None and fault.kind == "timeout_after_processing":
+            # Processed (the charge exists); the answer never comes before the caller gives up.
+            self.hold((fault.delay_ms if fault.delay_ms is not None else 60000) / 1000.0, generation)
             return
         if fault is not None and fault.kind == "malformed":
             if provider == "nmi":

@@ -354,7 +354,7 @@ def nmi_duplicate_window():
     r, _ = nmi({"type": "sale", "amount": "15.00", "orderid": oid, "payment_token": token("nmi")})
     assert r["response"] == "1"
     r, _ = nmi({"type": "sale", "amount": "15.00", "orderid": oid, "payment_token": token("nmi")})
-    assert (r["response"], r["response_code"]) == ("3", "430"), r
+    assert (r["response"], r["response_code"]) == ("3", "300"), r
     assert r["responsetext"].startswith("Duplicate transaction REFID:"), r
     assert len(ledger("nmi", oid)["transactions"]) == 1
     # dup_seconds=0 disables, different amount is not a dup

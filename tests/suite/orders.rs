@@ -1010,6 +1010,11 @@ async fn a_card_number_is_stored_nowhere_whatever_field_it_is_sent_in() {
     ];
     let bodies = [
         ("OrderInput", "/api/v1/orders", portal_order(json!([{"sku": "GLOW-10", "quantity": 1}]))),
+        (
+            "NewPaymentMethod",
+            "/api/v1/payment-methods",
+            json!({"customer_email": "a@b.c", "tokens": {"nmi": "t"}, "last4": "1111", "exp_month": 12, "exp_year": 2030}),
+        ),
         ("NewChannel", "/api/v1/channels", json!({"code": "erp", "kind": "custom", "name": "ERP"})),
         (
             "NewApproval",

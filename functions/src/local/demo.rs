@@ -301,7 +301,8 @@ pub async fn seed_payments(
         let id = Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000800 + n);
         conn.execute(
             "INSERT INTO merchant_accounts (id, gateway, name, base_url, credentials_secret) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (id) DO UPDATE SET base_url = EXCLUDED.base_url, credentials_secret = EXCLUDED.credentials_secret",
+             ON CONFLICT (id) DO UPDATE SET base_url = EXCLUDED.base_url, credentials_secret = EXCLUDED.credentials_secret,
+                                            enabled = true",
             &[&id, &gateway, &format!("Platform {gateway} sandbox"), &url, &secret],
         )
         .await?;
@@ -310,7 +311,7 @@ pub async fn seed_payments(
     conn.execute(
         "INSERT INTO payment_account_sets (id, name, descriptor, primary_gateway, nmi_account_id, authorize_net_account_id, platform_default)
          VALUES ($1, 'Platform (sandbox)', 'REGEN*GATEWAY', 'nmi', $2, $3, true)
-         ON CONFLICT (id) DO NOTHING",
+         ON CONFLICT DO NOTHING",
         &[
             &Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000810),
             &Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000801),

@@ -385,10 +385,12 @@ fn classify(target: &str, e: reqwest::Error) -> Error {
         return Error::Resolve { target };
     }
     let source = e.without_url();
-    if source.is_timeout() {
-        Error::Timeout { target }
-    } else if source.is_connect() {
+    // A connection never made (refused, unreachable, TLS, or timed out while connecting) is a
+    // connect error before it is a timeout: nothing of the request was sent.
+    if source.is_connect() {
         Error::Connect { target, source }
+    } else if source.is_timeout() {
+        Error::Timeout { target }
     } else if source.is_builder() {
         Error::Invalid { target, detail: "the request cannot be built".into() }
     } else if source.is_body() || source.is_decode() {

@@ -20,7 +20,7 @@ use crate::platform::state::AppState;
     security(("bearer" = [])), request_body = NewPaymentMethod,
     responses(
         (status = 201, description = "Stored at every gateway listed in `gateways`; `not_stored` names the others", body = PaymentMethod),
-        (status = 422, description = "Invalid fields, or every gateway declined the tokens", body = crate::Problem),
+        (status = 422, description = "Invalid fields, or every gateway declined or refused the tokens (a used or expired token)", body = crate::Problem),
         (status = 503, description = "No gateway could store it (unreachable, refused, or unknown): nothing stored", body = crate::Problem),
     ))]
 pub async fn create(
@@ -43,7 +43,7 @@ pub async fn create(
     };
     let (credentials, not_stored) = service::vault_tokens(&state, &accounts, &tokens, &customer).await;
     if credentials.is_empty() {
-        if not_stored.iter().all(|f| f.outcome == "declined" || f.outcome == "no_account") {
+        if not_stored.iter().all(|f| matches!(f.outcome.as_str(), "declined" | "refused" | "no_account")) {
             let errors = not_stored
                 .iter()
                 .map(|f| {

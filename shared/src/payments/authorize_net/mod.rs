@@ -12,8 +12,8 @@ use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 
 use crate::payments::model::{
-    Approval, Endpoint, Gateway, GatewayKind, GatewayTransaction, OneTimeToken, Outcome, Request,
-    Unavailable, VaultCredential, VaultCustomer, transport_outcome,
+    Approval, Endpoint, Gateway, GatewayKind, GatewayTransaction, Money, OneTimeToken, Operation, Outcome,
+    Request, Unavailable, VaultCredential, VaultCustomer, transport_outcome,
 };
 use crate::platform::outbound::{self, Outbound, Policy};
 
@@ -30,33 +30,37 @@ pub struct AuthorizeNet {
 /// Request errors Authorize.net answers before processing anything: a body off the schema
 /// (E00003), credentials it does not accept (E00007, E00008), a field it refuses (E00013,
 /// E00014, E00015, E00016), a call the account may not make (E00011, E00012 (a duplicate
-/// profile), E00044), a payment profile or record not found (E00039, E00040).
+/// profile), E00044), a payment profile or record not found (E00039, E00040), an invalid one-time
+/// token (E00114).
 const REQUEST_ERRORS: &[&str] = &[
     "E00003", "E00007", "E00008", "E00011", "E00012", "E00013", "E00014", "E00015", "E00016", "E00039",
     "E00040", "E00044",
 ];
 
-/// Transaction reason codes for errors in processing whose result the gateway itself does not
-/// know (the processor did not answer in time, or answered nonsense): 19–23, 25, 26, 57–63, 120,
-/// 121, 122, 181, 191.
-const PROCESSING_ERRORS: &[&str] = &[
-    "19", "20", "21", "22", "23", "25", "26", "57", "58", "59", "60", "61", "62", "63", "120", "121", "122",
-    "181", "191",
+/// Transaction reason codes (with `responseCode` 3) the gateway documents as refusing the request
+/// before anything was processed: an amount, card, expiry or field it will not take (5–8, 17, 33,
+/// 36, 39), a login it does not know (13), a transaction to act on that is not there or not in a
+/// state for it (15, 16, 47, 48, 49, 54, 55, 310, 311), a feature the account does not have (92,
+/// 123), and an invalid one-time token (E00114). Every other error is
+/// unknown: the gateway may have processed it (11 a duplicate of an earlier one; 19–23, 25, 26, 35,
+/// 52, 57–63, 120–122, 180, 181, 191, 261 errors in processing).
+const REFUSED_BEFORE_PROCESSING: &[&str] = &[
+    "5", "6", "7", "8", "13", "15", "16", "17", "33", "36", "39", "47", "48", "49", "54", "55", "92", "123",
+    "310", "311", "E00114",
 ];
 
 /// An answer of `createTransactionRequest` as one outcome: one match over `responseCode`, then
 /// the reason code. 1 approved (with a transaction id); 2 declined; 4 held for review — unknown
-/// until `getTransactionDetails` says otherwise; 3 an error: reason 11 (a duplicate inside the
-/// duplicate window: the first may have gone through) and the processing errors are unknown,
-/// every other error was refused before processing. No transaction response at all: the API-level
-/// request errors were not processed; anything else (E00001 unexpected system error, E00053 server
-/// too busy, a message we do not know) is unknown.
+/// until `getTransactionDetails` says otherwise; 3 an error: not processed only for the reasons the
+/// gateway documents as refusals before processing, unknown otherwise. No transaction response at
+/// all: the API-level request errors were not processed; anything else (E00001 unexpected system
+/// error, E00053 server too busy, a message we do not know) is unknown.
 pub fn classify(answer: &TransactionAnswer) -> Outcome {
     let Some(t) = &answer.transaction_response else {
         let code = answer.messages.first_code();
         let why = format!("Authorize.net: {code} {}", answer.messages.first_text());
         return if REQUEST_ERRORS.contains(&code) {
-            Outcome::NotProcessed { why }
+            Outcome::NotProcessed { why, answered: true }
         } else {
             Outcome::Unknown { why }
         };
@@ -77,18 +81,21 @@ pub fn classify(answer: &TransactionAnswer) -> Outcome {
             None => Outcome::Unknown { why: "Authorize.net approved without a transaction id".into() },
         },
         "2" => Outcome::Declined { code: reason_code, reason },
-        "3" if reason_code == "11" => Outcome::Unknown {
-            why: format!("Authorize.net: a duplicate of an earlier transaction ({reason})"),
-        },
-        "3" if PROCESSING_ERRORS.contains(&reason_code.as_str()) => Outcome::Unknown {
-            why: format!("Authorize.net: an error in processing ({reason_code}: {reason})"),
-        },
-        "3" => Outcome::NotProcessed {
+        "3" if REFUSED_BEFORE_PROCESSING.contains(&reason_code.as_str()) => Outcome::NotProcessed {
             why: format!("Authorize.net refused the request ({reason_code}: {reason})"),
+            answered: true,
+        },
+        "3" => Outcome::Unknown {
+            why: format!("Authorize.net: an error it may have processed ({reason_code}: {reason})"),
         },
         "4" => Outcome::Unknown { why: "Authorize.net holds the transaction for review".into() },
         other => Outcome::Unknown { why: format!("Authorize.net answered response code {other:?}") },
     }
+}
+
+/// A status we do not know could hide a charge: the lookup is unavailable rather than wrong.
+fn unknown_status(status: &str) -> Unavailable {
+    Unavailable { why: format!("Authorize.net answered a transaction status we do not know ({status:?})") }
 }
 
 impl AuthorizeNet {
@@ -163,7 +170,9 @@ impl AuthorizeNet {
                 })
                 .await?;
             let n = answer.transactions.len();
-            out.extend(answer.transactions.iter().filter_map(|s| wire::summary_of(s, None)));
+            for t in &answer.transactions {
+                out.push(wire::summary_of(t, None).ok_or_else(|| unknown_status(&t.transaction_status))?);
+            }
             if n < 1000 || answer.total_num_in_result_set.is_some_and(|total| page * 1000 >= total) {
                 break;
             }
@@ -212,9 +221,34 @@ impl Gateway for AuthorizeNet {
 
     fn execute<'a>(&'a self, request: &'a Request) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
-            let body = match wire::create_transaction(self.auth(), &request.reference, &request.operation) {
+            if let Some(refused) = request.unsendable() {
+                return refused;
+            }
+            // A full refund names its amount here: what the transaction settled for.
+            let full;
+            let operation = match &request.operation {
+                Operation::Refund { transaction_id, amount: None, account_last4 } => {
+                    let settled = match self.details(transaction_id).await {
+                        Ok(Some(t)) => t.captured - t.refunded,
+                        Ok(None) => 0,
+                        Err(e) => return Outcome::NotProcessed { why: e.why, answered: false },
+                    };
+                    let Ok(amount) = Money::new(settled, "USD") else {
+                        let why = format!("transaction {transaction_id} has nothing settled to refund");
+                        return Outcome::NotProcessed { why, answered: false };
+                    };
+                    full = Operation::Refund {
+                        transaction_id: transaction_id.clone(),
+                        amount: Some(amount),
+                        account_last4: account_last4.clone(),
+                    };
+                    &full
+                }
+                other => other,
+            };
+            let body = match wire::create_transaction(self.auth(), &request.reference, operation) {
                 Ok(body) => body,
-                Err(why) => return Outcome::NotProcessed { why: why.into() },
+                Err(why) => return Outcome::NotProcessed { why: why.into(), answered: false },
             };
             match self.call(&body).await {
                 Err(e) => transport_outcome(&e),
@@ -250,7 +284,9 @@ impl Gateway for AuthorizeNet {
                         ..Default::default()
                     })
                 }
-                _ if REQUEST_ERRORS.contains(&answer.messages.first_code()) => Outcome::NotProcessed { why },
+                _ if REQUEST_ERRORS.contains(&answer.messages.first_code()) => {
+                    Outcome::NotProcessed { why, answered: true }
+                }
                 _ if answer.messages.first_code() == "E00027" => {
                     Outcome::Declined { code: "E00027".into(), reason: why }
                 }
@@ -348,6 +384,12 @@ mod tests {
             ("2", Some("27"), "declined"),
             ("2", Some("45"), "declined"),
             ("3", Some("11"), "unknown"),
+            ("3", Some("35"), "unknown"),
+            ("3", Some("52"), "unknown"),
+            ("3", Some("180"), "unknown"),
+            ("3", Some("261"), "unknown"),
+            ("3", None, "unknown"),
+            ("3", Some("E00114"), "not_processed"),
             ("3", Some("6"), "not_processed"),
             ("3", Some("13"), "not_processed"),
             ("3", Some("16"), "not_processed"),

@@ -516,8 +516,10 @@ pub fn status_of(status: &str) -> Option<TransactionStatus> {
         "settledSuccessfully" | "returnedItem" => Settled,
         "refundPendingSettlement" | "refundSettledSuccessfully" => Refunded,
         "voided" => Voided,
-        "declined" | "generalError" | "couldNotVoid" | "expired" | "failedReview" | "settlementError"
+        "declined" | "generalError" | "expired" | "failedReview" | "settlementError"
         | "communicationError" => Failed,
+        // couldNotVoid: the void failed and the transaction stands as it was, which this status
+        // does not say: not a status to act on.
         "FDSPendingReview" | "FDSAuthorizedPendingReview" | "underReview" => Held,
         _ => return None,
     })

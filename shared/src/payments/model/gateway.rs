@@ -152,6 +152,23 @@ pub struct Request {
     pub operation: Operation,
 }
 
+/// The longest reference both gateways take (Authorize.net's `invoiceNumber` and `refId`).
+pub const MAX_REFERENCE: usize = 20;
+
+impl Request {
+    /// Why the request cannot be sent at all (a reference too long or not plain ASCII), if so.
+    pub fn unsendable(&self) -> Option<Outcome> {
+        let r = &self.reference;
+        let ok = !r.is_empty()
+            && r.len() <= MAX_REFERENCE
+            && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        (!ok).then(|| Outcome::NotProcessed {
+            why: format!("a reference is 1 to {MAX_REFERENCE} letters, digits, _ or -"),
+            answered: false,
+        })
+    }
+}
+
 /// What the gateway said yes with.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Approval {
@@ -211,8 +228,11 @@ pub enum Outcome {
     },
     /// Certainly not processed (nothing was sent, or the gateway documents the refusal as
     /// happening before processing): safe to try again, here or at the other gateway.
+    /// `answered`: the gateway itself refused the request (a dead token, bad credentials, a field
+    /// it rejects); false when nothing reached it.
     NotProcessed {
         why: String,
+        answered: bool,
     },
     /// It may have been processed: resolved only by asking this gateway, never by trying elsewhere.
     Unknown {

@@ -134,7 +134,8 @@ pub struct PaymentMethod {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct VaultFailure {
     pub gateway: GatewayKind,
-    /// `declined`, `not_processed`, `unknown` or `no_account` (the tenant's account set has no
+    /// `declined`, `refused` (the gateway refused the token: used or expired), `not_processed` (the
+    /// gateway could not be reached), `unknown`, or `no_account` (the tenant's account set has no
     /// account at that gateway).
     pub outcome: String,
     pub reason: String,

@@ -36,7 +36,7 @@ pub enum Error {
 /// unknown. A 4xx other than 408 is the gateway's front door refusing the request unprocessed.
 pub fn transport_outcome(e: &outbound::Error) -> Outcome {
     use outbound::Error as E;
-    let not_processed = |why: String| Outcome::NotProcessed { why };
+    let not_processed = |why: String| Outcome::NotProcessed { why, answered: false };
     let unknown = |why: String| Outcome::Unknown { why };
     match e {
         E::Refused { .. } | E::Resolve { .. } | E::Connect { .. } | E::Invalid { .. } | E::Setup(_) => {

@@ -70,11 +70,18 @@ impl Nmi {
 /// 300 and the configuration and format rejections (410, 411, 440, 441, 460, 461) happen before
 /// processing; 400 is the processor's own error (processed, not approved); 420 and 421
 /// (communication errors) and 430 (duplicate at the processor: the first may have gone through)
-/// are unknown; any code the table does not have is unknown.
+/// are unknown; any code the table does not have is unknown. A duplicate found by the gateway's
+/// own check (`Duplicate transaction REFID:…`, answered with 300) means an earlier identical
+/// request reached it: unknown, whatever the code.
 pub fn classify(a: &Answer, currency: &str) -> Outcome {
     let code = a.response_code.as_deref().and_then(|c| c.parse::<u16>().ok()).unwrap_or(0);
     let reason = a.responsetext.clone().unwrap_or_default();
     let declined = || Outcome::Declined { code: code.to_string(), reason: reason.clone() };
+    if reason.to_ascii_lowercase().starts_with("duplicate transaction") {
+        return Outcome::Unknown {
+            why: format!("NMI found a duplicate of an earlier request ({code}: {reason})"),
+        };
+    }
     match code {
         100 if a.response.as_deref() == Some("1")
             && (a.transactionid.is_some() || a.customer_vault_id.is_some()) =>
@@ -95,6 +102,7 @@ pub fn classify(a: &Answer, currency: &str) -> Outcome {
         200..=299 => declined(),
         300 | 410 | 411 | 440 | 441 | 460 | 461 => Outcome::NotProcessed {
             why: format!("NMI rejected the request before processing ({code}: {reason})"),
+            answered: true,
         },
         400 => declined(),
         420 | 421 => {
@@ -115,9 +123,12 @@ impl Gateway for Nmi {
     fn execute<'a>(&'a self, request: &'a Request) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
             let currency = request.operation.currency();
+            if let Some(refused) = request.unsendable() {
+                return refused;
+            }
             match wire::transact(&self.security_key, &request.reference, &request.operation) {
                 Ok(form) => self.transact(form, currency).await,
-                Err(why) => Outcome::NotProcessed { why: why.into() },
+                Err(why) => Outcome::NotProcessed { why: why.into(), answered: false },
             }
         })
     }
@@ -239,6 +250,8 @@ mod tests {
         let mut no_id = with("1", "100", "SUCCESS");
         no_id.transactionid = None;
         assert_eq!(classify(&no_id, "USD").class(), "unknown", "an approval without a transaction id");
+        let duplicate = with("3", "300", "Duplicate transaction REFID:3161475842");
+        assert_eq!(classify(&duplicate, "USD").class(), "unknown", "a duplicate means the first reached NMI");
         let Outcome::Declined { code, reason } = classify(&with("2", "200", "DECLINE"), "USD") else {
             panic!()
         };

@@ -152,7 +152,8 @@ fn status_of(condition: &str) -> Option<TransactionStatus> {
         "pendingsettlement" => TransactionStatus::Captured,
         "complete" => TransactionStatus::Settled,
         "canceled" => TransactionStatus::Voided,
-        "failed" | "abandoned" | "unknown" => TransactionStatus::Failed,
+        "failed" | "abandoned" => TransactionStatus::Failed,
+        // "unknown" (and anything new) is not a status to act on: the lookup is unavailable.
         _ => return None,
     })
 }
@@ -201,7 +202,9 @@ pub fn query_answer(xml: &str) -> Option<QueryAnswer> {
         }
         let mut status = status_of(&text(t, "condition").unwrap_or_default())?;
         if voided {
+            // A voided sale moved no money, as Authorize.net reports it.
             status = TransactionStatus::Voided;
+            captured = 0;
         } else if refunded > 0 && refunded >= captured {
             status = TransactionStatus::Refunded;
         }
