@@ -7,39 +7,25 @@ and a JSON body must satisfy the documented schema. Answers of routes the docume
 Usage: check_responses.py OPENAPI_JSON RECORD_DIR   (run with a Python that has jsonschema_rs)"""
 import json
 import os
-import re
 import sys
 
-import jsonschema_rs
+from openapi_doc import Document
 
-doc = json.load(open(sys.argv[1]))
-templates = []
-for path, item in doc["paths"].items():
-    pattern = re.compile("^" + "/".join("[^/]+" if seg.startswith("{") else re.escape(seg) for seg in path.split("/")) + "$")
-    templates.append((path.count("{"), pattern, path, item))
-templates.sort(key=lambda t: t[0])
-validators = {}
-
-
-def validator(schema):
-    key = json.dumps(schema, sort_keys=True)
-    if key not in validators:
-        validators[key] = jsonschema_rs.validator_for({**schema, "components": doc["components"]})
-    return validators[key]
+document = Document(sys.argv[1])
+doc, validator = document.doc, document.validator
 
 
 seen, failures, judged = set(), [], 0
 for name in sorted(os.listdir(sys.argv[2])):
     for line in open(os.path.join(sys.argv[2], name), encoding="utf-8"):
         r = json.loads(line)
-        match = next(((p, item) for _, pat, p, item in templates if pat.match(r["path"])), None)
-        if match is None or r["method"].lower() not in match[1]:
+        match = document.operation(r["method"], r["path"])
+        if match is None:
             continue
         # A router that serves only some routes (one function's) answers the others itself.
         if isinstance(r["body"], dict) and r["body"].get("code") in ("route_not_found", "method_not_allowed"):
             continue
-        path, item = match
-        op = item[r["method"].lower()]
+        path, op = match
         judged += 1
         status = str(r["status"])
         where = f'{r["method"]} {path} → {status}'

@@ -13,14 +13,9 @@ import os
 import re
 import sys
 
-import jsonschema_rs
+from openapi_doc import Document
 
-doc = json.load(open(sys.argv[1]))
-templates = []
-for path, item in doc["paths"].items():
-    pattern = re.compile("^" + "/".join("[^/]+" if seg.startswith("{") else re.escape(seg) for seg in path.split("/")) + "$")
-    templates.append((path.count("{"), pattern, path, item))
-templates.sort(key=lambda t: t[0])
+document = Document(sys.argv[1])
 
 SECRET_KEYS = re.compile(r"(^|_)(token|secret|password|codes)$", re.I)
 API_KEY = re.compile(r"^rgk_")
@@ -49,18 +44,10 @@ def empties(value):
     return 1 if value is None else 0
 
 
-validators = {}
-
-
 def satisfies(content, value):
     """Whether `value` satisfies the schema of a documented content (no schema: anything does)."""
     schema = (content or {}).get("schema")
-    if not schema:
-        return True
-    key = json.dumps(schema, sort_keys=True)
-    if key not in validators:
-        validators[key] = jsonschema_rs.validator_for({**schema, "components": doc["components"]})
-    return validators[key].is_valid(value)
+    return not schema or document.validator(schema).is_valid(value)
 
 
 # Per operation: the request of its best exchange; per success status: the best answer. Best: it
@@ -71,10 +58,10 @@ for name in sorted(os.listdir(sys.argv[2])):
         r = json.loads(line)
         if not 200 <= r["status"] < 300:
             continue
-        match = next(((p, item) for _, pat, p, item in templates if pat.match(r["path"]) and r["method"].lower() in item), None)
+        match = document.operation(r["method"], r["path"])
         if match is None or match[0].endswith("/openapi.json"):  # the document is not its own example
             continue
-        op = match[1][r["method"].lower()]
+        op = match[1]
         key, status = f'{r["method"]} {match[0]}', str(r["status"])
         body, request = clean(r["body"]), clean(r.get("request"))
         response_content = (op["responses"].get(status, {}).get("content") or {}).get("application/json")

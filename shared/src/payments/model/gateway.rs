@@ -92,7 +92,8 @@ impl PaymentSource {
 }
 
 /// The billing details a gateway may check (AVS). No card data.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Billing {
     pub first_name: Option<String>,
     pub last_name: Option<String>,

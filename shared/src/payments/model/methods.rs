@@ -22,19 +22,6 @@ pub struct Tokens {
     pub authorize_net: Option<String>,
 }
 
-/// What the customer's billing address says (the gateways' address checks). No card data.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BillingInput {
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub line1: Option<String>,
-    pub city: Option<String>,
-    pub state: Option<String>,
-    pub postal_code: Option<String>,
-    pub country: Option<String>,
-}
-
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPaymentMethod {
@@ -45,8 +32,9 @@ pub struct NewPaymentMethod {
     pub last4: String,
     pub exp_month: i32,
     pub exp_year: i32,
+    /// The billing address the gateways check (its email defaults to `customer_email`).
     #[serde(default)]
-    pub billing: BillingInput,
+    pub billing: Billing,
 }
 
 impl NewPaymentMethod {
@@ -75,6 +63,26 @@ impl NewPaymentMethod {
         if self.brand.as_deref().is_some_and(|b| b.trim().is_empty() || b.len() > 30) {
             errors.push(FieldError::new("brand", "invalid", "1 to 30 characters"));
         }
+        // The gateways' own limits (Authorize.net's are the tighter): refused here, not by them.
+        let b = &self.billing;
+        for (field, value, max) in [
+            ("first_name", &b.first_name, 50),
+            ("last_name", &b.last_name, 50),
+            ("line1", &b.line1, 60),
+            ("city", &b.city, 40),
+            ("state", &b.state, 40),
+            ("postal_code", &b.postal_code, 20),
+            ("country", &b.country, 60),
+            ("email", &b.email, 254),
+        ] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty() || v.chars().count() > max) {
+                errors.push(FieldError::new(
+                    format!("billing.{field}"),
+                    "invalid",
+                    format!("1 to {max} characters"),
+                ));
+            }
+        }
         let mut tokens = Vec::new();
         for (gateway, token) in
             [(GatewayKind::Nmi, &self.tokens.nmi), (GatewayKind::AuthorizeNet, &self.tokens.authorize_net)]
@@ -94,17 +102,8 @@ impl NewPaymentMethod {
     }
 
     pub fn billing(&self) -> Billing {
-        let b = &self.billing;
-        Billing {
-            first_name: b.first_name.clone(),
-            last_name: b.last_name.clone(),
-            line1: b.line1.clone(),
-            city: b.city.clone(),
-            state: b.state.clone(),
-            postal_code: b.postal_code.clone(),
-            country: b.country.clone(),
-            email: Some(self.customer_email.trim().to_owned()),
-        }
+        let email = self.billing.email.clone().unwrap_or_else(|| self.customer_email.trim().to_owned());
+        Billing { email: Some(email), ..self.billing.clone() }
     }
 }
 
