@@ -47,12 +47,8 @@ impl Nmi {
         }
     }
 
-    async fn query(
-        &self,
-        filters: &[(&'static str, String)],
-    ) -> Result<Vec<GatewayTransaction>, Unavailable> {
+    async fn query(&self, form: wire::Form) -> Result<Vec<GatewayTransaction>, Unavailable> {
         let url = format!("{}/api/query.php", self.base_url);
-        let form = wire::query(&self.security_key, filters);
         let unavailable = |why: String| Unavailable { why };
         let answer =
             self.outbound.post_form(&url, &[], &form).await.map_err(|e| unavailable(e.to_string()))?;
@@ -144,7 +140,7 @@ impl Gateway for Nmi {
         &'a self,
         reference: &'a str,
     ) -> BoxFuture<'a, Result<Vec<GatewayTransaction>, Unavailable>> {
-        Box::pin(self.query_owned(vec![("order_id", reference.to_owned())]))
+        Box::pin(self.query(wire::query_by_reference(&self.security_key, reference)))
     }
 
     fn find_by_id<'a>(
@@ -152,12 +148,12 @@ impl Gateway for Nmi {
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<GatewayTransaction>, Unavailable>> {
         Box::pin(async move {
-            Ok(self.query(&[("transaction_id", id.to_owned())]).await?.into_iter().find(|t| t.id == id))
+            Ok(self.query(wire::query_by_id(&self.security_key, id)).await?.into_iter().find(|t| t.id == id))
         })
     }
 
     fn unsettled(&self) -> BoxFuture<'_, Result<Vec<GatewayTransaction>, Unavailable>> {
-        Box::pin(self.query_owned(vec![("condition", "pending,pendingsettlement".into())]))
+        Box::pin(self.query(wire::query_unsettled(&self.security_key)))
     }
 
     fn settled(
@@ -165,21 +161,7 @@ impl Gateway for Nmi {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<Vec<GatewayTransaction>, Unavailable>> {
-        let format = |t: DateTime<Utc>| t.format("%Y%m%d%H%M%S").to_string();
-        Box::pin(self.query_owned(vec![
-            ("condition", "complete".into()),
-            ("start_date", format(from)),
-            ("end_date", format(to)),
-        ]))
-    }
-}
-
-impl Nmi {
-    async fn query_owned(
-        &self,
-        filters: Vec<(&'static str, String)>,
-    ) -> Result<Vec<GatewayTransaction>, Unavailable> {
-        self.query(&filters).await
+        Box::pin(self.query(wire::query_settled(&self.security_key, from, to)))
     }
 }
 

@@ -92,10 +92,35 @@ pub fn add_customer(key: &SecretString, token: &str, customer: &VaultCustomer) -
 }
 
 /// A `query.php` form: the key and the filters.
-pub fn query(key: &SecretString, filters: &[(&'static str, String)]) -> Form {
+fn query(key: &SecretString, filters: &[(&'static str, String)]) -> Form {
     let mut form: Form = vec![("security_key", key.expose_secret().to_owned())];
     form.extend(filters.iter().cloned());
     form
+}
+
+/// The transactions carrying our reference (`order_id`).
+pub fn query_by_reference(key: &SecretString, reference: &str) -> Form {
+    query(key, &[("order_id", reference.to_owned())])
+}
+
+/// One transaction by NMI's id.
+pub fn query_by_id(key: &SecretString, id: &str) -> Form {
+    query(key, &[("transaction_id", id.to_owned())])
+}
+
+/// Every transaction not yet settled: authorized, or captured and waiting for the batch.
+pub fn query_unsettled(key: &SecretString) -> Form {
+    query(key, &[("condition", "pending,pendingsettlement".into())])
+}
+
+/// Every transaction settled between `from` and `to` (NMI's `YYYYMMDDhhmmss`).
+pub fn query_settled(
+    key: &SecretString,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> Form {
+    let format = |t: chrono::DateTime<chrono::Utc>| t.format("%Y%m%d%H%M%S").to_string();
+    query(key, &[("condition", "complete".into()), ("start_date", format(from)), ("end_date", format(to))])
 }
 
 /// A `transact.php` answer: its fields by name (the query string's order does not matter).
@@ -296,8 +321,23 @@ mod tests {
              &customer_id=pm_01&email=a%40b.example"
         );
         assert_eq!(
-            encoded(&query(&key(), &[("order_id", "att_01".into())])),
+            encoded(&query_by_reference(&key(), "att_01")),
             "security_key=6457Thfj624V5r7WUwc5v6a68Zsd6YEm&order_id=att_01"
+        );
+        assert_eq!(
+            encoded(&query_by_id(&key(), "5448910")),
+            "security_key=6457Thfj624V5r7WUwc5v6a68Zsd6YEm&transaction_id=5448910"
+        );
+        assert_eq!(
+            encoded(&query_unsettled(&key())),
+            "security_key=6457Thfj624V5r7WUwc5v6a68Zsd6YEm&condition=pending%2Cpendingsettlement"
+        );
+        let at = |d: u32| {
+            chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc()
+        };
+        assert_eq!(
+            encoded(&query_settled(&key(), at(1), at(29))),
+            "security_key=6457Thfj624V5r7WUwc5v6a68Zsd6YEm&condition=complete&start_date=20261101000000&end_date=20261129000000"
         );
         let other = PaymentSource::AuthorizeNetOpaque(OneTimeToken::new("x"));
         let sale = Operation::Sale { source: other, amount: usd(1000), billing };
