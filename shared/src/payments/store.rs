@@ -40,12 +40,20 @@ fn set(row: &Row) -> AccountSet {
     }
 }
 
-/// A unique violation as a conflict naming what is taken.
+/// A unique violation as a conflict naming what is taken: the one platform default (another set
+/// became the default at the same moment) or the name.
 fn taken(e: tokio_postgres::Error, what: &str) -> Error {
-    if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
-        Error::Conflict { code: "name_taken", detail: format!("{what} with this name exists") }
+    if e.code() != Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+        return Error::Store(e);
+    }
+    let constraint = e.as_db_error().and_then(|d| d.constraint()).unwrap_or_default();
+    if constraint == "payment_account_sets_one_default" {
+        Error::Conflict {
+            code: "default_taken",
+            detail: "another account set became the platform default; try again".into(),
+        }
     } else {
-        Error::Store(e)
+        Error::Conflict { code: "name_taken", detail: format!("{what} with this name exists") }
     }
 }
 
