@@ -137,7 +137,19 @@ pub fn endpoint(state: &AppState, base_url: &str) -> Endpoint {
     }
 }
 
-/// The client of one merchant account, its credentials read from Secrets Manager.
+/// The instance's outbound client for gateway calls, with the configured timeouts: built on first
+/// use and shared by every merchant account's client (one pool, one TLS set-up per instance).
+fn client(state: &AppState) -> Result<&'static crate::platform::outbound::Outbound, Error> {
+    static CLIENT: std::sync::OnceLock<crate::platform::outbound::Outbound> = std::sync::OnceLock::new();
+    if let Some(c) = CLIENT.get() {
+        return Ok(c);
+    }
+    let built = endpoint(state, "").client(Policy::for_config(state.config())).map_err(Error::Config)?;
+    Ok(CLIENT.get_or_init(|| built))
+}
+
+/// The client of one merchant account, its credentials read from Secrets Manager (cached by the
+/// platform's secrets cache).
 pub async fn gateway(state: &AppState, account: &MerchantAccount) -> Result<Box<dyn Gateway>, Error> {
     use crate::platform::capability::Capability;
     state.config().require(&[Capability::PaymentGateways]).map_err(|e| Error::Config(e.to_string()))?;
@@ -147,16 +159,15 @@ pub async fn gateway(state: &AppState, account: &MerchantAccount) -> Result<Box<
         .get_json(&account.credentials_secret)
         .await
         .map_err(|e| Error::Config(e.to_string()))?;
-    let endpoint = endpoint(state, &account.base_url);
-    let policy = Policy::for_config(state.config());
+    let outbound = client(state)?.clone();
     let wrong =
         || Error::Config(format!("the secret of {} holds another gateway's credentials", account.name));
     Ok(match (account.gateway, credentials) {
         (GatewayKind::Nmi, Credentials::Nmi { security_key }) => {
-            Box::new(Nmi::new(&endpoint, policy, security_key).map_err(Error::Config)?)
+            Box::new(Nmi::with_client(outbound, &account.base_url, security_key))
         }
         (GatewayKind::AuthorizeNet, Credentials::AuthorizeNet { login_id, transaction_key }) => {
-            Box::new(AuthorizeNet::new(&endpoint, policy, login_id, transaction_key).map_err(Error::Config)?)
+            Box::new(AuthorizeNet::with_client(outbound, &account.base_url, login_id, transaction_key))
         }
         _ => return Err(wrong()),
     })
@@ -218,9 +229,12 @@ pub async fn vault_tokens(
 
 /// The enabled accounts of `tenant`'s effective set.
 pub async fn accounts_for(db: &Transaction<'_>, tenant: Uuid) -> Result<Vec<MerchantAccount>, Error> {
-    let effective = for_tenant(db, tenant).await?;
+    let set = match store::assigned_set(db, tenant).await? {
+        Some(set) => Some(set),
+        None => store::default_set(db).await?,
+    };
     let mut out = Vec::new();
-    if let Some(set) = effective.account_set {
+    if let Some(set) = set {
         for id in [set.nmi_account_id, set.authorize_net_account_id].into_iter().flatten() {
             out.extend(store::account_by_id(db, id).await?.filter(|a| a.enabled));
         }

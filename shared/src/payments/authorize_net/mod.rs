@@ -99,19 +99,25 @@ fn unknown_status(status: &str) -> Unavailable {
 }
 
 impl AuthorizeNet {
+    /// A client with an outbound client of its own (tests, benchmarks).
     pub fn new(
         endpoint: &Endpoint,
         policy: Policy,
         login_id: SecretString,
         transaction_key: SecretString,
     ) -> Result<Self, String> {
-        let outbound = Outbound::builder(policy)
-            .connect_timeout(endpoint.connect_timeout)
-            .timeout(endpoint.timeout)
-            .build()
-            .map_err(|e| e.to_string())?;
-        let url = format!("{}/xml/v1/request.api", endpoint.base_url.trim_end_matches('/'));
-        Ok(Self { outbound, url, login_id, transaction_key })
+        Ok(Self::with_client(endpoint.client(policy)?, &endpoint.base_url, login_id, transaction_key))
+    }
+
+    /// A client over a shared outbound client (its pool and TLS set-up made once per instance).
+    pub fn with_client(
+        outbound: Outbound,
+        base_url: &str,
+        login_id: SecretString,
+        transaction_key: SecretString,
+    ) -> Self {
+        let url = format!("{}/xml/v1/request.api", base_url.trim_end_matches('/'));
+        Self { outbound, url, login_id, transaction_key }
     }
 
     fn auth(&self) -> wire::MerchantAuthentication {

@@ -60,3 +60,15 @@ pub struct Endpoint {
     pub connect_timeout: std::time::Duration,
     pub timeout: std::time::Duration,
 }
+
+impl Endpoint {
+    /// The outbound client with this endpoint's timeouts (a connection pool and TLS set-up: build
+    /// it once and share it).
+    pub fn client(&self, policy: outbound::Policy) -> Result<outbound::Outbound, String> {
+        outbound::Outbound::builder(policy)
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.timeout)
+            .build()
+            .map_err(|e| e.to_string())
+    }
+}

@@ -25,13 +25,14 @@ pub struct Nmi {
 }
 
 impl Nmi {
+    /// A client with an outbound client of its own (tests, benchmarks).
     pub fn new(endpoint: &Endpoint, policy: Policy, security_key: SecretString) -> Result<Self, String> {
-        let outbound = Outbound::builder(policy)
-            .connect_timeout(endpoint.connect_timeout)
-            .timeout(endpoint.timeout)
-            .build()
-            .map_err(|e| e.to_string())?;
-        Ok(Self { outbound, base_url: endpoint.base_url.trim_end_matches('/').to_owned(), security_key })
+        Ok(Self::with_client(endpoint.client(policy)?, &endpoint.base_url, security_key))
+    }
+
+    /// A client over a shared outbound client (its pool and TLS set-up made once per instance).
+    pub fn with_client(outbound: Outbound, base_url: &str, security_key: SecretString) -> Self {
+        Self { outbound, base_url: base_url.trim_end_matches('/').to_owned(), security_key }
     }
 
     /// POSTs `form` to `transact.php` and classes the answer.
