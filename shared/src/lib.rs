@@ -10,7 +10,7 @@ pub mod platform;
 pub mod registry;
 
 pub use platform::{
-    clock::{Clock, ManualClock, SharedClock, SystemClock},
+    clock::{Clock, ManualClock, OffsetFileClock, SharedClock, SystemClock},
     config::{Config, ConfigError, Env},
     error::{ApiError, FieldError, Problem},
     state::AppState,

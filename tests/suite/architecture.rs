@@ -67,7 +67,8 @@ const OWNERS: &[(&str, &[&str])] = &[
     ),
     (
         "payments",
-        &["merchant_accounts", "payment_account_sets", "tenant_payment_accounts", "payment_methods"],
+        &["merchant_accounts", "payment_account_sets", "tenant_payment_accounts", "payment_methods", "payments",
+          "payment_attempts", "payment_history", "payment_discrepancies"],
     ),
 ];
 

@@ -457,7 +457,7 @@ async fn concurrent_guesses_from_two_processes_cannot_slip_past_the_lockout() {
     let a = w.tenant().await;
     let p = w.person_with(a, &["TENANT_USER"], Some(PASSWORD)).await;
     let dir = std::env::temp_dir().join(format!("lockout-{}", crate::support::unique()));
-    let (mut runner, api) = crate::support::spawn_runner(&w.db, &dir, false, None).await;
+    let (mut runner, api) = crate::support::spawn_runner(&w.db, &dir, false, None, &[]).await;
     let http = crate::support::http_client();
     let body = json!({ "email": p.email, "password": "a wrong guess here" });
     // Twelve wrong guesses at once: six through this process, six through the runner process.

@@ -14,6 +14,7 @@ mod architecture;
 mod auth;
 mod capabilities;
 mod catalog;
+mod charges;
 mod config_and_secrets;
 mod events;
 mod health;

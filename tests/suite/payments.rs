@@ -313,7 +313,7 @@ async fn a_transaction_held_for_review_is_unknown_until_asked() {
 }
 
 /// A secret in the emulator's Secrets Manager holding `value`; its name.
-async fn secret(w: &crate::world::World, value: serde_json::Value) -> String {
+pub async fn secret(w: &crate::world::World, value: serde_json::Value) -> String {
     let name = format!("payments/{}", unique());
     w.state
         .aws()

@@ -9,7 +9,7 @@ async fn the_local_runner_serves_every_route_and_writes_demo_credentials() {
     let db = TestDb::create().await;
     let dir = std::env::temp_dir().join(format!("runner-{}", support::unique()));
     let demo = dir.join("demo.json");
-    let (mut child, api) = support::spawn_runner(&db, &dir, true, None).await;
+    let (mut child, api) = support::spawn_runner(&db, &dir, true, None, &[]).await;
 
     let http = crate::support::http_client();
     let ready = http.get(format!("{api}/api/v1/health/ready")).send().await.unwrap();
@@ -198,7 +198,7 @@ const QUICK_START: &str = r#"{
 async fn the_briefs_quick_start_is_accepted_on_the_demo_stack_as_written() {
     let db = TestDb::create().await;
     let dir = std::env::temp_dir().join(format!("quick-start-{}", support::unique()));
-    let (mut child, api) = support::spawn_runner(&db, &dir, true, None).await;
+    let (mut child, api) = support::spawn_runner(&db, &dir, true, None, &[]).await;
     let demo: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("demo.json")).unwrap()).unwrap();
     let key = demo["tenants"].as_array().unwrap().iter().find(|t| t["slug"] == "apex-regen-clinic").unwrap()

@@ -224,13 +224,16 @@ pub async fn get(router: &Router, path: &str) -> Reply {
 /// Starts the real `local-runner` binary on a free port against `db` (a second OS process serving
 /// every route), with its own private stack; its files go under `dir`. Returns it and its base URL.
 /// `stack` names the AWS stack it uses (share a test's to share its tables); `None` for its own.
+/// `extra` is more environment (settings, `CLOCK_OFFSET_FILE`).
 pub async fn spawn_runner(
     db: &TestDb,
     dir: &std::path::Path,
     seed: bool,
     stack: Option<&str>,
+    extra: &[(&str, String)],
 ) -> (tokio::process::Child, String) {
     let mut runner = tokio::process::Command::new(env!("CARGO_BIN_EXE_local-runner"));
+    runner.envs(extra.iter().map(|(k, v)| (*k, v.as_str())));
     runner
         .arg("serve")
         .env("PORT", "0")

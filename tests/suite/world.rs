@@ -320,7 +320,12 @@ impl World {
 
     /// Starts the second process sharing this world's stack (its DynamoDB tables, bus, queues).
     pub async fn twin(&self) -> Twin {
-        Twin::start(self, Some(&self.stack)).await
+        Twin::start(self, Some(&self.stack), &[]).await
+    }
+
+    /// [`Self::twin`] with more environment (settings, a shared `CLOCK_OFFSET_FILE`).
+    pub async fn twin_with(&self, extra: &[(&str, String)]) -> Twin {
+        Twin::start(self, Some(&self.stack), extra).await
     }
 }
 
@@ -378,9 +383,9 @@ pub struct Twin {
 }
 
 impl Twin {
-    async fn start(w: &World, stack: Option<&str>) -> Self {
+    async fn start(w: &World, stack: Option<&str>, extra: &[(&str, String)]) -> Self {
         let dir = std::env::temp_dir().join(format!("twin-{}", unique()));
-        let (child, api) = crate::support::spawn_runner(&w.db, &dir, false, stack).await;
+        let (child, api) = crate::support::spawn_runner(&w.db, &dir, false, stack, extra).await;
         Self { child, api, dir, http: crate::support::http_client() }
     }
 

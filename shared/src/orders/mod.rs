@@ -23,3 +23,4 @@ pub use model::{
     OrderStatus, Origin, Payment, transition,
 };
 pub use service::channels::{seal_secret, sign};
+pub use service::orders::find as find_order;

@@ -23,4 +23,16 @@ pub use model::{
     TransactionStatus, Unavailable, VaultCredential, VaultCustomer, decimal, minor_units, transport_outcome,
 };
 pub use nmi::Nmi;
+pub use service::payments::{EVENT_VERSION, PaymentEvent, breaker_key};
 pub use service::{account, endpoint, for_tenant, gateway};
+
+/// The `payments-refunds-due` function: sends queued partial refunds whose capture settled; the
+/// run is audited as one platform entry when it sent anything.
+pub async fn refunds_due_task(
+    state: &crate::platform::state::AppState,
+) -> Result<serde_json::Value, crate::platform::error::TaskError> {
+    use crate::platform::error::TaskError;
+    let ops = state.ops_db().await?;
+    let report = service::payments::send_due_refunds(state, ops).await.map_err(|e| TaskError::Other(e.to_string()))?;
+    Ok(serde_json::to_value(report).unwrap_or_default())
+}

@@ -54,6 +54,38 @@ impl Clock for ManualClock {
     }
 }
 
+/// The wall clock moved by an offset that a file holds (milliseconds, as text; missing or empty:
+/// none). Only the local runner uses it (`CLOCK_OFFSET_FILE`): tests that race two runner
+/// processes move one clock both read, instead of sleeping. Never used by a deployed function.
+#[derive(Debug, Clone)]
+pub struct OffsetFileClock {
+    path: std::path::PathBuf,
+}
+
+impl OffsetFileClock {
+    pub fn new(path: impl Into<std::path::PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// Moves every clock reading this file to `offset` from the wall clock.
+    pub fn write(path: &std::path::Path, offset: Duration) -> std::io::Result<()> {
+        // Written whole then renamed, so a reader never sees half a number.
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, offset.num_milliseconds().to_string())?;
+        std::fs::rename(tmp, path)
+    }
+}
+
+impl Clock for OffsetFileClock {
+    fn now(&self) -> DateTime<Utc> {
+        let offset = std::fs::read_to_string(&self.path)
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .unwrap_or(0);
+        Utc::now() + Duration::milliseconds(offset)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

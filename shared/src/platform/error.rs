@@ -88,6 +88,8 @@ pub enum ApiError {
     MethodNotAllowed { method: String, path: String },
     #[error("conflict: {detail}")]
     Conflict { code: &'static str, detail: String },
+    #[error("the payment was declined: {reason}")]
+    PaymentDeclined { payment_id: String, decline_code: String, reason: String },
     #[error("dependencies unavailable: {}", .failed.join(", "))]
     DependenciesUnavailable { failed: Vec<String>, checks: serde_json::Value },
     #[error("internal error: {0}")]
@@ -131,6 +133,7 @@ impl ApiError {
                 (S::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed")
             }
             Self::Conflict { code, .. } => (S::CONFLICT, code, "Conflict"),
+            Self::PaymentDeclined { .. } => (S::PAYMENT_REQUIRED, "payment_declined", "Payment declined"),
             Self::DependenciesUnavailable { .. } => {
                 (S::SERVICE_UNAVAILABLE, "dependency_unavailable", "A dependency is unavailable")
             }
@@ -156,6 +159,11 @@ impl ApiError {
             Self::RateLimited { retry_after_seconds, limit, .. } => {
                 extensions.insert("retry_after_seconds".into(), (*retry_after_seconds).into());
                 extensions.insert("limit".into(), (*limit).into());
+                (Some(self.to_string()), Vec::new())
+            }
+            Self::PaymentDeclined { payment_id, decline_code, .. } => {
+                extensions.insert("payment_id".into(), payment_id.clone().into());
+                extensions.insert("decline_code".into(), decline_code.clone().into());
                 (Some(self.to_string()), Vec::new())
             }
             Self::TooManyAttempts { retry_after_seconds } => {

@@ -1,8 +1,10 @@
-//! `Idempotency-Key` for `POST /api/v1/orders`, shared by every instance through DynamoDB: the
-//! first request with a key claims it (a conditional put); a duplicate while it runs gets 409; the
-//! same key with another body 422; after it finished, its response is replayed for 24 hours. The
-//! database backs it (unique tenant + key on orders), so a crash between the two stores can never
-//! make a second order: a retry after a lost record finds the order there.
+//! `Idempotency-Key` for the API's POSTs that must not run twice (`POST /api/v1/orders`, the
+//! payment operations), shared by every instance through DynamoDB: the first request with a key
+//! claims it (a conditional put); a duplicate while it runs gets 409; the same key with another
+//! body 422; after it finished, its response is replayed for 24 hours. Keys are namespaced per
+//! operation ([`Scope`]): a payment key never collides with an order key. The database backs it
+//! (a unique tenant + key on what the request made), so a crash between the two stores can never
+//! make a second order or payment: a retry after a lost record finds it there.
 
 use aws_lc_rs::digest::{SHA256, digest};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -42,8 +44,16 @@ pub enum Claimed {
     Replay(u16, serde_json::Value),
 }
 
-fn pk(tenant: TenantId, key: &str) -> AttributeValue {
-    AttributeValue::S(format!("order-idem#{tenant}#{key}"))
+/// The operation a key belongs to: the same key sent to two operations is two keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope(pub &'static str);
+
+impl Scope {
+    pub const ORDER: Scope = Scope("order");
+}
+
+fn pk(scope: Scope, tenant: TenantId, key: &str) -> AttributeValue {
+    AttributeValue::S(format!("{}-idem#{tenant}#{key}", scope.0))
 }
 
 pub fn fingerprint(body: &[u8]) -> String {
@@ -63,6 +73,7 @@ fn ddb_error<E: std::error::Error + Send + Sync + 'static>(
 /// Claims `key` for a request whose body hashes to `fingerprint`.
 pub async fn claim(
     state: &AppState,
+    scope: Scope,
     tenant: TenantId,
     key: &str,
     fingerprint: &str,
@@ -73,7 +84,7 @@ pub async fn claim(
     let put = ddb
         .put_item()
         .table_name(table)
-        .item("pk", pk(tenant, key))
+        .item("pk", pk(scope, tenant, key))
         .item("status", AttributeValue::S("in_flight".into()))
         .item("fingerprint", AttributeValue::S(fingerprint.into()))
         .item("lease_until", AttributeValue::N((now + IN_FLIGHT_LEASE).timestamp().to_string()))
@@ -96,7 +107,7 @@ pub async fn claim(
             let got = ddb
                 .get_item()
                 .table_name(table)
-                .key("pk", pk(tenant, key))
+                .key("pk", pk(scope, tenant, key))
                 .consistent_read(true)
                 .send()
                 .await
@@ -132,6 +143,7 @@ pub async fn claim(
 /// Stores the response of a finished request for replay.
 pub async fn finish(
     state: &AppState,
+    scope: Scope,
     tenant: TenantId,
     key: &str,
     status: u16,
@@ -144,7 +156,7 @@ pub async fn finish(
         .map_err(ApiError::internal)?
         .update_item()
         .table_name(table)
-        .key("pk", pk(tenant, key))
+        .key("pk", pk(scope, tenant, key))
         .update_expression("SET #s = :done, #rs = :st, #rb = :body")
         .expression_attribute_names("#s", "status")
         .expression_attribute_names("#rs", "response_status")
@@ -159,9 +171,9 @@ pub async fn finish(
 }
 
 /// Gives the key back after a request that changed nothing (refused), so it may be retried.
-pub async fn release(state: &AppState, tenant: TenantId, key: &str) {
+pub async fn release(state: &AppState, scope: Scope, tenant: TenantId, key: &str) {
     let (Ok(table), Ok(ddb)) = (state.config().idempotency_table(), state.dynamodb().await) else { return };
-    let deleted = ddb.delete_item().table_name(table).key("pk", pk(tenant, key)).send().await;
+    let deleted = ddb.delete_item().table_name(table).key("pk", pk(scope, tenant, key)).send().await;
     if let Err(e) = deleted {
         tracing::warn!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(e), "idempotency key not released");
     }

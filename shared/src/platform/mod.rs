@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod aws;
+pub mod breaker;
 pub mod capability;
 pub mod clock;
 pub mod config;

@@ -400,6 +400,13 @@ registry! {
         PAYMENT_METHODS_CREATE = HttpFunction::new(Payments, api!(crate::payments::api::methods::create), P("orders:create:own"), &[DbApp, VerifyTokens, RateLimits, PaymentGateways]);
         PAYMENT_METHODS_GET = HttpFunction::new(Payments, api!(crate::payments::api::methods::get), P("orders:read:own"), &[DbApp, VerifyTokens, RateLimits]);
         PAYMENTS_TENANT_ASSIGN = HttpFunction::new(Payments, api!(crate::payments::api::accounts::assign), P("payments:update:all"), &[DbApp, DbOps, VerifyTokens, RateLimits]);
+        PAYMENTS_CHARGE = HttpFunction::new(Payments, api!(crate::payments::api::payments::charge), P("orders:create:own"), &[DbApp, VerifyTokens, RateLimits, Idempotency, CircuitBreakers, PaymentGateways, PublishEvents]);
+        PAYMENTS_CAPTURE = HttpFunction::new(Payments, api!(crate::payments::api::payments::capture), P("payments:update"), &[DbApp, VerifyTokens, RateLimits, Idempotency, CircuitBreakers, PaymentGateways, PublishEvents]);
+        PAYMENTS_VOID = HttpFunction::new(Payments, api!(crate::payments::api::payments::void), P("payments:update"), &[DbApp, VerifyTokens, RateLimits, Idempotency, CircuitBreakers, PaymentGateways, PublishEvents]);
+        PAYMENTS_REFUND = HttpFunction::new(Payments, api!(crate::payments::api::payments::refund), P("refunds:create"), &[DbApp, VerifyTokens, RateLimits, Idempotency, CircuitBreakers, PaymentGateways, PublishEvents]);
+        PAYMENTS_GET = HttpFunction::new(Payments, api!(crate::payments::api::payments::get), P("payments:read"), &[DbApp, VerifyTokens, RateLimits]);
+        PAYMENTS_LIST = HttpFunction::new(Payments, api!(crate::payments::api::payments::list), P("payments:read"), &[DbApp, VerifyTokens, RateLimits]);
+        PAYMENTS_RECONCILIATION = HttpFunction::new(Payments, api!(crate::payments::api::payments::reconciliation), P("payments:read:all"), &[DbApp, DbOps, VerifyTokens, RateLimits, CircuitBreakers]);
     }
     tasks {
         MIGRATE = TaskFunction::new(
@@ -420,6 +427,16 @@ registry! {
         )
         .schedule("rate(1 minute)")
         .timeout(120);
+        // One run asks each queued refund's gateway whether its capture settled (10 s per call).
+        PAYMENTS_REFUNDS_DUE = TaskFunction::new(
+            Payments,
+            "payments-refunds-due",
+            "Sends the partial refunds queued until their capture settled (cross-tenant; gateway_ops role).",
+            |s, _event| Box::pin(crate::payments::refunds_due_task(s)),
+            &[DbOps, CircuitBreakers, PaymentGateways, PublishEvents],
+        )
+        .schedule("rate(15 minutes)")
+        .timeout(300);
         ROTATE_SIGNING_KEYS = TaskFunction::new(
             Identity,
             "rotate-signing-keys",

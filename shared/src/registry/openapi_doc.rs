@@ -118,6 +118,13 @@ use crate::platform::openapi::BearerAuth;
         crate::payments::api::methods::create,
         crate::payments::api::methods::get,
         crate::payments::api::accounts::assign,
+        crate::payments::api::payments::charge,
+        crate::payments::api::payments::capture,
+        crate::payments::api::payments::void,
+        crate::payments::api::payments::refund,
+        crate::payments::api::payments::get,
+        crate::payments::api::payments::list,
+        crate::payments::api::payments::reconciliation,
     ),
     components(schemas(Problem, FieldError)),
     tags(

@@ -103,7 +103,7 @@ pub async fn create(
     if let Some(k) = &key {
         let fp = idempotency::fingerprint(body.to_string().as_bytes());
         if let idempotency::Claimed::Replay(status, stored) =
-            idempotency::claim(&state, principal.tenant, k, &fp).await?
+            idempotency::claim(&state, idempotency::Scope::ORDER, principal.tenant, k, &fp).await?
         {
             let mut res =
                 (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), Json(stored)).into_response();
@@ -134,7 +134,7 @@ pub async fn create(
     match (result, &key) {
         (Ok((status, order)), Some(k)) => {
             let body = serde_json::to_value(&order).map_err(ApiError::internal)?;
-            if let Err(e) = idempotency::finish(&state, principal.tenant, k, status.as_u16(), &body).await {
+            if let Err(e) = idempotency::finish(&state, idempotency::Scope::ORDER, principal.tenant, k, status.as_u16(), &body).await {
                 // The order is committed; a retry finds it through the database's unique key.
                 tracing::warn!(error = %e, "idempotency record not completed");
             }
@@ -142,7 +142,7 @@ pub async fn create(
         }
         (Ok((status, order)), None) => Ok(existed((status, Json(order)).into_response())),
         (Err(e), Some(k)) => {
-            idempotency::release(&state, principal.tenant, k).await;
+            idempotency::release(&state, idempotency::Scope::ORDER, principal.tenant, k).await;
             Err(e)
         }
         (Err(e), None) => Err(e),

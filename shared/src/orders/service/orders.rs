@@ -14,6 +14,11 @@ use crate::platform::events::Envelope;
 use crate::platform::state::AppState;
 use crate::platform::tenant::TenantId;
 
+/// An order of the transaction's tenant (for other contexts: payments reads what it charges).
+pub async fn find(tx: &Transaction<'_>, id: Uuid) -> Result<Order, Error> {
+    store::load(tx, id, false).await
+}
+
 /// The tenant's serviceable US states (`orders.serviceable_states`; empty: anywhere).
 pub async fn serviceable_states(tx: &Transaction<'_>, tenant: TenantId) -> Result<Vec<String>, Error> {
     let row = crate::identity::tenant_setting(tx, tenant, "orders.serviceable_states").await?;

@@ -5,11 +5,13 @@ mod accounts;
 mod gateway;
 mod methods;
 mod money;
+mod payments;
 
 pub use accounts::*;
 pub use gateway::*;
 pub use methods::*;
 pub use money::*;
+pub use payments::*;
 
 use crate::FieldError;
 use crate::platform::outbound;
@@ -27,6 +29,45 @@ pub enum Error {
     Config(String),
     #[error(transparent)]
     Store(#[from] tokio_postgres::Error),
+    /// No gateway could be asked (every breaker open, no account, the gateway unreachable):
+    /// nothing was sent.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The gateway declined the charge.
+    #[error("declined: {reason}")]
+    Declined { payment_id: uuid::Uuid, code: String, reason: String },
+    /// No gateway stored a new payment method (each failure says why): nothing was stored.
+    #[error("no gateway could store the payment method")]
+    VaultUnavailable(Vec<VaultFailure>),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<crate::platform::db::DbError> for Error {
+    fn from(e: crate::platform::db::DbError) -> Self {
+        Error::Internal(e.to_string())
+    }
+}
+
+impl From<crate::platform::events::EventError> for Error {
+    fn from(e: crate::platform::events::EventError) -> Self {
+        Error::Internal(e.to_string())
+    }
+}
+
+impl From<crate::platform::error::ApiError> for Error {
+    fn from(e: crate::platform::error::ApiError) -> Self {
+        Error::Internal(e.to_string())
+    }
+}
+
+impl From<crate::orders::Error> for Error {
+    fn from(e: crate::orders::Error) -> Self {
+        match e {
+            crate::orders::Error::NotFound(_) => Error::NotFound("the order".into()),
+            other => Error::Internal(other.to_string()),
+        }
+    }
 }
 
 /// How an HTTP exchange that produced no readable answer ends. Certainly not processed when the

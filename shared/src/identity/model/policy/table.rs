@@ -110,4 +110,11 @@ pub static ROUTES: &[RoutePolicy] = &[
     r("POST", "/api/v1/payment-methods", Permission("orders:create:own")),
     r("GET", "/api/v1/payment-methods/{id}", Permission("orders:read:own")),
     r("PUT", "/api/v1/admin/tenants/{id}/payment-accounts", Permission("payments:update:all")),
+    r("POST", "/api/v1/payments/charge", Permission("orders:create:own")),
+    r("POST", "/api/v1/payments/{id}/capture", Permission("payments:update")),
+    r("POST", "/api/v1/payments/{id}/void", Permission("payments:update")),
+    r("POST", "/api/v1/payments/refund", Permission("refunds:create")),
+    r("GET", "/api/v1/payments/{id}", Permission("payments:read")),
+    r("GET", "/api/v1/payments", Permission("payments:read")),
+    r("GET", "/api/v1/admin/reconciliation", Permission("payments:read:all")),
 ];

@@ -11,6 +11,8 @@ use crate::payments::model::{
     NewAccountSet, TenantAccounts, default_base_url,
 };
 use crate::payments::nmi::Nmi;
+
+pub mod payments;
 use crate::payments::store;
 use crate::platform::outbound::Policy;
 use crate::platform::state::AppState;
@@ -242,14 +244,65 @@ pub async fn accounts_for(db: &Transaction<'_>, tenant: Uuid) -> Result<Vec<Merc
     Ok(out)
 }
 
-pub async fn store_method(
-    db: &Transaction<'_>,
-    tenant: Uuid,
-    method: &crate::payments::model::PaymentMethod,
-) -> Result<crate::payments::model::PaymentMethod, Error> {
-    store::insert_method(db, tenant, method).await
-}
-
 pub async fn method(db: &Transaction<'_>, id: Uuid) -> Result<crate::payments::model::PaymentMethod, Error> {
     store::method_by_id(db, id).await?.ok_or_else(|| Error::NotFound("the payment method".into()))
+}
+
+/// Makes a reusable payment method from one-time tokens: each is stored in its gateway's vault at
+/// the tenant's account there, outside any transaction; then the method is written (and audited)
+/// with the credentials made. Nothing is written when no gateway stored it: 422 when every
+/// gateway declined or refused the tokens (or has no account), 503 otherwise.
+pub async fn create_method(
+    state: &AppState,
+    db: &crate::platform::db::Db,
+    tenant: crate::platform::tenant::TenantId,
+    actor: &crate::platform::audit::Actor<'_>,
+    new: &crate::payments::model::NewPaymentMethod,
+) -> Result<crate::payments::model::PaymentMethod, Error> {
+    use crate::platform::db::scoped_tx;
+    let now = state.clock().now();
+    let tokens = new.check(now)?;
+    let accounts = {
+        let mut conn = db.conn().await?;
+        let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
+        accounts_for(&tx, tenant.as_uuid()).await?
+    };
+    let id = Uuid::now_v7();
+    let customer = crate::payments::model::VaultCustomer {
+        reference: id.simple().to_string()[..20].to_owned(),
+        email: Some(new.customer_email.trim().to_owned()),
+        billing: new.billing(),
+    };
+    let (credentials, not_stored) = vault_tokens(state, &accounts, &tokens, &customer).await;
+    if credentials.is_empty() {
+        if not_stored.iter().all(|f| matches!(f.outcome.as_str(), "declined" | "refused" | "no_account")) {
+            let errors = not_stored
+                .iter()
+                .map(|f| crate::FieldError::new(format!("tokens.{}", f.gateway), f.outcome.clone(), f.reason.clone()))
+                .collect();
+            return Err(Error::Invalid(errors));
+        }
+        return Err(Error::VaultUnavailable(not_stored));
+    }
+    let method = crate::payments::model::PaymentMethod {
+        id,
+        customer_email: new.customer_email.trim().to_owned(),
+        brand: new.brand.clone(),
+        last4: new.last4.clone(),
+        exp_month: new.exp_month,
+        exp_year: new.exp_year,
+        gateways: credentials.iter().map(|c| c.gateway()).collect(),
+        can_fail_over: credentials.len() == 2,
+        not_stored: Vec::new(),
+        created_at: now,
+        credentials,
+    };
+    let mut conn = db.conn().await?;
+    let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
+    let mut stored = store::insert_method(&tx, tenant.as_uuid(), &method).await?;
+    let entry = crate::platform::audit::Entry::new("payment_method.created", "payment_method", id).after(&stored);
+    crate::platform::audit::record_as(&tx, Some(tenant), actor, now, entry).await?;
+    tx.commit().await?;
+    stored.not_stored = not_stored;
+    Ok(stored)
 }

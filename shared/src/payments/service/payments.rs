@@ -1,0 +1,799 @@
+//! The payment orchestrator: charges through the account set's primary gateway, then its backup;
+//! captures, voids and refunds at the gateway holding the charge; and resolves what is unknown by
+//! asking that gateway.
+//!
+//! - Every gateway call is an attempt committed `attempted` in a transaction of its own **before**
+//!   the call, then finished with its outcome in another: a crash in between leaves the evidence,
+//!   and the attempt is never sent again — a retry asks the gateway about it ([`resolve`]).
+//! - Failover only when the first gateway certainly did not process the charge (`NotProcessed`,
+//!   or its breaker is open) and the payment method has a credential at the backup. An unknown
+//!   outcome leaves the payment `pending`; a decline is final.
+//! - One live payment per order and one open attempt per payment are the database's to enforce
+//!   (unique indexes), so two instances cannot both charge an order or both operate on a payment.
+//! - A payment's status only moves forward: every update is guarded by the status it was read in.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::payments::model::{
+    Attempt, AttemptOperation, AttemptStatus, ChargeRequest, Error, Gateway, GatewayTransaction, MerchantAccount,
+    Money, Operation, Outcome, Payment, PaymentMethod, PaymentStatus, Request, TransactionStatus,
+};
+use crate::payments::store::{self, NewPayment, PaymentChange};
+use crate::platform::audit::{self, Actor, Entry};
+use crate::platform::breaker::{self, Breakers, Permit, Transition};
+use crate::platform::db::{Db, scoped_tx};
+use crate::platform::events::{self, Envelope};
+use crate::platform::state::AppState;
+use crate::platform::tenant::TenantId;
+
+/// The schema version of every payment event's data.
+pub const EVENT_VERSION: u32 = 1;
+
+/// The data of every `payment.*` event.
+#[derive(Debug, Clone, Serialize)]
+pub struct PaymentEvent {
+    pub payment_id: Uuid,
+    pub order_id: Uuid,
+    pub status: PaymentStatus,
+    pub amount: i64,
+    pub currency: String,
+    pub gateway: Option<crate::payments::model::GatewayKind>,
+    pub authorized: i64,
+    pub captured: i64,
+    pub refunded: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decline_code: Option<String>,
+}
+
+/// Who acts, for which tenant, through which pool (the app role for a request, the ops role for a
+/// background job).
+pub struct Ctx<'a> {
+    pub state: &'a AppState,
+    pub db: &'a Db,
+    pub tenant: TenantId,
+    pub actor: Actor<'a>,
+}
+
+/// A transaction scoped to the context's tenant.
+macro_rules! tx {
+    ($ctx:expr, $conn:ident) => {{
+        $conn = $ctx.db.conn().await?;
+        scoped_tx(&mut $conn, Some($ctx.tenant), None).await?
+    }};
+}
+
+impl Ctx<'_> {
+    fn now(&self) -> DateTime<Utc> {
+        self.state.clock().now()
+    }
+
+    async fn audit(&self, tx: &tokio_postgres::Transaction<'_>, entry: Entry) -> Result<(), Error> {
+        audit::record_as(tx, Some(self.tenant), &self.actor, self.now(), entry).await?;
+        Ok(())
+    }
+
+    async fn breakers(&self) -> Option<Breakers> {
+        match Breakers::of(self.state).await {
+            Ok(b) => Some(b),
+            Err(e) => {
+                tracing::error!(alarm = "breaker_unavailable", error = %e, "circuit breakers not configured; calls go unguarded");
+                None
+            }
+        }
+    }
+
+    /// May a call go to `account`? Fails open (with an alarm line) when the breaker store is down.
+    async fn permit(&self, breakers: Option<&Breakers>, account: &MerchantAccount) -> Permit {
+        let Some(b) = breakers else { return Permit::Call };
+        match b.permit(&breaker_key(account), self.now()).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(alarm = "breaker_unavailable", error = %e, "circuit breaker unreadable; failing open");
+                Permit::Call
+            }
+        }
+    }
+
+    /// Tells the breaker how a permitted call went.
+    async fn record(&self, breakers: Option<&Breakers>, account: &MerchantAccount, permit: Permit, outcome: &Outcome) {
+        let result = breaker_result(outcome);
+        if let Outcome::NotProcessed { why, answered: true } = outcome {
+            // A credential or configuration rejection: an operator must act; it never opens the
+            // breaker (one bad key must not stop everyone's payments).
+            tracing::error!(alarm = "gateway_configuration_rejected", gateway = %account.gateway,
+                account = %account.name, why = %why, "a gateway refused our request unprocessed");
+        }
+        let Some(b) = breakers else { return };
+        match b.record(&breaker_key(account), permit, result, self.now()).await {
+            Ok(Some(t)) => {
+                let level = match t {
+                    Transition::Closed => "closed",
+                    Transition::Opened => "opened",
+                    Transition::Reopened => "reopened",
+                };
+                tracing::warn!(alarm = "breaker_transition", gateway = %account.gateway, account = %account.name,
+                    transition = level, "circuit breaker {level}");
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(alarm = "breaker_unavailable", error = %e, "circuit breaker not updated"),
+        }
+    }
+}
+
+/// The breaker guarding one merchant account.
+pub fn breaker_key(account: &MerchantAccount) -> String {
+    format!("{}#{}", account.gateway, account.id)
+}
+
+/// Only infrastructure failures count against a gateway.
+pub fn breaker_result(outcome: &Outcome) -> breaker::Result {
+    match outcome {
+        Outcome::Approved(_) | Outcome::Declined { .. } => breaker::Result::Success,
+        Outcome::NotProcessed { answered: true, .. } => breaker::Result::Ignored,
+        Outcome::NotProcessed { answered: false, .. } | Outcome::Unknown { .. } => breaker::Result::Failure,
+    }
+}
+
+/// A fresh reference for the gateway: 20 characters, unique per attempt.
+fn reference() -> String {
+    let hex = Uuid::new_v4().simple().to_string();
+    format!("a{}", &hex[..19])
+}
+
+fn new_attempt(
+    operation: AttemptOperation,
+    account: &MerchantAccount,
+    amount: i64,
+    status: AttemptStatus,
+    now: DateTime<Utc>,
+) -> Attempt {
+    Attempt {
+        id: Uuid::now_v7(),
+        operation,
+        gateway: account.gateway,
+        merchant_account_id: account.id,
+        amount,
+        reference: reference(),
+        status,
+        transaction_id: None,
+        code: None,
+        reason: None,
+        created_at: now,
+        finished_at: None,
+    }
+}
+
+/// What a call (or asking the gateway about one) settled.
+#[derive(Debug, Clone)]
+enum Resolved {
+    Approved { transaction_id: Option<String> },
+    Declined { code: String, reason: String },
+    NotProcessed { why: String },
+    Unknown { why: String },
+}
+
+impl From<&Outcome> for Resolved {
+    fn from(o: &Outcome) -> Self {
+        match o {
+            Outcome::Approved(a) => Resolved::Approved { transaction_id: a.transaction_id.clone() },
+            Outcome::Declined { code, reason } => Resolved::Declined { code: code.clone(), reason: reason.clone() },
+            Outcome::NotProcessed { why, .. } => Resolved::NotProcessed { why: why.clone() },
+            Outcome::Unknown { why } => Resolved::Unknown { why: why.clone() },
+        }
+    }
+}
+
+/// The accounts a tenant is charged through, primary first (enabled ones only), and their set.
+pub async fn routes(
+    tx: &tokio_postgres::Transaction<'_>,
+    tenant: Uuid,
+) -> Result<(Option<Uuid>, Vec<MerchantAccount>), Error> {
+    let set = match store::assigned_set(tx, tenant).await? {
+        Some(s) => Some(s),
+        None => store::default_set(tx).await?,
+    };
+    let Some(set) = set else { return Ok((None, Vec::new())) };
+    let mut ids = [set.nmi_account_id, set.authorize_net_account_id];
+    if set.primary_gateway == crate::payments::model::GatewayKind::AuthorizeNet {
+        ids.reverse();
+    }
+    let mut accounts = Vec::new();
+    for id in ids.into_iter().flatten() {
+        accounts.extend(store::account_by_id(tx, id).await?.filter(|a| a.enabled));
+    }
+    Ok((Some(set.id), accounts))
+}
+
+/// A payment with its attempts and history.
+pub async fn detail(tx: &tokio_postgres::Transaction<'_>, id: Uuid) -> Result<Payment, Error> {
+    let mut p = store::payment_by_id(tx, id, false).await?.ok_or_else(|| Error::NotFound("the payment".into()))?;
+    p.attempts = store::attempts(tx, id).await?;
+    p.history = store::history(tx, id).await?;
+    Ok(p)
+}
+
+async fn load(ctx: &Ctx<'_>, id: Uuid) -> Result<Payment, Error> {
+    let mut conn;
+    let tx = tx!(ctx, conn);
+    detail(&tx, id).await
+}
+
+/// Charges an order: the payment is made `pending` with its first attempt, then the gateways are
+/// tried in order. `key` is the request's Idempotency-Key: a payment made with it is found and
+/// asked about instead of charged again.
+pub async fn charge(
+    ctx: &Ctx<'_>,
+    req: &ChargeRequest,
+    method: Option<PaymentMethod>,
+    key: Option<&str>,
+) -> Result<Payment, Error> {
+    req.check()?;
+    let (order, existing, set_id, accounts, stored) = {
+        let mut conn;
+        let tx = tx!(ctx, conn);
+        let order = crate::orders::find_order(&tx, req.order_id).await?;
+        let existing = match key {
+            Some(k) => store::payment_by_key(&tx, k).await?,
+            None => None,
+        };
+        let (set_id, accounts) = routes(&tx, ctx.tenant.as_uuid()).await?;
+        let stored = match req.payment_method_id {
+            Some(id) => Some(super::method(&tx, id).await.map_err(|_| {
+                Error::Invalid(vec![crate::FieldError::new(
+                    "payment_method_id",
+                    "not_found",
+                    "no payment method of this tenant has this id",
+                )])
+            })?),
+            None => None,
+        };
+        (order, existing, set_id, accounts, stored)
+    };
+    if let Some(id) = existing {
+        return resolve(ctx, id).await;
+    }
+    let amount = req.amount.unwrap_or(order.total);
+    let money = Money::new(amount, &order.currency).map_err(|_| {
+        Error::Invalid(vec![crate::FieldError::new(
+            "amount",
+            "out_of_range",
+            format!("1 to {} minor units of {} (the order's total is {})", crate::payments::MAX_AMOUNT, order.currency, order.total),
+        )])
+    })?;
+    if accounts.is_empty() {
+        return Err(Error::Unavailable("no enabled merchant account charges this tenant".into()));
+    }
+    let method = stored.or(method).ok_or_else(|| Error::Internal("a charge without a payment method".into()))?;
+    let intent = if req.capture { AttemptOperation::Sale } else { AttemptOperation::Authorize };
+    let payment_id = Uuid::now_v7();
+    let breakers = ctx.breakers().await;
+    let mut created = false;
+    let mut skipped = Vec::new();
+    for account in &accounts {
+        let Some(credential) = method.credentials.iter().find(|c| c.gateway() == account.gateway) else {
+            skipped.push(format!("{}: the payment method has no credential there", account.gateway));
+            continue;
+        };
+        let permit = ctx.permit(breakers.as_ref(), account).await;
+        if let Permit::Refused { until } = permit {
+            skipped.push(format!("{}: its circuit breaker is open until {until}", account.gateway));
+            continue;
+        }
+        let client = match super::gateway(ctx.state, account).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(alarm = "gateway_configuration_rejected", account = %account.name, error = %e,
+                    "a merchant account's client could not be made");
+                skipped.push(format!("{}: the merchant account is misconfigured", account.gateway));
+                continue;
+            }
+        };
+        let attempt = new_attempt(intent, account, amount, AttemptStatus::Attempted, ctx.now());
+        // Write-ahead: the payment (first time) and the attempt, committed before the call.
+        {
+            let mut conn;
+            let tx = tx!(ctx, conn);
+            if !created {
+                let new = NewPayment {
+                    id: payment_id,
+                    tenant: ctx.tenant.as_uuid(),
+                    order_id: order.id,
+                    intent,
+                    amount,
+                    currency: &order.currency,
+                    payment_method_id: Some(method.id),
+                    account_set_id: set_id,
+                    idempotency_key: key,
+                    now: ctx.now(),
+                };
+                store::insert_payment(&tx, &new).await?;
+                store::insert_history(&tx, new.tenant, payment_id, None, PaymentStatus::Pending, "charge requested", new.now)
+                    .await?;
+                let entry = Entry::new("payment.charge_requested", "payment", payment_id)
+                    .after(serde_json::json!({"order_id": order.id, "amount": amount, "currency": order.currency, "intent": intent}));
+                ctx.audit(&tx, entry).await?;
+            }
+            store::insert_attempt(&tx, ctx.tenant.as_uuid(), payment_id, &attempt).await?;
+            tx.commit().await?;
+            created = true;
+        }
+        let source = credential.source();
+        let billing = Default::default();
+        let operation = match intent {
+            AttemptOperation::Sale => Operation::Sale { source, amount: money, billing },
+            _ => Operation::Authorize { source, amount: money, billing },
+        };
+        let outcome = client.execute(&Request { reference: attempt.reference.clone(), operation }).await;
+        let resolved = Resolved::from(&outcome);
+        let (_, applied) = tokio::join!(
+            ctx.record(breakers.as_ref(), account, permit, &outcome),
+            apply(ctx, payment_id, &attempt, resolved.clone())
+        );
+        let payment = applied?;
+        match resolved {
+            Resolved::NotProcessed { why } => {
+                skipped.push(format!("{}: not processed ({why})", account.gateway));
+                continue;
+            }
+            Resolved::Declined { code, reason } => return Err(Error::Declined { payment_id, code, reason }),
+            Resolved::Approved { .. } | Resolved::Unknown { .. } => return Ok(payment),
+        }
+    }
+    let why = skipped.join("; ");
+    if !created {
+        return Err(Error::Unavailable(format!("nothing was sent: {why}")));
+    }
+    // Every gateway certainly refused it unprocessed: the payment failed, nobody was charged.
+    fail(ctx, payment_id, &why).await?;
+    Err(Error::Unavailable(format!("payment {payment_id} failed; no gateway processed it: {why}")))
+}
+
+/// Marks a pending payment failed (no gateway processed it).
+async fn fail(ctx: &Ctx<'_>, id: Uuid, why: &str) -> Result<Payment, Error> {
+    let mut conn;
+    let tx = tx!(ctx, conn);
+    let p = store::payment_by_id(&tx, id, true).await?.ok_or_else(|| Error::NotFound("the payment".into()))?;
+    let mut envelopes = Vec::new();
+    if p.status.may_become(PaymentStatus::Failed) {
+        let change = PaymentChange { status: Some(PaymentStatus::Failed), failure_reason: Some(why), ..Default::default() };
+        moved(ctx, &tx, &p, &change, "no gateway processed the charge", &mut envelopes).await?;
+    }
+    let after = detail(&tx, id).await?;
+    tx.commit().await?;
+    publish(ctx, &envelopes).await;
+    Ok(after)
+}
+
+/// Applies `change` to `p` (guarded by its status), with its history, audit entry and event.
+async fn moved(
+    ctx: &Ctx<'_>,
+    tx: &tokio_postgres::Transaction<'_>,
+    p: &Payment,
+    change: &PaymentChange<'_>,
+    reason: &str,
+    envelopes: &mut Vec<Envelope>,
+) -> Result<bool, Error> {
+    let now = ctx.now();
+    if !store::change_payment(tx, p.id, p.status, change, now).await? {
+        return Ok(false);
+    }
+    let to = change.status.unwrap_or(p.status);
+    store::insert_history(tx, ctx.tenant.as_uuid(), p.id, Some(p.status), to, reason, now).await?;
+    let after = store::payment_by_id(tx, p.id, false).await?.ok_or_else(|| Error::NotFound("the payment".into()))?;
+    let action = to.event().unwrap_or("payment.updated");
+    ctx.audit(tx, Entry::new(action, "payment", p.id).before(p).after(&after)).await?;
+    if let Some(kind) = to.event() {
+        let data = PaymentEvent {
+            payment_id: after.id,
+            order_id: after.order_id,
+            status: after.status,
+            amount: after.amount,
+            currency: after.currency.clone(),
+            gateway: after.gateway,
+            authorized: after.authorized,
+            captured: after.captured,
+            refunded: after.refunded,
+            decline_code: after.decline_code.clone(),
+        };
+        let e = events::record_typed(tx, Some(ctx.tenant), ctx.state.clock().as_ref(), kind, EVENT_VERSION, &data).await?;
+        envelopes.push(e);
+    }
+    Ok(true)
+}
+
+async fn publish(ctx: &Ctx<'_>, envelopes: &[Envelope]) {
+    if envelopes.is_empty() {
+        return;
+    }
+    if let Err(e) = events::publish_committed(ctx.state, envelopes).await {
+        tracing::warn!(error = %e, "payment events left to the relay");
+    }
+}
+
+/// Finishes `attempt` with what was settled and moves its payment accordingly; the payment after.
+/// An attempt already finished (a late answer, a second resolver) changes nothing.
+async fn apply(ctx: &Ctx<'_>, payment_id: Uuid, attempt: &Attempt, resolved: Resolved) -> Result<Payment, Error> {
+    let mut conn;
+    let tx = tx!(ctx, conn);
+    let p = store::payment_by_id(&tx, payment_id, true).await?.ok_or_else(|| Error::NotFound("the payment".into()))?;
+    let now = ctx.now();
+    let (status, txn, code, reason) = match &resolved {
+        Resolved::Approved { transaction_id } => (AttemptStatus::Approved, transaction_id.as_deref(), None, None),
+        Resolved::Declined { code, reason } => (AttemptStatus::Declined, None, Some(code.as_str()), Some(reason.as_str())),
+        Resolved::NotProcessed { why } => (AttemptStatus::NotProcessed, None, None, Some(why.as_str())),
+        Resolved::Unknown { why } => (AttemptStatus::Unknown, None, None, Some(why.as_str())),
+    };
+    let finished = store::finish_attempt(&tx, attempt.id, status, txn, code, reason, now).await?;
+    let mut envelopes = Vec::new();
+    if finished {
+        let amount = attempt.amount;
+        let change = match (&resolved, attempt.operation) {
+            (Resolved::Approved { transaction_id }, op) if op.charges() => Some((
+                PaymentChange {
+                    status: Some(if op == AttemptOperation::Sale { PaymentStatus::Captured } else { PaymentStatus::Authorized }),
+                    gateway: Some(attempt.gateway),
+                    merchant_account_id: Some(attempt.merchant_account_id),
+                    transaction_id: transaction_id.as_deref(),
+                    authorized: Some(amount),
+                    add_captured: if op == AttemptOperation::Sale { amount } else { 0 },
+                    ..Default::default()
+                },
+                "the gateway approved the charge",
+            )),
+            (Resolved::Declined { code, reason }, op) if op.charges() => Some((
+                PaymentChange {
+                    status: Some(PaymentStatus::Failed),
+                    gateway: Some(attempt.gateway),
+                    merchant_account_id: Some(attempt.merchant_account_id),
+                    decline_code: Some(code),
+                    failure_reason: Some(reason),
+                    ..Default::default()
+                },
+                "the gateway declined the charge",
+            )),
+            (Resolved::Approved { .. }, AttemptOperation::Capture) => Some((
+                PaymentChange { status: Some(PaymentStatus::Captured), add_captured: amount, ..Default::default() },
+                "captured",
+            )),
+            // A void of a captured, unsettled payment is how its whole refund is made.
+            (Resolved::Approved { .. }, AttemptOperation::Void) if p.captured > 0 => Some((
+                PaymentChange {
+                    status: Some(PaymentStatus::Refunded),
+                    add_refunded: p.captured - p.refunded,
+                    ..Default::default()
+                },
+                "refunded in full by voiding the unsettled capture",
+            )),
+            (Resolved::Approved { .. }, AttemptOperation::Void) => {
+                Some((PaymentChange { status: Some(PaymentStatus::Voided), ..Default::default() }, "voided"))
+            }
+            (Resolved::Approved { .. }, AttemptOperation::Refund) => Some((
+                PaymentChange { status: Some(PaymentStatus::Refunded), add_refunded: amount, ..Default::default() },
+                "refunded",
+            )),
+            _ => None,
+        };
+        if let Some((change, why)) = change {
+            let to = change.status.unwrap_or(p.status);
+            if p.status.may_become(to) {
+                moved(ctx, &tx, &p, &change, why, &mut envelopes).await?;
+            } else {
+                let detail = format!("the gateway settled a {} attempt as {:?} while the payment is {}", attempt.operation.as_str(), status, p.status);
+                store::insert_discrepancy(&tx, ctx.tenant.as_uuid(), p.id, "late_outcome", &detail, now).await?;
+            }
+        } else {
+            let entry = Entry::new("payment.attempt_finished", "payment", p.id).after(
+                serde_json::json!({"attempt_id": attempt.id, "operation": attempt.operation, "status": status, "reason": reason}),
+            );
+            ctx.audit(&tx, entry).await?;
+        }
+    }
+    let after = detail(&tx, payment_id).await?;
+    tx.commit().await?;
+    publish(ctx, &envelopes).await;
+    Ok(after)
+}
+
+/// What the gateway's books say about an open attempt of `p`; `None` while they cannot tell.
+fn judge(p: &Payment, a: &Attempt, books: &[GatewayTransaction]) -> Option<Resolved> {
+    use TransactionStatus as T;
+    if a.operation.charges() {
+        let t = books.iter().find(|t| !matches!(t.status, T::Failed)).or(books.first())?;
+        return match t.status {
+            T::Authorized | T::Captured | T::Settled | T::Refunded | T::Voided => {
+                Some(Resolved::Approved { transaction_id: Some(t.id.clone()) })
+            }
+            T::Failed => Some(Resolved::Declined {
+                code: "declined".into(),
+                reason: "the gateway's books show the charge declined".into(),
+            }),
+            T::Held => None,
+        };
+    }
+    let t = books.first()?;
+    let done = match a.operation {
+        AttemptOperation::Capture => t.captured >= p.captured + a.amount,
+        AttemptOperation::Void => t.status == T::Voided,
+        AttemptOperation::Refund => t.refunded >= p.refunded + a.amount,
+        _ => false,
+    };
+    done.then_some(Resolved::Approved { transaction_id: None })
+}
+
+/// Asks the gateway about every open attempt of a payment and records what it says; the payment
+/// after. An attempt the gateway does not know yet stays open (the reconcilers decide later).
+pub async fn resolve(ctx: &Ctx<'_>, id: Uuid) -> Result<Payment, Error> {
+    let p = load(ctx, id).await?;
+    for a in p.attempts.iter().filter(|a| a.status.open()) {
+        let account = {
+            let mut conn;
+            let tx = tx!(ctx, conn);
+            super::account(&tx, a.merchant_account_id).await?
+        };
+        let client = super::gateway(ctx.state, &account).await?;
+        let books = if a.operation.charges() {
+            client.find_by_reference(&a.reference).await
+        } else {
+            match &p.transaction_id {
+                Some(t) => client.find_by_id(t).await.map(|t| t.into_iter().collect()),
+                None => Ok(Vec::new()),
+            }
+        };
+        match books {
+            Ok(books) => {
+                if let Some(r) = judge(&p, a, &books) {
+                    apply(ctx, id, a, r).await?;
+                }
+            }
+            Err(e) => tracing::warn!(payment = %id, error = %e, "the gateway could not be asked; the attempt stays open"),
+        }
+    }
+    load(ctx, id).await
+}
+
+/// The payment and the client of the account holding its charge.
+async fn holder(ctx: &Ctx<'_>, id: Uuid) -> Result<(Payment, MerchantAccount, Box<dyn Gateway>), Error> {
+    let (p, account) = {
+        let mut conn;
+        let tx = tx!(ctx, conn);
+        let p = detail(&tx, id).await?;
+        let Some(account_id) = p.merchant_account_id else {
+            return Err(Error::Conflict {
+                code: "invalid_state",
+                detail: format!("a {} payment has no charge at a gateway", p.status),
+            });
+        };
+        (p, super::account(&tx, account_id).await?)
+    };
+    let client = super::gateway(ctx.state, &account).await?;
+    Ok((p, account, client))
+}
+
+fn invalid_state(p: &Payment, what: &str) -> Error {
+    Error::Conflict { code: "invalid_state", detail: format!("a {} payment cannot be {what}", p.status) }
+}
+
+fn amount_error(field: &str, max: i64) -> Error {
+    Error::Invalid(vec![crate::FieldError::new(field, "out_of_range", format!("1 to {max} minor units"))])
+}
+
+/// One operation on a payment's charge at its gateway: checked under the payment's lock, written
+/// ahead, called, applied. `check` decides the operation and amount from the payment as locked.
+async fn operate(
+    ctx: &Ctx<'_>,
+    id: Uuid,
+    check: impl Fn(&Payment) -> Result<(AttemptOperation, i64), Error>,
+) -> Result<Payment, Error> {
+    let (p, account, client) = holder(ctx, id).await?;
+    check(&p)?;
+    let breakers = ctx.breakers().await;
+    let permit = ctx.permit(breakers.as_ref(), &account).await;
+    if let Permit::Refused { until } = permit {
+        return Err(Error::Unavailable(format!(
+            "{}'s circuit breaker is open until {until}; nothing was sent",
+            account.gateway
+        )));
+    }
+    let transaction_id = p.transaction_id.clone().unwrap_or_default();
+    let attempt = {
+        let mut conn;
+        let tx = tx!(ctx, conn);
+        let locked = store::payment_by_id(&tx, id, true).await?.ok_or_else(|| Error::NotFound("the payment".into()))?;
+        let (operation, amount) = check(&locked)?;
+        let attempt = new_attempt(operation, &account, amount, AttemptStatus::Attempted, ctx.now());
+        store::insert_attempt(&tx, ctx.tenant.as_uuid(), id, &attempt).await?;
+        let entry = Entry::new("payment.operation_requested", "payment", id)
+            .after(serde_json::json!({"operation": operation, "amount": amount, "attempt_id": attempt.id}));
+        ctx.audit(&tx, entry).await?;
+        tx.commit().await?;
+        attempt
+    };
+    let money = Money::new(attempt.amount.max(1), &p.currency).map_err(|e| Error::Internal(e.to_string()))?;
+    let operation = match attempt.operation {
+        AttemptOperation::Capture => Operation::Capture { transaction_id, amount: money },
+        AttemptOperation::Void => Operation::Void { transaction_id },
+        _ => Operation::Refund { transaction_id, amount: Some(money), account_last4: None },
+    };
+    let outcome = client.execute(&Request { reference: attempt.reference.clone(), operation }).await;
+    let resolved = Resolved::from(&outcome);
+    let (_, applied) =
+        tokio::join!(ctx.record(breakers.as_ref(), &account, permit, &outcome), apply(ctx, id, &attempt, resolved.clone()));
+    let after = applied?;
+    match resolved {
+        Resolved::Declined { code, reason } => Err(Error::Declined { payment_id: id, code, reason }),
+        Resolved::NotProcessed { why } => {
+            Err(Error::Unavailable(format!("{} did not process the {}: {why}", account.gateway, attempt.operation.as_str())))
+        }
+        Resolved::Approved { .. } | Resolved::Unknown { .. } => Ok(after),
+    }
+}
+
+/// Captures an authorized payment, in full or in part.
+pub async fn capture(ctx: &Ctx<'_>, id: Uuid, amount: Option<i64>) -> Result<Payment, Error> {
+    operate(ctx, id, |p| {
+        if p.status != PaymentStatus::Authorized {
+            return Err(invalid_state(p, "captured"));
+        }
+        let max = p.authorized - p.captured;
+        let amount = amount.unwrap_or(max);
+        if !(1..=max).contains(&amount) {
+            return Err(amount_error("amount", max));
+        }
+        Ok((AttemptOperation::Capture, amount))
+    })
+    .await
+}
+
+/// Voids an authorized payment (nothing captured).
+pub async fn void(ctx: &Ctx<'_>, id: Uuid) -> Result<Payment, Error> {
+    operate(ctx, id, |p| {
+        if p.status != PaymentStatus::Authorized {
+            return Err(invalid_state(p, "voided; refund a captured payment instead"));
+        }
+        Ok((AttemptOperation::Void, 0))
+    })
+    .await
+}
+
+/// Refunds a captured payment: at once when its capture is settled; by voiding it when nothing
+/// is settled and all of it is returned; otherwise queued, and sent once the capture settles
+/// ([`send_due_refunds`]). The refundable amount counts refunds queued or in flight.
+pub async fn refund(ctx: &Ctx<'_>, id: Uuid, amount: Option<i64>) -> Result<Payment, Error> {
+    let (p, account, client) = holder(ctx, id).await?;
+    let wanted = |p: &Payment| -> Result<i64, Error> {
+        if !matches!(p.status, PaymentStatus::Captured | PaymentStatus::Refunded) {
+            return Err(invalid_state(p, "refunded; void an authorization instead"));
+        }
+        let amount = amount.unwrap_or(p.refundable);
+        if p.refundable < 1 || !(1..=p.refundable).contains(&amount) {
+            return Err(amount_error("amount", p.refundable));
+        }
+        Ok(amount)
+    };
+    let amount = wanted(&p)?;
+    let transaction_id = p.transaction_id.clone().unwrap_or_default();
+    let books = client.find_by_id(&transaction_id).await.map_err(|e| Error::Unavailable(e.to_string()))?;
+    let settled = books.as_ref().is_some_and(|t| matches!(t.status, TransactionStatus::Settled | TransactionStatus::Refunded));
+    if settled {
+        return operate(ctx, id, |p| Ok((AttemptOperation::Refund, wanted(p)?))).await;
+    }
+    let whole = p.refunded == 0 && p.refund_pending == 0 && amount == p.captured;
+    if whole {
+        return operate(ctx, id, |p| {
+            wanted(p)?;
+            if p.refunded == 0 && p.refund_pending == 0 { Ok((AttemptOperation::Void, p.captured)) } else { Err(invalid_state(p, "voided")) }
+        })
+        .await;
+    }
+    // Partly, before settlement: queued for after it.
+    let mut conn;
+    let tx = tx!(ctx, conn);
+    let locked = store::payment_by_id(&tx, id, true).await?.ok_or_else(|| Error::NotFound("the payment".into()))?;
+    let amount = wanted(&locked)?;
+    let attempt = new_attempt(AttemptOperation::Refund, &account, amount, AttemptStatus::Queued, ctx.now());
+    store::insert_attempt(&tx, ctx.tenant.as_uuid(), id, &attempt).await?;
+    let entry = Entry::new("payment.refund_queued", "payment", id)
+        .after(serde_json::json!({"amount": amount, "attempt_id": attempt.id, "until": "the capture settles"}));
+    ctx.audit(&tx, entry).await?;
+    let after = detail(&tx, id).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// What one run of [`send_due_refunds`] did.
+#[derive(Debug, Default, Serialize)]
+pub struct RefundsReport {
+    pub sent: u32,
+    pub waiting: u32,
+    pub failed: u32,
+}
+
+/// Sends every queued refund whose capture has settled (the `payments-refunds-due` schedule).
+pub async fn send_due_refunds(state: &AppState, ops: &Db) -> Result<RefundsReport, Error> {
+    let caller = crate::platform::http::Caller::default();
+    let queued = {
+        let mut conn = ops.conn().await?;
+        let tx = scoped_tx(&mut conn, None, None).await?;
+        store::attempts_in(&tx, &["queued"], state.clock().now(), 500).await?
+    };
+    let mut report = RefundsReport::default();
+    for q in queued {
+        let ctx = Ctx { state, db: ops, tenant: TenantId::from_uuid(q.tenant_id), actor: Actor::system(&caller) };
+        match send_queued(&ctx, q.payment_id, &q.attempt).await {
+            Ok(true) => report.sent += 1,
+            Ok(false) => report.waiting += 1,
+            Err(e) => {
+                tracing::warn!(payment = %q.payment_id, error = %e, "a queued refund was not sent");
+                report.failed += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Sends one queued refund if its capture has settled; whether it was sent.
+async fn send_queued(ctx: &Ctx<'_>, id: Uuid, attempt: &Attempt) -> Result<bool, Error> {
+    let (p, account, client) = holder(ctx, id).await?;
+    let transaction_id = p.transaction_id.clone().unwrap_or_default();
+    let books = client.find_by_id(&transaction_id).await.map_err(|e| Error::Unavailable(e.to_string()))?;
+    if !books.is_some_and(|t| matches!(t.status, TransactionStatus::Settled | TransactionStatus::Refunded)) {
+        return Ok(false);
+    }
+    let breakers = ctx.breakers().await;
+    let permit = ctx.permit(breakers.as_ref(), &account).await;
+    if matches!(permit, Permit::Refused { .. }) {
+        return Ok(false);
+    }
+    {
+        let mut conn;
+        let tx = tx!(ctx, conn);
+        if !store::send_queued(&tx, attempt.id).await? {
+            return Ok(false);
+        }
+        ctx.audit(&tx, Entry::new("payment.refund_sent", "payment", id).after(serde_json::json!({"attempt_id": attempt.id})))
+            .await?;
+        tx.commit().await?;
+    }
+    let money = Money::new(attempt.amount, &p.currency).map_err(|e| Error::Internal(e.to_string()))?;
+    let operation = Operation::Refund { transaction_id, amount: Some(money), account_last4: None };
+    let outcome = client.execute(&Request { reference: attempt.reference.clone(), operation }).await;
+    ctx.record(breakers.as_ref(), &account, permit, &outcome).await;
+    apply(ctx, id, attempt, Resolved::from(&outcome)).await?;
+    Ok(true)
+}
+
+/// The acting tenant's payments, newest first (one more than `limit` when there is a next page).
+pub async fn list(
+    tx: &tokio_postgres::Transaction<'_>,
+    filter: &crate::payments::model::PaymentFilter,
+    limit: i64,
+    cursor: Option<Uuid>,
+) -> Result<Vec<Payment>, Error> {
+    store::list_payments(tx, filter, limit, cursor).await
+}
+
+/// The reconciliation view, across tenants (the ops role): open attempts and queued refunds with
+/// their age, open discrepancies, and every merchant account's breaker.
+pub async fn reconciliation(state: &AppState, ops: &Db) -> Result<crate::payments::model::Reconciliation, Error> {
+    use crate::payments::model::{BreakerState, Reconciliation};
+    let now = state.clock().now();
+    let (open_attempts, queued_refunds, discrepancies, accounts) = {
+        let mut conn = ops.conn().await?;
+        let tx = scoped_tx(&mut conn, None, None).await?;
+        (
+            store::attempts_in(&tx, &["attempted", "unknown"], now, 500).await?,
+            store::attempts_in(&tx, &["queued"], now, 500).await?,
+            store::open_discrepancies(&tx, 500).await?,
+            store::accounts(&tx).await?,
+        )
+    };
+    let breakers = Breakers::of(state).await.map_err(|e| Error::Config(e.to_string()))?;
+    let mut views = Vec::new();
+    for a in &accounts {
+        let view = breakers.view(&breaker_key(a), now).await.map_err(|e| Error::Unavailable(e.to_string()))?;
+        views.push(BreakerState { gateway: a.gateway, merchant_account_id: a.id, merchant_account: a.name.clone(), breaker: view });
+    }
+    Ok(Reconciliation { open_attempts, queued_refunds, discrepancies, breakers: views })
+}

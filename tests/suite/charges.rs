@@ -1,0 +1,486 @@
+//! The payment orchestrator against the provider sandboxes: failover only when the first gateway
+//! certainly did not charge, unknown outcomes left pending, the breaker every instance shares, no
+//! customer charged twice. Every claim about money is read from the sandbox's own books: the
+//! customer's net charge is what the providers' ledgers hold for the customer's vault credentials.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::payments::{configured, method_body, secret};
+use crate::sandboxes::Sandboxes;
+use crate::support::unique;
+use crate::world::{Person, World};
+
+/// Small thresholds and short timeouts, so a test opens a breaker in a few calls.
+fn settings() -> Vec<(&'static str, String)> {
+    vec![
+        ("BREAKER_MINIMUM_CALLS", "3".into()),
+        ("BREAKER_FAILURE_RATE_PERCENT", "50".into()),
+        ("BREAKER_WAIT_SECONDS", "30".into()),
+        ("PAYMENTS_TIMEOUT_MS", "3000".into()),
+        ("PAYMENTS_CONNECT_TIMEOUT_MS", "500".into()),
+    ]
+}
+
+/// A tenant selling one priced product (10.00 USD), with its admin and platform finance staff.
+pub struct Shop {
+    pub w: World,
+    pub s: Sandboxes,
+    pub tenant: gateway::platform::tenant::TenantId,
+    pub admin: Person,
+    pub finance: Person,
+    sku: String,
+}
+
+impl Shop {
+    pub async fn open() -> Self {
+        Self::open_with(&[]).await
+    }
+
+    pub async fn open_with(extra: &[(&str, String)]) -> Self {
+        let mut env = settings();
+        env.extend(extra.iter().cloned());
+        let w = World::new_with(&env).await;
+        let s = configured(&w).await;
+        let tenant = w.tenant().await;
+        w.unlimited(&[tenant, w.platform]).await;
+        let admin = w.person(tenant, &["TENANT_ADMIN"]).await;
+        let finance = w.person(w.platform, &["FINANCE_ADMIN"]).await;
+        let staff = w.person(w.platform, &["SUPER_ADMIN"]).await;
+        let sku = format!("PAY-{}", unique());
+        w.product(&staff, &sku, "Charged", json!({})).await;
+        let tenant_sku = format!("T-{sku}");
+        w.post("/api/v1/catalog/items", json!({"platform_sku": sku, "tenant_sku": tenant_sku})).by(&admin).expect(201).await;
+        let list = w.post("/api/v1/pricing/price-lists", json!({"name": "Retail", "currency": "USD"})).by(&admin).expect(201).await;
+        let path = format!("/api/v1/pricing/price-lists/{}/prices/{sku}", list["id"].as_str().unwrap());
+        w.put(path, json!({"breaks": [{"min_quantity": 1, "unit_price": 1000}]})).by(&admin).expect(200).await;
+        Self { w, s, tenant, admin, finance, sku: tenant_sku }
+    }
+
+    /// An accepted order of `quantity` units (10.00 USD each); its id.
+    pub async fn order(&self, quantity: u32) -> String {
+        let body = json!({"currency": "USD", "customer": {"email": "jane@example.com"},
+            "shipping_address": {"line1": "1 Main St", "city": "Louisville", "state": "KY", "postal_code": "40202", "country": "US"},
+            "lines": [{"sku": self.sku, "quantity": quantity}], "payment": {"source": "terms"}});
+        let made = self.w.post("/api/v1/orders", body).by(&self.admin).expect(201).await;
+        made["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A stored payment method (at both gateways when `both`); its id and the vault credentials
+    /// that name the customer's card in the providers' books.
+    pub async fn method(&self, both: bool) -> (String, Vec<String>) {
+        let made = self.w.post("/api/v1/payment-methods", method_body(&self.s, both).await).by(&self.admin).expect(201).await;
+        let id = made["id"].as_str().unwrap().to_owned();
+        let row = self
+            .w
+            .db
+            .admin()
+            .await
+            .query_one("SELECT credentials FROM payment_methods WHERE id = $1", &[&id.parse::<uuid::Uuid>().unwrap()])
+            .await
+            .unwrap();
+        let credentials: Value = row.get(0);
+        let ids = credentials
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| ["customer_vault_id", "payment_profile_id"].map(|k| c[k].as_str().map(str::to_owned)))
+            .flatten()
+            .collect();
+        (id, ids)
+    }
+
+    pub fn charge_body(order: &str, method: &str) -> Value {
+        json!({"order_id": order, "payment_method_id": method})
+    }
+
+    /// `POST /api/v1/payments/charge` by the tenant's admin with `key`.
+    pub fn charge<'a>(&'a self, body: Value, key: &str) -> crate::world::Call<'a> {
+        self.w.post("/api/v1/payments/charge", body).by(&self.admin).header("idempotency-key", key.to_owned())
+    }
+
+    /// A payment operation by platform finance staff acting for the tenant.
+    pub fn operate<'a>(&'a self, path: String, body: Value) -> crate::world::Call<'a> {
+        self.w
+            .post(path, body)
+            .by(&self.finance)
+            .header("x-tenant-id", self.tenant.to_string())
+            .header("idempotency-key", unique())
+    }
+
+    pub async fn payment(&self, id: &str) -> Value {
+        self.w.get(format!("/api/v1/payments/{id}")).by(&self.admin).expect(200).await
+    }
+
+    /// The reconciliation view, as platform finance staff see it.
+    pub async fn reconciliation(&self) -> Value {
+        self.w.get("/api/v1/admin/reconciliation").by(&self.finance).expect(200).await
+    }
+}
+
+/// The customer's transactions at both providers (their card: any of `credentials`), from the
+/// sandbox's books.
+pub async fn customer_books(s: &Sandboxes, credentials: &[String]) -> Vec<Value> {
+    let books = s.books().await;
+    books["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| {
+            let r = t["payment_ref"].as_str().unwrap_or_default();
+            credentials.iter().any(|c| r.contains(c.as_str()))
+        })
+        .cloned()
+        .collect()
+}
+
+/// What the customer is charged, per the providers: captured less refunded, plus open holds.
+pub async fn net_charge(s: &Sandboxes, credentials: &[String]) -> i64 {
+    customer_books(s, credentials).await.iter().map(|t| t["net"].as_i64().unwrap() + t["pending_hold"].as_i64().unwrap()).sum()
+}
+
+async fn calls(s: &Sandboxes, provider: &str) -> i64 {
+    s.books().await["calls"][provider].as_i64().unwrap()
+}
+
+fn breaker<'v>(view: &'v Value, gateway: &str) -> &'v Value {
+    view["breakers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["gateway"] == gateway && b["merchant_account"].as_str().unwrap().starts_with(if gateway == "nmi" { "NMI" } else { "Authorize" }))
+        .unwrap_or_else(|| panic!("no {gateway} breaker in {view}"))
+}
+
+/// NMI approves, but its answer never arrives: the payment stays `pending` (202), Authorize.net is
+/// never called, and the customer is charged once — by NMI, as its books show.
+#[tokio::test]
+async fn an_answer_lost_after_nmi_charged_leaves_the_payment_pending_and_never_fails_over() {
+    let shop = Shop::open().await;
+    let (method, card) = shop.method(true).await;
+    let order = shop.order(2).await;
+    let authnet_before = calls(&shop.s, "authorize_net").await;
+    shop.s.fault("nmi", "drop_after_processing", Some(1), None).await;
+    let key = unique();
+    let r = shop.charge(Shop::charge_body(&order, &method), &key).send().await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body["status"], "pending", "{}", r.body);
+    assert_eq!(r.body["attempts"].as_array().unwrap().len(), 1, "{}", r.body);
+    assert_eq!(r.body["attempts"][0]["status"], "unknown");
+    assert_eq!(calls(&shop.s, "authorize_net").await, authnet_before, "no failover on an unknown outcome");
+    let books = customer_books(&shop.s, &card).await;
+    assert_eq!(books.len(), 1, "{books:?}");
+    assert_eq!((books[0]["provider"].as_str(), books[0]["captured"].as_i64()), (Some("nmi"), Some(2000)));
+    // The reconciliation view lists the open attempt with its age.
+    let view = shop.reconciliation().await;
+    let open = view["open_attempts"].as_array().unwrap();
+    assert!(open.iter().any(|a| a["payment_id"] == r.body["id"] && a["age_seconds"].as_i64().is_some()), "{view}");
+    // Another key for the same order is refused; the same key finds the payment and asks NMI,
+    // which says it charged: captured, and still one charge.
+    let other = shop.charge(Shop::charge_body(&order, &method), &unique()).send().await;
+    assert_eq!((other.status.as_u16(), other.body["code"].as_str()), (409, Some("order_has_live_payment")), "{}", other.body);
+    let again = shop.charge(Shop::charge_body(&order, &method), &key).send().await;
+    assert_eq!((again.status.as_u16(), again.body["status"].as_str()), (201, Some("captured")), "{}", again.body);
+    assert_eq!(again.body["attempts"].as_array().unwrap().len(), 1, "never sent again: {}", again.body);
+    assert_eq!(net_charge(&shop.s, &card).await, 2000);
+}
+
+/// The gateway-facing process dies after the sandbox charged and before the outcome was recorded.
+/// A retry with the same key after its lease expired finds the payment and asks NMI; a retry with
+/// a new key is refused (the order has a live payment). Exactly one charge either way.
+#[tokio::test]
+async fn a_process_killed_mid_charge_leaves_one_charge_whatever_the_retry() {
+    let shop = Shop::open().await;
+    let (method, card) = shop.method(true).await;
+    let order = shop.order(3).await;
+    let twin = shop.w.twin_with(&settings()).await;
+    // NMI charges, then holds its answer for a minute.
+    shop.s.fault("nmi", "timeout_after_processing", Some(1), Some(60_000)).await;
+    let key = unique();
+    let body = Shop::charge_body(&order, &method);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let api = twin.api.clone();
+    let token = shop.admin.token.clone();
+    let sent = body.clone();
+    let k = key.clone();
+    tokio::spawn(async move {
+        let r = crate::support::http_client()
+            .post(format!("{api}/api/v1/payments/charge"))
+            .bearer_auth(token)
+            .header("idempotency-key", k)
+            .json(&sent)
+            .send()
+            .await;
+        let _ = tx.send(r.map(|r| r.status().as_u16()).ok());
+    });
+    // Kill the process the moment the sandbox's books show the charge.
+    let mut charged = false;
+    for _ in 0..200 {
+        if !customer_books(&shop.s, &card).await.is_empty() {
+            charged = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(charged, "the sandbox never charged");
+    twin.stop().await;
+    assert_eq!(rx.await.ok().flatten(), None, "the killed process answered");
+    let row = shop
+        .w
+        .db
+        .admin()
+        .await
+        .query_one("SELECT p.status, a.status FROM payments p JOIN payment_attempts a ON a.payment_id = p.id WHERE p.order_id = $1", &[&order.parse::<uuid::Uuid>().unwrap()])
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, &str>(0), row.get::<_, &str>(1)), ("pending", "attempted"), "written ahead, never finished");
+    shop.s.clear_faults().await;
+    // A new key: refused, the order has a live payment.
+    let other = shop.charge(body.clone(), &unique()).send().await;
+    assert_eq!((other.status.as_u16(), other.body["code"].as_str()), (409, Some("order_has_live_payment")), "{}", other.body);
+    // The same key once the dead process's lease ran out: NMI is asked, the charge is found.
+    shop.w.clock.advance(chrono::Duration::minutes(16));
+    let retry = shop.charge(body, &key).send().await;
+    assert_eq!(retry.status, 201, "{}", retry.body);
+    assert_eq!(retry.body["status"], "captured", "{}", retry.body);
+    assert_eq!(retry.body["attempts"].as_array().unwrap().len(), 1, "never sent again: {}", retry.body);
+    assert_eq!(net_charge(&shop.s, &card).await, 3000, "{:?}", customer_books(&shop.s, &card).await);
+    assert_eq!(customer_books(&shop.s, &card).await.len(), 1);
+}
+
+/// NMI refuses connections: Authorize.net charges once; after the threshold NMI's breaker opens
+/// (calls go straight to the backup); after the wait — moved on a clock both processes read —
+/// twenty charges from two OS processes, released together, reach NMI exactly once (the probe);
+/// NMI has recovered, so the breaker closes and NMI charges again.
+#[tokio::test]
+async fn the_breaker_opens_on_refused_connections_and_two_processes_send_exactly_one_probe() {
+    let shop = Shop::open().await;
+    let w = &shop.w;
+    let clock_file = std::env::temp_dir().join(format!("clock-{}", unique()));
+    gateway::OffsetFileClock::write(&clock_file, chrono::Duration::zero()).unwrap();
+    let mut env = settings();
+    env.push(("CLOCK_OFFSET_FILE", clock_file.display().to_string()));
+    let (a, b) = (w.twin_with(&env).await, w.twin_with(&env).await);
+    let (method, card) = shop.method(true).await;
+    let mut orders = Vec::new();
+    for _ in 0..26 {
+        orders.push(shop.order(1).await);
+    }
+    shop.s.fault("nmi", "refuse", None, None).await;
+    let nmi_before = calls(&shop.s, "nmi").await;
+    // The first charge fails over: NMI certainly did not charge.
+    let first = a.send(shop.charge(Shop::charge_body(&orders[0], &method), &unique())).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.body["gateway"], "authorize_net", "{}", first.body);
+    let attempts = first.body["attempts"].as_array().unwrap();
+    assert_eq!((attempts[0]["gateway"].as_str(), attempts[0]["status"].as_str()), (Some("nmi"), Some("not_processed")));
+    let books = customer_books(&shop.s, &card).await;
+    assert_eq!(books.len(), 1, "{books:?}");
+    assert_eq!(books[0]["provider"], "authorize_net");
+    // Two more failures reach the threshold (3 calls, all failed): open.
+    for order in &orders[1..3] {
+        let r = b.send(shop.charge(Shop::charge_body(order, &method), &unique())).await;
+        assert_eq!((r.status.as_u16(), r.body["gateway"].as_str()), (201, Some("authorize_net")), "{}", r.body);
+    }
+    let view = shop.reconciliation().await;
+    assert_eq!(breaker(&view, "nmi")["state"], "open", "{view}");
+    // Open: the backup is used without trying NMI.
+    let r = a.send(shop.charge(Shop::charge_body(&orders[3], &method), &unique())).await;
+    assert_eq!(r.body["attempts"].as_array().unwrap().len(), 1, "NMI skipped while open: {}", r.body);
+    assert_eq!(r.body["gateway"], "authorize_net");
+    // NMI recovers (and answers slowly, so the probe is still running while every other request
+    // reads the breaker); the wait passes on the shared clock.
+    shop.s.clear_faults().await;
+    shop.s.fault("nmi", "delay", Some(1), Some(2_000)).await;
+    gateway::OffsetFileClock::write(&clock_file, chrono::Duration::seconds(31)).unwrap();
+    let nmi_mid = calls(&shop.s, "nmi").await;
+    assert_eq!(nmi_mid, nmi_before, "no NMI call was ever made while it refused or was open");
+    let barrier = Arc::new(tokio::sync::Barrier::new(20));
+    let sends = orders[4..24].iter().enumerate().map(|(i, order)| {
+        let barrier = barrier.clone();
+        let twin = if i % 2 == 0 { &a } else { &b };
+        let call = shop.charge(Shop::charge_body(order, &method), &unique());
+        async move {
+            barrier.wait().await;
+            twin.send(call).await
+        }
+    });
+    let replies = futures::future::join_all(sends).await;
+    assert!(replies.iter().all(|r| r.status == 201), "{:?}", replies.iter().map(|r| (r.status, &r.body)).collect::<Vec<_>>());
+    assert_eq!(calls(&shop.s, "nmi").await - nmi_mid, 1, "exactly one probe reached NMI");
+    let at_nmi = replies.iter().filter(|r| r.body["gateway"] == "nmi").count();
+    assert_eq!(at_nmi, 1, "the probe charged at NMI, the others at the backup");
+    // The probe succeeded: closed, and NMI charges again.
+    let view = shop.reconciliation().await;
+    assert_eq!(breaker(&view, "nmi")["state"], "closed", "{view}");
+    let r = b.send(shop.charge(Shop::charge_body(&orders[24], &method), &unique())).await;
+    assert_eq!((r.status.as_u16(), r.body["gateway"].as_str()), (201, Some("nmi")), "{}", r.body);
+    // Every charge once: 25 orders of 10.00.
+    assert_eq!(net_charge(&shop.s, &card).await, 25 * 1000);
+    std::fs::remove_file(&clock_file).ok();
+}
+
+/// A bad NMI credential on one account set is the operator's to fix, not an outage: its charges
+/// fail over (NMI refused them unprocessed), and neither its breaker nor another set's opens.
+#[tokio::test]
+async fn a_bad_credential_on_one_account_set_opens_no_breaker() {
+    let shop = Shop::open().await;
+    let w = &shop.w;
+    let (method, card) = shop.method(true).await;
+    // The tenant is moved to a set whose NMI account has a wrong key (same sandbox).
+    let staff = w.person(w.platform, &["FINANCE_ADMIN"]).await;
+    let bad = secret(w, json!({"security_key": "not-the-key"})).await;
+    let n = unique();
+    let accounts = "/api/v1/admin/payments/merchant-accounts";
+    let nmi = w.post(accounts, json!({"gateway": "nmi", "name": format!("Bad NMI {n}"), "base_url": shop.s.nmi, "credentials_secret": bad}))
+        .by(&staff).expect(201).await;
+    let listed = w.get(accounts).by(&staff).expect(200).await;
+    let authnet = listed.as_array().unwrap().iter().find(|a| a["gateway"] == "authorize_net").unwrap().clone();
+    let set = w.post("/api/v1/admin/payments/account-sets", json!({"name": format!("Bad {n}"), "descriptor": "REGEN*BAD",
+        "primary_gateway": "nmi", "nmi_account_id": nmi["id"], "authorize_net_account_id": authnet["id"]}))
+        .by(&staff).expect(201).await;
+    w.put(format!("/api/v1/admin/tenants/{}/payment-accounts", shop.tenant), json!({"account_set_id": set["id"]}))
+        .by(&staff).expect(200).await;
+    for _ in 0..5 {
+        let order = shop.order(1).await;
+        let r = shop.charge(Shop::charge_body(&order, &method), &unique()).send().await;
+        assert_eq!((r.status.as_u16(), r.body["gateway"].as_str()), (201, Some("authorize_net")), "{}", r.body);
+        assert_eq!(r.body["attempts"][0]["status"], "not_processed", "{}", r.body);
+    }
+    assert_eq!(net_charge(&shop.s, &card).await, 5000);
+    let view = shop.reconciliation().await;
+    let bad_breaker =
+        view["breakers"].as_array().unwrap().iter().find(|b| b["merchant_account_id"] == nmi["id"]).cloned().unwrap();
+    assert_eq!((bad_breaker["state"].as_str(), bad_breaker["failures"].as_i64()), (Some("closed"), Some(0)), "{view}");
+    assert_eq!(breaker(&view, "nmi")["state"], "closed", "{view}");
+    // Back on the platform default, the tenant charges at the good NMI account.
+    w.put(format!("/api/v1/admin/tenants/{}/payment-accounts", shop.tenant), json!({"account_set_id": null}))
+        .by(&staff).expect(200).await;
+    let order = shop.order(1).await;
+    let r = shop.charge(Shop::charge_body(&order, &method), &unique()).send().await;
+    assert_eq!((r.status.as_u16(), r.body["gateway"].as_str()), (201, Some("nmi")), "{}", r.body);
+    assert_eq!(net_charge(&shop.s, &card).await, 6000);
+}
+
+/// Twenty identical charges with one key, from two OS processes at once: one charge at the
+/// sandbox; every answer is that payment, a replay, or "in progress". A second charge for the
+/// order with another key is refused.
+#[tokio::test]
+async fn twenty_identical_charges_from_two_processes_charge_once() {
+    let shop = Shop::open().await;
+    let (method, card) = shop.method(true).await;
+    let order = shop.order(4).await;
+    let twin = shop.w.twin_with(&settings()).await;
+    let key = unique();
+    let body = Shop::charge_body(&order, &method);
+    let replies = twin
+        .race((0..10).map(|_| shop.charge(body.clone(), &key)), (0..10).map(|_| shop.charge(body.clone(), &key)))
+        .await;
+    let made: Vec<&Value> = replies.iter().filter(|r| r.status == 201).map(|r| &r.body).collect();
+    assert!(!made.is_empty(), "{:?}", replies.iter().map(|r| (r.status, &r.body)).collect::<Vec<_>>());
+    assert!(made.iter().all(|b| b["id"] == made[0]["id"]), "one payment");
+    assert!(replies.iter().all(|r| r.status == 201 || (r.status == 409 && r.body["code"] == "request_in_progress")),
+        "{:?}", replies.iter().map(|r| (r.status, &r.body)).collect::<Vec<_>>());
+    assert_eq!(customer_books(&shop.s, &card).await.len(), 1);
+    assert_eq!(net_charge(&shop.s, &card).await, 4000);
+    let other = shop.charge(body, &unique()).send().await;
+    assert_eq!((other.status.as_u16(), other.body["code"].as_str()), (409, Some("order_has_live_payment")));
+    assert_eq!(net_charge(&shop.s, &card).await, 4000);
+    twin.stop().await;
+}
+
+/// A decline is final: 402 with the gateway's code, no failover, nobody charged; the order may
+/// then be charged again (a failed payment is not live).
+#[tokio::test]
+async fn a_decline_is_answered_with_its_code_and_never_fails_over() {
+    let shop = Shop::open().await;
+    let (method, card) = shop.method(true).await;
+    let order = shop.order(1).await;
+    let authnet_before = calls(&shop.s, "authorize_net").await;
+    // The NMI sandbox declines amounts under 1.00.
+    let r = shop.charge(json!({"order_id": order, "payment_method_id": method, "amount": 50}), &unique()).send().await;
+    assert_eq!((r.status.as_u16(), r.body["code"].as_str()), (402, Some("payment_declined")), "{}", r.body);
+    assert!(r.body["decline_code"].as_str().is_some_and(|c| !c.is_empty()), "{}", r.body);
+    assert_eq!(calls(&shop.s, "authorize_net").await, authnet_before);
+    assert_eq!(net_charge(&shop.s, &card).await, 0);
+    let p = shop.payment(r.body["payment_id"].as_str().unwrap()).await;
+    assert_eq!((p["status"].as_str(), p["gateway"].as_str()), (Some("failed"), Some("nmi")), "{p}");
+    assert!(!shop.w.outbox("payment.failed").await.is_empty());
+    let again = shop.charge(Shop::charge_body(&order, &method), &unique()).send().await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(net_charge(&shop.s, &card).await, 1000);
+}
+
+/// Authorize, capture part, and refund the rest once settled; void an authorization before
+/// settlement; return a whole unsettled capture (a void); a partial refund before settlement is
+/// queued and sent by the settlement trigger. Each step's money is read from the sandbox's books.
+#[tokio::test]
+async fn capture_void_and_refunds_move_the_money_the_books_show() {
+    let shop = Shop::open().await;
+    let (method, card) = shop.method(true).await;
+    // Authorize 20.00, capture 12.00.
+    let order = shop.order(2).await;
+    let auth = shop.charge(json!({"order_id": order, "payment_method_id": method, "capture": false}), &unique()).expect(201).await;
+    assert_eq!(auth["status"], "authorized");
+    let id = auth["id"].as_str().unwrap();
+    assert_eq!(net_charge(&shop.s, &card).await, 2000, "an open hold");
+    let captured = shop.operate(format!("/api/v1/payments/{id}/capture"), json!({"amount": 1200})).expect(200).await;
+    assert_eq!((captured["status"].as_str(), captured["captured"].as_i64()), (Some("captured"), Some(1200)), "{captured}");
+    assert_eq!(net_charge(&shop.s, &card).await, 1200);
+    assert!(!shop.w.outbox("payment.captured").await.is_empty());
+    // Settled, then refunded in two parts: the second is "the rest".
+    shop.s.settle("nmi").await;
+    let part = shop.operate("/api/v1/payments/refund".into(), json!({"payment_id": id, "amount": 500})).expect(200).await;
+    assert_eq!((part["refunded"].as_i64(), part["refundable"].as_i64()), (Some(500), Some(700)), "{part}");
+    let over = shop.operate("/api/v1/payments/refund".into(), json!({"payment_id": id, "amount": 701})).send().await;
+    assert_eq!(over.status, 422, "{}", over.body);
+    let rest = shop.operate("/api/v1/payments/refund".into(), json!({"payment_id": id})).expect(200).await;
+    assert_eq!((rest["status"].as_str(), rest["refunded"].as_i64(), rest["refundable"].as_i64()), (Some("refunded"), Some(1200), Some(0)));
+    assert_eq!(net_charge(&shop.s, &card).await, 0);
+
+    // Void before settlement.
+    let order = shop.order(1).await;
+    let auth = shop.charge(json!({"order_id": order, "payment_method_id": method, "capture": false}), &unique()).expect(201).await;
+    let id = auth["id"].as_str().unwrap();
+    let voided = shop.operate(format!("/api/v1/payments/{id}/void"), json!({})).expect(200).await;
+    assert_eq!(voided["status"], "voided");
+    assert_eq!(net_charge(&shop.s, &card).await, 0);
+    let again = shop.operate(format!("/api/v1/payments/{id}/capture"), json!({})).send().await;
+    assert_eq!((again.status.as_u16(), again.body["code"].as_str()), (409, Some("invalid_state")), "voided is final");
+
+    // A whole unsettled capture returned: voided at the gateway.
+    let order = shop.order(1).await;
+    let sale = shop.charge(Shop::charge_body(&order, &method), &unique()).expect(201).await;
+    let back = shop.operate("/api/v1/payments/refund".into(), json!({"payment_id": sale["id"]})).expect(200).await;
+    assert_eq!((back["status"].as_str(), back["refunded"].as_i64()), (Some("refunded"), Some(1000)), "{back}");
+    let last = back["attempts"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["operation"], "void");
+    assert_eq!(net_charge(&shop.s, &card).await, 0);
+
+    // A partial refund of an unsettled capture waits for settlement.
+    let order = shop.order(3).await;
+    let sale = shop.charge(Shop::charge_body(&order, &method), &unique()).expect(201).await;
+    let id = sale["id"].as_str().unwrap();
+    let queued = shop.operate("/api/v1/payments/refund".into(), json!({"payment_id": id, "amount": 1000})).send().await;
+    assert_eq!(queued.status, 202, "{}", queued.body);
+    assert_eq!((queued.body["refund_pending"].as_i64(), queued.body["refundable"].as_i64()), (Some(1000), Some(2000)));
+    let task = |w: &World| {
+        let state = w.state.clone();
+        async move { (gateway::registry::PAYMENTS_REFUNDS_DUE.handler)(&state, json!({})).await.unwrap() }
+    };
+    let report = task(&shop.w).await;
+    assert_eq!((report["sent"].as_i64(), report["waiting"].as_i64()), (Some(0), Some(1)), "{report}");
+    assert_eq!(net_charge(&shop.s, &card).await, 3000, "nothing refunded before settlement");
+    shop.s.settle("nmi").await;
+    let report = task(&shop.w).await;
+    assert_eq!(report["sent"].as_i64(), Some(1), "{report}");
+    assert_eq!(net_charge(&shop.s, &card).await, 2000);
+    let p = shop.payment(id).await;
+    assert_eq!((p["status"].as_str(), p["refunded"].as_i64(), p["refund_pending"].as_i64()), (Some("refunded"), Some(1000), Some(0)), "{p}");
+    // Every step is in the history, and the list filters by status.
+    assert!(p["history"].as_array().unwrap().len() >= 3, "{p}");
+    let listed = shop.w.get("/api/v1/payments?status=refunded").by(&shop.admin).expect(200).await;
+    assert!(listed["items"].as_array().unwrap().iter().all(|i| i["status"] == "refunded"));
+    assert!(listed["items"].as_array().unwrap().iter().any(|i| i["id"] == p["id"]));
+}
