@@ -67,8 +67,16 @@ const OWNERS: &[(&str, &[&str])] = &[
     ),
     (
         "payments",
-        &["merchant_accounts", "payment_account_sets", "tenant_payment_accounts", "payment_methods", "payments",
-          "payment_attempts", "payment_history", "payment_discrepancies"],
+        &[
+            "merchant_accounts",
+            "payment_account_sets",
+            "tenant_payment_accounts",
+            "payment_methods",
+            "payments",
+            "payment_attempts",
+            "payment_history",
+            "payment_discrepancies",
+        ],
     ),
 ];
 

@@ -51,10 +51,20 @@ impl Shop {
         let sku = format!("PAY-{}", unique());
         w.product(&staff, &sku, "Charged", json!({})).await;
         let tenant_sku = format!("T-{sku}");
-        w.post("/api/v1/catalog/items", json!({"platform_sku": sku, "tenant_sku": tenant_sku})).by(&admin).expect(201).await;
-        let list = w.post("/api/v1/pricing/price-lists", json!({"name": "Retail", "currency": "USD"})).by(&admin).expect(201).await;
+        w.post("/api/v1/catalog/items", json!({"platform_sku": sku, "tenant_sku": tenant_sku}))
+            .by(&admin)
+            .expect(201)
+            .await;
+        let list = w
+            .post("/api/v1/pricing/price-lists", json!({"name": "Retail", "currency": "USD"}))
+            .by(&admin)
+            .expect(201)
+            .await;
         let path = format!("/api/v1/pricing/price-lists/{}/prices/{sku}", list["id"].as_str().unwrap());
-        w.put(path, json!({"breaks": [{"min_quantity": 1, "unit_price": 1000}]})).by(&admin).expect(200).await;
+        w.put(path, json!({"breaks": [{"min_quantity": 1, "unit_price": 1000}]}))
+            .by(&admin)
+            .expect(200)
+            .await;
         Self { w, s, tenant, admin, finance, sku: tenant_sku }
     }
 
@@ -70,14 +80,22 @@ impl Shop {
     /// A stored payment method (at both gateways when `both`); its id and the vault credentials
     /// that name the customer's card in the providers' books.
     pub async fn method(&self, both: bool) -> (String, Vec<String>) {
-        let made = self.w.post("/api/v1/payment-methods", method_body(&self.s, both).await).by(&self.admin).expect(201).await;
+        let made = self
+            .w
+            .post("/api/v1/payment-methods", method_body(&self.s, both).await)
+            .by(&self.admin)
+            .expect(201)
+            .await;
         let id = made["id"].as_str().unwrap().to_owned();
         let row = self
             .w
             .db
             .admin()
             .await
-            .query_one("SELECT credentials FROM payment_methods WHERE id = $1", &[&id.parse::<uuid::Uuid>().unwrap()])
+            .query_one(
+                "SELECT credentials FROM payment_methods WHERE id = $1",
+                &[&id.parse::<uuid::Uuid>().unwrap()],
+            )
             .await
             .unwrap();
         let credentials: Value = row.get(0);
@@ -85,7 +103,9 @@ impl Shop {
             .as_array()
             .unwrap()
             .iter()
-            .flat_map(|c| ["customer_vault_id", "payment_profile_id"].map(|k| c[k].as_str().map(str::to_owned)))
+            .flat_map(|c| {
+                ["customer_vault_id", "payment_profile_id"].map(|k| c[k].as_str().map(str::to_owned))
+            })
             .flatten()
             .collect();
         (id, ids)
@@ -137,7 +157,11 @@ pub async fn customer_books(s: &Sandboxes, credentials: &[String]) -> Vec<Value>
 
 /// What the customer is charged, per the providers: captured less refunded, plus open holds.
 pub async fn net_charge(s: &Sandboxes, credentials: &[String]) -> i64 {
-    customer_books(s, credentials).await.iter().map(|t| t["net"].as_i64().unwrap() + t["pending_hold"].as_i64().unwrap()).sum()
+    customer_books(s, credentials)
+        .await
+        .iter()
+        .map(|t| t["net"].as_i64().unwrap() + t["pending_hold"].as_i64().unwrap())
+        .sum()
 }
 
 async fn calls(s: &Sandboxes, provider: &str) -> i64 {
@@ -149,7 +173,14 @@ fn breaker<'v>(view: &'v Value, gateway: &str) -> &'v Value {
         .as_array()
         .unwrap()
         .iter()
-        .find(|b| b["gateway"] == gateway && b["merchant_account"].as_str().unwrap().starts_with(if gateway == "nmi" { "NMI" } else { "Authorize" }))
+        .find(|b| {
+            b["gateway"] == gateway
+                && b["merchant_account"].as_str().unwrap().starts_with(if gateway == "nmi" {
+                    "NMI"
+                } else {
+                    "Authorize"
+                })
+        })
         .unwrap_or_else(|| panic!("no {gateway} breaker in {view}"))
 }
 
@@ -175,13 +206,26 @@ async fn an_answer_lost_after_nmi_charged_leaves_the_payment_pending_and_never_f
     // The reconciliation view lists the open attempt with its age.
     let view = shop.reconciliation().await;
     let open = view["open_attempts"].as_array().unwrap();
-    assert!(open.iter().any(|a| a["payment_id"] == r.body["id"] && a["age_seconds"].as_i64().is_some()), "{view}");
+    assert!(
+        open.iter().any(|a| a["payment_id"] == r.body["id"] && a["age_seconds"].as_i64().is_some()),
+        "{view}"
+    );
     // Another key for the same order is refused; the same key finds the payment and asks NMI,
     // which says it charged: captured, and still one charge.
     let other = shop.charge(Shop::charge_body(&order, &method), &unique()).send().await;
-    assert_eq!((other.status.as_u16(), other.body["code"].as_str()), (409, Some("order_has_live_payment")), "{}", other.body);
+    assert_eq!(
+        (other.status.as_u16(), other.body["code"].as_str()),
+        (409, Some("order_has_live_payment")),
+        "{}",
+        other.body
+    );
     let again = shop.charge(Shop::charge_body(&order, &method), &key).send().await;
-    assert_eq!((again.status.as_u16(), again.body["status"].as_str()), (201, Some("captured")), "{}", again.body);
+    assert_eq!(
+        (again.status.as_u16(), again.body["status"].as_str()),
+        (201, Some("captured")),
+        "{}",
+        again.body
+    );
     assert_eq!(again.body["attempts"].as_array().unwrap().len(), 1, "never sent again: {}", again.body);
     assert_eq!(net_charge(&shop.s, &card).await, 2000);
 }
@@ -234,14 +278,25 @@ async fn a_process_killed_mid_charge_leaves_one_charge_whatever_the_retry() {
         .query_one("SELECT p.status, a.status FROM payments p JOIN payment_attempts a ON a.payment_id = p.id WHERE p.order_id = $1", &[&order.parse::<uuid::Uuid>().unwrap()])
         .await
         .unwrap();
-    assert_eq!((row.get::<_, &str>(0), row.get::<_, &str>(1)), ("pending", "attempted"), "written ahead, never finished");
+    assert_eq!(
+        (row.get::<_, &str>(0), row.get::<_, &str>(1)),
+        ("pending", "attempted"),
+        "written ahead, never finished"
+    );
     shop.s.clear_faults().await;
     // A new key: refused, the order has a live payment.
     let other = shop.charge(body.clone(), &unique()).send().await;
-    assert_eq!((other.status.as_u16(), other.body["code"].as_str()), (409, Some("order_has_live_payment")), "{}", other.body);
+    assert_eq!(
+        (other.status.as_u16(), other.body["code"].as_str()),
+        (409, Some("order_has_live_payment")),
+        "{}",
+        other.body
+    );
     // The same key once the dead process's lease ran out: NMI is asked, the charge is found.
     shop.w.clock.advance(chrono::Duration::minutes(16));
-    let retry = shop.charge(body, &key).send().await;
+    let admin = shop.w.person(shop.tenant, &["TENANT_ADMIN"]).await;
+    let retry =
+        shop.w.post("/api/v1/payments/charge", body).by(&admin).header("idempotency-key", key).send().await;
     assert_eq!(retry.status, 201, "{}", retry.body);
     assert_eq!(retry.body["status"], "captured", "{}", retry.body);
     assert_eq!(retry.body["attempts"].as_array().unwrap().len(), 1, "never sent again: {}", retry.body);
@@ -274,14 +329,22 @@ async fn the_breaker_opens_on_refused_connections_and_two_processes_send_exactly
     assert_eq!(first.status, 201, "{}", first.body);
     assert_eq!(first.body["gateway"], "authorize_net", "{}", first.body);
     let attempts = first.body["attempts"].as_array().unwrap();
-    assert_eq!((attempts[0]["gateway"].as_str(), attempts[0]["status"].as_str()), (Some("nmi"), Some("not_processed")));
+    assert_eq!(
+        (attempts[0]["gateway"].as_str(), attempts[0]["status"].as_str()),
+        (Some("nmi"), Some("not_processed"))
+    );
     let books = customer_books(&shop.s, &card).await;
     assert_eq!(books.len(), 1, "{books:?}");
     assert_eq!(books[0]["provider"], "authorize_net");
     // Two more failures reach the threshold (3 calls, all failed): open.
     for order in &orders[1..3] {
         let r = b.send(shop.charge(Shop::charge_body(order, &method), &unique())).await;
-        assert_eq!((r.status.as_u16(), r.body["gateway"].as_str()), (201, Some("authorize_net")), "{}", r.body);
+        assert_eq!(
+            (r.status.as_u16(), r.body["gateway"].as_str()),
+            (201, Some("authorize_net")),
+            "{}",
+            r.body
+        );
     }
     let view = shop.reconciliation().await;
     assert_eq!(breaker(&view, "nmi")["state"], "open", "{view}");
@@ -307,7 +370,11 @@ async fn the_breaker_opens_on_refused_connections_and_two_processes_send_exactly
         }
     });
     let replies = futures::future::join_all(sends).await;
-    assert!(replies.iter().all(|r| r.status == 201), "{:?}", replies.iter().map(|r| (r.status, &r.body)).collect::<Vec<_>>());
+    assert!(
+        replies.iter().all(|r| r.status == 201),
+        "{:?}",
+        replies.iter().map(|r| (r.status, &r.body)).collect::<Vec<_>>()
+    );
     assert_eq!(calls(&shop.s, "nmi").await - nmi_mid, 1, "exactly one probe reached NMI");
     let at_nmi = replies.iter().filter(|r| r.body["gateway"] == "nmi").count();
     assert_eq!(at_nmi, 1, "the probe charged at NMI, the others at the backup");
@@ -336,27 +403,55 @@ async fn a_bad_credential_on_one_account_set_opens_no_breaker() {
     let nmi = w.post(accounts, json!({"gateway": "nmi", "name": format!("Bad NMI {n}"), "base_url": shop.s.nmi, "credentials_secret": bad}))
         .by(&staff).expect(201).await;
     let listed = w.get(accounts).by(&staff).expect(200).await;
-    let authnet = listed.as_array().unwrap().iter().find(|a| a["gateway"] == "authorize_net").unwrap().clone();
-    let set = w.post("/api/v1/admin/payments/account-sets", json!({"name": format!("Bad {n}"), "descriptor": "REGEN*BAD",
-        "primary_gateway": "nmi", "nmi_account_id": nmi["id"], "authorize_net_account_id": authnet["id"]}))
-        .by(&staff).expect(201).await;
-    w.put(format!("/api/v1/admin/tenants/{}/payment-accounts", shop.tenant), json!({"account_set_id": set["id"]}))
-        .by(&staff).expect(200).await;
+    let authnet =
+        listed.as_array().unwrap().iter().find(|a| a["gateway"] == "authorize_net").unwrap().clone();
+    let set = w
+        .post(
+            "/api/v1/admin/payments/account-sets",
+            json!({"name": format!("Bad {n}"), "descriptor": "REGEN*BAD",
+        "primary_gateway": "nmi", "nmi_account_id": nmi["id"], "authorize_net_account_id": authnet["id"]}),
+        )
+        .by(&staff)
+        .expect(201)
+        .await;
+    w.put(
+        format!("/api/v1/admin/tenants/{}/payment-accounts", shop.tenant),
+        json!({"account_set_id": set["id"]}),
+    )
+    .by(&staff)
+    .expect(200)
+    .await;
     for _ in 0..5 {
         let order = shop.order(1).await;
         let r = shop.charge(Shop::charge_body(&order, &method), &unique()).send().await;
-        assert_eq!((r.status.as_u16(), r.body["gateway"].as_str()), (201, Some("authorize_net")), "{}", r.body);
+        assert_eq!(
+            (r.status.as_u16(), r.body["gateway"].as_str()),
+            (201, Some("authorize_net")),
+            "{}",
+            r.body
+        );
         assert_eq!(r.body["attempts"][0]["status"], "not_processed", "{}", r.body);
     }
     assert_eq!(net_charge(&shop.s, &card).await, 5000);
     let view = shop.reconciliation().await;
-    let bad_breaker =
-        view["breakers"].as_array().unwrap().iter().find(|b| b["merchant_account_id"] == nmi["id"]).cloned().unwrap();
-    assert_eq!((bad_breaker["state"].as_str(), bad_breaker["failures"].as_i64()), (Some("closed"), Some(0)), "{view}");
+    let bad_breaker = view["breakers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["merchant_account_id"] == nmi["id"])
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (bad_breaker["state"].as_str(), bad_breaker["failures"].as_i64()),
+        (Some("closed"), Some(0)),
+        "{view}"
+    );
     assert_eq!(breaker(&view, "nmi")["state"], "closed", "{view}");
     // Back on the platform default, the tenant charges at the good NMI account.
     w.put(format!("/api/v1/admin/tenants/{}/payment-accounts", shop.tenant), json!({"account_set_id": null}))
-        .by(&staff).expect(200).await;
+        .by(&staff)
+        .expect(200)
+        .await;
     let order = shop.order(1).await;
     let r = shop.charge(Shop::charge_body(&order, &method), &unique()).send().await;
     assert_eq!((r.status.as_u16(), r.body["gateway"].as_str()), (201, Some("nmi")), "{}", r.body);
@@ -375,13 +470,21 @@ async fn twenty_identical_charges_from_two_processes_charge_once() {
     let key = unique();
     let body = Shop::charge_body(&order, &method);
     let replies = twin
-        .race((0..10).map(|_| shop.charge(body.clone(), &key)), (0..10).map(|_| shop.charge(body.clone(), &key)))
+        .race(
+            (0..10).map(|_| shop.charge(body.clone(), &key)),
+            (0..10).map(|_| shop.charge(body.clone(), &key)),
+        )
         .await;
     let made: Vec<&Value> = replies.iter().filter(|r| r.status == 201).map(|r| &r.body).collect();
     assert!(!made.is_empty(), "{:?}", replies.iter().map(|r| (r.status, &r.body)).collect::<Vec<_>>());
     assert!(made.iter().all(|b| b["id"] == made[0]["id"]), "one payment");
-    assert!(replies.iter().all(|r| r.status == 201 || (r.status == 409 && r.body["code"] == "request_in_progress")),
-        "{:?}", replies.iter().map(|r| (r.status, &r.body)).collect::<Vec<_>>());
+    assert!(
+        replies
+            .iter()
+            .all(|r| r.status == 201 || (r.status == 409 && r.body["code"] == "request_in_progress")),
+        "{:?}",
+        replies.iter().map(|r| (r.status, &r.body)).collect::<Vec<_>>()
+    );
     assert_eq!(customer_books(&shop.s, &card).await.len(), 1);
     assert_eq!(net_charge(&shop.s, &card).await, 4000);
     let other = shop.charge(body, &unique()).send().await;
@@ -399,7 +502,10 @@ async fn a_decline_is_answered_with_its_code_and_never_fails_over() {
     let order = shop.order(1).await;
     let authnet_before = calls(&shop.s, "authorize_net").await;
     // The NMI sandbox declines amounts under 1.00.
-    let r = shop.charge(json!({"order_id": order, "payment_method_id": method, "amount": 50}), &unique()).send().await;
+    let r = shop
+        .charge(json!({"order_id": order, "payment_method_id": method, "amount": 50}), &unique())
+        .send()
+        .await;
     assert_eq!((r.status.as_u16(), r.body["code"].as_str()), (402, Some("payment_declined")), "{}", r.body);
     assert!(r.body["decline_code"].as_str().is_some_and(|c| !c.is_empty()), "{}", r.body);
     assert_eq!(calls(&shop.s, "authorize_net").await, authnet_before);
@@ -421,39 +527,104 @@ async fn capture_void_and_refunds_move_the_money_the_books_show() {
     let (method, card) = shop.method(true).await;
     // Authorize 20.00, capture 12.00.
     let order = shop.order(2).await;
-    let auth = shop.charge(json!({"order_id": order, "payment_method_id": method, "capture": false}), &unique()).expect(201).await;
+    let auth = shop
+        .charge(json!({"order_id": order, "payment_method_id": method, "capture": false}), &unique())
+        .expect(201)
+        .await;
     assert_eq!(auth["status"], "authorized");
     let id = auth["id"].as_str().unwrap();
     assert_eq!(net_charge(&shop.s, &card).await, 2000, "an open hold");
-    let captured = shop.operate(format!("/api/v1/payments/{id}/capture"), json!({"amount": 1200})).expect(200).await;
-    assert_eq!((captured["status"].as_str(), captured["captured"].as_i64()), (Some("captured"), Some(1200)), "{captured}");
+    // The capture's answer is lost: 202, and a retry with the same key asks NMI and answers 200.
+    shop.s.fault("nmi", "drop_after_processing", Some(1), None).await;
+    let key = unique();
+    let capture = |key: &str| {
+        shop.w
+            .post(format!("/api/v1/payments/{id}/capture"), json!({"amount": 1200}))
+            .by(&shop.finance)
+            .header("x-tenant-id", shop.tenant.to_string())
+            .header("idempotency-key", key.to_owned())
+    };
+    let lost = capture(&key).send().await;
+    assert_eq!(
+        (lost.status.as_u16(), lost.body["status"].as_str()),
+        (202, Some("authorized")),
+        "{}",
+        lost.body
+    );
+    let busy = shop.operate(format!("/api/v1/payments/{id}/capture"), json!({"amount": 100})).send().await;
+    assert_eq!(
+        (busy.status.as_u16(), busy.body["code"].as_str()),
+        (409, Some("payment_busy")),
+        "one call at a time: {}",
+        busy.body
+    );
+    let captured = capture(&key).expect(200).await;
+    assert_eq!(
+        captured["attempts"].as_array().unwrap().iter().filter(|a| a["operation"] == "capture").count(),
+        1
+    );
+    assert_eq!(
+        (captured["status"].as_str(), captured["captured"].as_i64()),
+        (Some("captured"), Some(1200)),
+        "{captured}"
+    );
     assert_eq!(net_charge(&shop.s, &card).await, 1200);
     assert!(!shop.w.outbox("payment.captured").await.is_empty());
     // Settled, then refunded in two parts: the second is "the rest".
     shop.s.settle("nmi").await;
-    let part = shop.operate("/api/v1/payments/refund".into(), json!({"payment_id": id, "amount": 500})).expect(200).await;
+    let part = shop
+        .operate("/api/v1/payments/refund".into(), json!({"payment_id": id, "amount": 500}))
+        .expect(200)
+        .await;
     assert_eq!((part["refunded"].as_i64(), part["refundable"].as_i64()), (Some(500), Some(700)), "{part}");
-    let over = shop.operate("/api/v1/payments/refund".into(), json!({"payment_id": id, "amount": 701})).send().await;
+    let over =
+        shop.operate("/api/v1/payments/refund".into(), json!({"payment_id": id, "amount": 701})).send().await;
     assert_eq!(over.status, 422, "{}", over.body);
     let rest = shop.operate("/api/v1/payments/refund".into(), json!({"payment_id": id})).expect(200).await;
-    assert_eq!((rest["status"].as_str(), rest["refunded"].as_i64(), rest["refundable"].as_i64()), (Some("refunded"), Some(1200), Some(0)));
+    assert_eq!(
+        (rest["status"].as_str(), rest["refunded"].as_i64(), rest["refundable"].as_i64()),
+        (Some("refunded"), Some(1200), Some(0))
+    );
     assert_eq!(net_charge(&shop.s, &card).await, 0);
 
     // Void before settlement.
     let order = shop.order(1).await;
-    let auth = shop.charge(json!({"order_id": order, "payment_method_id": method, "capture": false}), &unique()).expect(201).await;
+    let auth = shop
+        .charge(json!({"order_id": order, "payment_method_id": method, "capture": false}), &unique())
+        .expect(201)
+        .await;
     let id = auth["id"].as_str().unwrap();
-    let voided = shop.operate(format!("/api/v1/payments/{id}/void"), json!({})).expect(200).await;
+    shop.s.fault("nmi", "drop_after_processing", Some(1), None).await;
+    let key = unique();
+    let void = |key: &str| {
+        shop.w
+            .post(format!("/api/v1/payments/{id}/void"), json!({}))
+            .by(&shop.finance)
+            .header("x-tenant-id", shop.tenant.to_string())
+            .header("idempotency-key", key.to_owned())
+    };
+    let lost = void(&key).send().await;
+    assert_eq!(lost.status, 202, "{}", lost.body);
+    let voided = void(&key).expect(200).await;
     assert_eq!(voided["status"], "voided");
     assert_eq!(net_charge(&shop.s, &card).await, 0);
     let again = shop.operate(format!("/api/v1/payments/{id}/capture"), json!({})).send().await;
-    assert_eq!((again.status.as_u16(), again.body["code"].as_str()), (409, Some("invalid_state")), "voided is final");
+    assert_eq!(
+        (again.status.as_u16(), again.body["code"].as_str()),
+        (409, Some("invalid_state")),
+        "voided is final"
+    );
 
     // A whole unsettled capture returned: voided at the gateway.
     let order = shop.order(1).await;
     let sale = shop.charge(Shop::charge_body(&order, &method), &unique()).expect(201).await;
-    let back = shop.operate("/api/v1/payments/refund".into(), json!({"payment_id": sale["id"]})).expect(200).await;
-    assert_eq!((back["status"].as_str(), back["refunded"].as_i64()), (Some("refunded"), Some(1000)), "{back}");
+    let back =
+        shop.operate("/api/v1/payments/refund".into(), json!({"payment_id": sale["id"]})).expect(200).await;
+    assert_eq!(
+        (back["status"].as_str(), back["refunded"].as_i64()),
+        (Some("refunded"), Some(1000)),
+        "{back}"
+    );
     let last = back["attempts"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["operation"], "void");
     assert_eq!(net_charge(&shop.s, &card).await, 0);
@@ -462,9 +633,15 @@ async fn capture_void_and_refunds_move_the_money_the_books_show() {
     let order = shop.order(3).await;
     let sale = shop.charge(Shop::charge_body(&order, &method), &unique()).expect(201).await;
     let id = sale["id"].as_str().unwrap();
-    let queued = shop.operate("/api/v1/payments/refund".into(), json!({"payment_id": id, "amount": 1000})).send().await;
+    let queued = shop
+        .operate("/api/v1/payments/refund".into(), json!({"payment_id": id, "amount": 1000}))
+        .send()
+        .await;
     assert_eq!(queued.status, 202, "{}", queued.body);
-    assert_eq!((queued.body["refund_pending"].as_i64(), queued.body["refundable"].as_i64()), (Some(1000), Some(2000)));
+    assert_eq!(
+        (queued.body["refund_pending"].as_i64(), queued.body["refundable"].as_i64()),
+        (Some(1000), Some(2000))
+    );
     let task = |w: &World| {
         let state = w.state.clone();
         async move { (gateway::registry::PAYMENTS_REFUNDS_DUE.handler)(&state, json!({})).await.unwrap() }
@@ -477,7 +654,11 @@ async fn capture_void_and_refunds_move_the_money_the_books_show() {
     assert_eq!(report["sent"].as_i64(), Some(1), "{report}");
     assert_eq!(net_charge(&shop.s, &card).await, 2000);
     let p = shop.payment(id).await;
-    assert_eq!((p["status"].as_str(), p["refunded"].as_i64(), p["refund_pending"].as_i64()), (Some("refunded"), Some(1000), Some(0)), "{p}");
+    assert_eq!(
+        (p["status"].as_str(), p["refunded"].as_i64(), p["refund_pending"].as_i64()),
+        (Some("refunded"), Some(1000), Some(0)),
+        "{p}"
+    );
     // Every step is in the history, and the list filters by status.
     assert!(p["history"].as_array().unwrap().len() >= 3, "{p}");
     let listed = shop.w.get("/api/v1/payments?status=refunded").by(&shop.admin).expect(200).await;

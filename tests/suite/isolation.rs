@@ -33,6 +33,12 @@ fn req(method: &'static str, path: impl Into<String>, body: Option<Value>) -> Re
     Req { method, path: path.into(), body, headers: Vec::new() }
 }
 
+/// `r` with a fresh `Idempotency-Key` (every payment POST carries one).
+fn keyed(mut r: Req) -> Req {
+    r.headers.push(("idempotency-key", Uuid::now_v7().to_string()));
+    r
+}
+
 /// `attack` must be refused; `control` by `controller` must succeed.
 fn guarded(attack: Req, control: Req, controller: Person) -> Case {
     Case::Guarded { attack, control, controller }
@@ -251,6 +257,36 @@ impl Walk {
                 let r = req("GET", path.replace("{id}", made["id"].as_str().unwrap()), None);
                 guarded(r.clone(), r, self.b_admin().await)
             }
+            ("POST", "/api/v1/payments/charge") => {
+                let (order, method) = self.b_chargeable().await;
+                let body = json!({"order_id": order, "payment_method_id": method});
+                // A's admin names B's order and method in its own tenant: neither is there.
+                let attack = keyed(req("POST", path, Some(body.clone())));
+                guarded(attack, keyed(req("POST", path, Some(body))), self.b_admin().await)
+            }
+            ("POST", "/api/v1/payments/{id}/capture") | ("POST", "/api/v1/payments/{id}/void") => {
+                let id = self.b_payment(false).await;
+                let r = keyed(req("POST", path.replace("{id}", &id), Some(json!({}))));
+                guarded(r.clone(), self.acting_b(r), self.b_finance().await)
+            }
+            ("POST", "/api/v1/payments/refund") => {
+                let id = self.b_payment(true).await;
+                let r = keyed(req("POST", path, Some(json!({"payment_id": id, "amount": 100}))));
+                guarded(r.clone(), self.acting_b(r), self.b_finance().await)
+            }
+            ("GET", "/api/v1/payments/{id}") => {
+                let id = self.b_payment(true).await;
+                let r = req("GET", path.replace("{id}", &id), None);
+                guarded(r.clone(), r, self.b_admin().await)
+            }
+            ("GET", "/api/v1/payments") => {
+                self.b_payment(true).await;
+                self.for_b(req("GET", path, None)).await
+            }
+            ("GET", "/api/v1/admin/reconciliation") => {
+                let r = req("GET", path, None);
+                guarded(r.clone(), r, self.staff().await)
+            }
             ("PUT", "/api/v1/admin/tenants/{id}/payment-accounts") => {
                 let nmi = self.staff_account("nmi").await;
                 let set = self
@@ -268,6 +304,34 @@ impl Walk {
             }
             _ => return None,
         })
+    }
+
+    /// An order of B and a stored payment method of B's customer.
+    async fn b_chargeable(&self) -> (String, String) {
+        let s = self.sandboxes.get_or_init(|| crate::payments::configured(&self.w)).await;
+        let order = self.b_made("/api/v1/orders", Self::b_order(&self.b_priced().await)).await;
+        let method =
+            self.b_made("/api/v1/payment-methods", crate::payments::method_body(s, true).await).await;
+        (order["id"].as_str().unwrap().to_owned(), method["id"].as_str().unwrap().to_owned())
+    }
+
+    /// A payment of B's: captured (`capture`) or only authorized; its id.
+    async fn b_payment(&self, capture: bool) -> String {
+        let (order, method) = self.b_chargeable().await;
+        let body = json!({"order_id": order, "payment_method_id": method, "capture": capture});
+        let made = self
+            .w
+            .post("/api/v1/payments/charge", body)
+            .by(&self.b_admin().await)
+            .header("idempotency-key", Uuid::now_v7().to_string())
+            .expect(201)
+            .await;
+        made["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Platform finance staff (they act for B by naming it).
+    async fn b_finance(&self) -> Person {
+        self.w.person(self.w.platform, &["FINANCE_ADMIN"]).await
     }
 
     /// Tenant B's side of a request that names no object: `r` acting for B (`X-Tenant-Id`).

@@ -163,7 +163,9 @@ async fn serve(process_env: Env) -> Result<()> {
 
     let state = match env.get("CLOCK_OFFSET_FILE") {
         // Tests racing two runners move one clock both read (never set outside tests).
-        Some(file) => AppState::new(gateway::Config::from_env(&env)?, Arc::new(gateway::OffsetFileClock::new(file))),
+        Some(file) => {
+            AppState::new(gateway::Config::from_env(&env)?, Arc::new(gateway::OffsetFileClock::new(file)))
+        }
         None => AppState::from_env(&env)?,
     };
     let options = runtime::Options { schedules: env.get("LOCAL_SCHEDULES").unwrap_or("on") != "off" };

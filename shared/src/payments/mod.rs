@@ -33,6 +33,7 @@ pub async fn refunds_due_task(
 ) -> Result<serde_json::Value, crate::platform::error::TaskError> {
     use crate::platform::error::TaskError;
     let ops = state.ops_db().await?;
-    let report = service::payments::send_due_refunds(state, ops).await.map_err(|e| TaskError::Other(e.to_string()))?;
+    let report =
+        service::payments::send_due_refunds(state, ops).await.map_err(|e| TaskError::Other(e.to_string()))?;
     Ok(serde_json::to_value(report).unwrap_or_default())
 }

@@ -4,8 +4,8 @@ use tokio_postgres::{Row, Transaction};
 use uuid::Uuid;
 
 use crate::payments::model::{
-    AccountFields, AccountSet, Attempt, AttemptOperation, AttemptStatus, Discrepancy, Error, GatewayKind, HistoryEntry,
-    MerchantAccount, NewAccountSet, OpenAttempt, Payment, PaymentFilter, PaymentStatus,
+    AccountFields, AccountSet, Attempt, AttemptOperation, AttemptStatus, Discrepancy, Error, GatewayKind,
+    HistoryEntry, MerchantAccount, NewAccountSet, OpenAttempt, Payment, PaymentFilter, PaymentStatus,
 };
 
 const ACCOUNT: &str = "id, gateway, name, base_url, credentials_secret, enabled, created_at, updated_at";
@@ -370,10 +370,10 @@ pub async fn insert_payment(db: &Transaction<'_>, p: &NewPayment<'_>) -> Result<
         Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
             let constraint = e.as_db_error().and_then(|d| d.constraint()).unwrap_or_default().to_owned();
             if constraint == "payments_one_live_per_order" {
-                let live = live_payment(db, p.order_id).await?.map(|id| id.to_string()).unwrap_or_default();
+                // The transaction is aborted: the payment that won is named by GET /payments?order_id=.
                 Err(Error::Conflict {
                     code: "order_has_live_payment",
-                    detail: format!("the order already has a live payment ({live}); capture, void or refund it instead"),
+                    detail: "the order already has a live payment; capture, void or refund it instead".into(),
                 })
             } else {
                 Err(Error::Conflict {
@@ -502,7 +502,10 @@ pub async fn finish_attempt(
 /// Sends a queued attempt: `attempted` from here on.
 pub async fn send_queued(db: &Transaction<'_>, id: Uuid) -> Result<bool, Error> {
     let n = db
-        .execute("UPDATE payment_attempts SET status = 'attempted' WHERE id = $1 AND status = 'queued'", &[&id])
+        .execute(
+            "UPDATE payment_attempts SET status = 'attempted' WHERE id = $1 AND status = 'queued'",
+            &[&id],
+        )
         .await
         .map_err(|e| match e.code() {
             Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => Error::Conflict {

@@ -113,7 +113,9 @@ pub struct View {
 #[error("circuit breaker store unavailable: {0}")]
 pub struct Unavailable(pub String);
 
-fn unavailable<E: std::error::Error + Send + Sync + 'static>(e: aws_sdk_dynamodb::error::SdkError<E>) -> Unavailable {
+fn unavailable<E: std::error::Error + Send + Sync + 'static>(
+    e: aws_sdk_dynamodb::error::SdkError<E>,
+) -> Unavailable {
     Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
 }
 
@@ -190,7 +192,9 @@ impl Breakers {
         let item = self.read(key).await?;
         let now_ms = now.timestamp_millis();
         match text(&item, "st") {
-            "open" if now_ms < num(&item, "open_until") => Ok(Permit::Refused { until: ms(num(&item, "open_until")) }),
+            "open" if now_ms < num(&item, "open_until") => {
+                Ok(Permit::Refused { until: ms(num(&item, "open_until")) })
+            }
             "half_open" if now_ms < num(&item, "probe_until") => {
                 Ok(Permit::Refused { until: ms(num(&item, "probe_until")) })
             }
@@ -209,7 +213,9 @@ impl Breakers {
             .table_name(&self.table)
             .key("pk", Self::pk(key))
             .update_expression("SET st = :half, probe_until = :until")
-            .condition_expression("(st = :open AND open_until <= :now) OR (st = :half AND probe_until <= :now)")
+            .condition_expression(
+                "(st = :open AND open_until <= :now) OR (st = :half AND probe_until <= :now)",
+            )
             .expression_attribute_values(":half", AttributeValue::S("half_open".into()))
             .expression_attribute_values(":open", AttributeValue::S("open".into()))
             .expression_attribute_values(":now", AttributeValue::N(now_ms.to_string()))
@@ -234,7 +240,8 @@ impl Breakers {
         match (permit, result) {
             (Permit::Refused { .. }, _) => Ok(None),
             (Permit::Probe, Result::Failure) => {
-                let reopened = self.set_state(key, "open", Some("half_open"), now + self.settings.wait, false).await?;
+                let reopened =
+                    self.set_state(key, "open", Some("half_open"), now + self.settings.wait, false).await?;
                 Ok(reopened.then_some(Transition::Reopened))
             }
             (Permit::Probe, _) => {
@@ -273,7 +280,10 @@ impl Breakers {
             .key("pk", Self::pk(key))
             .update_expression(update)
             .expression_attribute_values(":to", AttributeValue::S(to.into()))
-            .expression_attribute_values(":until", AttributeValue::N(open_until.timestamp_millis().to_string()));
+            .expression_attribute_values(
+                ":until",
+                AttributeValue::N(open_until.timestamp_millis().to_string()),
+            );
         req = match from {
             Some(from) => req
                 .condition_expression("st = :from")
@@ -290,7 +300,12 @@ impl Breakers {
     }
 
     /// Counts a call of a closed breaker; opens it when a failure crosses the threshold.
-    async fn count(&self, key: &str, failed: bool, now: DateTime<Utc>) -> std::result::Result<Option<Transition>, Unavailable> {
+    async fn count(
+        &self,
+        key: &str,
+        failed: bool,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<Option<Transition>, Unavailable> {
         let start = self.window_start(now);
         let w = self.settings.window.num_milliseconds().max(1000);
         // Buckets older than the previous window are dropped as they age out.
@@ -327,7 +342,8 @@ impl Breakers {
         let w = self.settings.window.num_milliseconds().max(1000);
         let share = (w - (now.timestamp_millis() - start)).clamp(0, w) as f64 / w as f64;
         let at = |prefix: &str| {
-            num(item, &format!("{prefix}_{}", start - w)) as f64 * share + num(item, &format!("{prefix}_{start}")) as f64
+            num(item, &format!("{prefix}_{}", start - w)) as f64 * share
+                + num(item, &format!("{prefix}_{start}")) as f64
         };
         (at("t"), at("f"))
     }

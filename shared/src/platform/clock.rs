@@ -78,10 +78,8 @@ impl OffsetFileClock {
 
 impl Clock for OffsetFileClock {
     fn now(&self) -> DateTime<Utc> {
-        let offset = std::fs::read_to_string(&self.path)
-            .ok()
-            .and_then(|s| s.trim().parse::<i64>().ok())
-            .unwrap_or(0);
+        let offset =
+            std::fs::read_to_string(&self.path).ok().and_then(|s| s.trim().parse::<i64>().ok()).unwrap_or(0);
         Utc::now() + Duration::milliseconds(offset)
     }
 }

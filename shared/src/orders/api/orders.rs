@@ -134,7 +134,16 @@ pub async fn create(
     match (result, &key) {
         (Ok((status, order)), Some(k)) => {
             let body = serde_json::to_value(&order).map_err(ApiError::internal)?;
-            if let Err(e) = idempotency::finish(&state, idempotency::Scope::ORDER, principal.tenant, k, status.as_u16(), &body).await {
+            if let Err(e) = idempotency::finish(
+                &state,
+                idempotency::Scope::ORDER,
+                principal.tenant,
+                k,
+                status.as_u16(),
+                &body,
+            )
+            .await
+            {
                 // The order is committed; a retry finds it through the database's unique key.
                 tracing::warn!(error = %e, "idempotency record not completed");
             }

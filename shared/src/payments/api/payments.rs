@@ -27,7 +27,10 @@ const REFUND: Scope = Scope("payment-refund");
 
 /// 202 while the outcome of a call is unknown (or a refund waits for settlement), else `done`.
 fn status_of(p: &Payment, done: StatusCode) -> StatusCode {
-    let open = p.attempts.iter().any(|a| a.status.open() || a.status == crate::payments::model::AttemptStatus::Queued);
+    let open = p
+        .attempts
+        .iter()
+        .any(|a| a.status.open() || a.status == crate::payments::model::AttemptStatus::Queued);
     if open { StatusCode::ACCEPTED } else { done }
 }
 
@@ -55,18 +58,26 @@ where
         )]));
     };
     let fp = idempotency::fingerprint(fingerprint.as_bytes());
-    match idempotency::claim(state, scope, principal.tenant, &key, &fp).await? {
-        // A pending answer is not replayed as it was: the payment is read again (and its open
-        // attempts asked about).
-        Claimed::Replay(202, _) => {}
+    let outcome = match idempotency::claim(state, scope, principal.tenant, &key, &fp).await? {
+        // A pending answer is not replayed as it was: its payment's open attempts are asked
+        // about, and the payment is answered as it now is.
+        Claimed::Replay(202, body) => {
+            let id = body["id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| ApiError::internal("a pending answer without its payment"))?;
+            let db = state.db().await?;
+            service::payments::resolve(&ctx(state, db, principal), id).await
+        }
         Claimed::Replay(status, body) => {
-            let mut res = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), Json(body)).into_response();
+            let mut res =
+                (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), Json(body)).into_response();
             res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
             return Ok(res);
         }
-        Claimed::New => {}
-    }
-    let (status, body, answer) = match work(Some(key.clone())).await {
+        Claimed::New => work(Some(key.clone())).await,
+    };
+    let (status, body, answer) = match outcome {
         Ok(p) => {
             let status = status_of(&p, done);
             let body = serde_json::to_value(&p).map_err(ApiError::internal)?;

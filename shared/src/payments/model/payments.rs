@@ -106,7 +106,9 @@ impl AttemptOperation {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Sale, Self::Authorize, Self::Capture, Self::Void, Self::Refund].into_iter().find(|o| o.as_str() == s)
+        [Self::Sale, Self::Authorize, Self::Capture, Self::Void, Self::Refund]
+            .into_iter()
+            .find(|o| o.as_str() == s)
     }
 
     /// Whether it makes the charge (a first attempt, possibly at the backup gateway).
@@ -167,6 +169,7 @@ impl AttemptStatus {
 
 /// One gateway call made for a payment.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = PaymentAttempt)]
 pub struct Attempt {
     pub id: Uuid,
     pub operation: AttemptOperation,
@@ -187,6 +190,7 @@ pub struct Attempt {
 
 /// One change of a payment's status.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = PaymentHistoryEntry)]
 pub struct HistoryEntry {
     pub from: Option<PaymentStatus>,
     pub to: PaymentStatus,
@@ -196,6 +200,7 @@ pub struct HistoryEntry {
 
 /// A payment of an order.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = PaymentRecord)]
 pub struct Payment {
     pub id: Uuid,
     pub order_id: Uuid,
@@ -252,7 +257,11 @@ impl ChargeRequest {
         let mut errors = Vec::new();
         if let Some(a) = self.amount {
             if !(1..=super::MAX_AMOUNT).contains(&a) {
-                errors.push(FieldError::new("amount", "out_of_range", format!("1 to {} minor units", super::MAX_AMOUNT)));
+                errors.push(FieldError::new(
+                    "amount",
+                    "out_of_range",
+                    format!("1 to {} minor units", super::MAX_AMOUNT),
+                ));
             }
         }
         match (&self.payment_method_id, &self.payment_method) {
@@ -306,7 +315,11 @@ impl PaymentFilter {
     pub fn check(&self) -> Result<(), Error> {
         let mut errors = Vec::new();
         if self.status.as_deref().is_some_and(|s| PaymentStatus::parse(s).is_none()) {
-            errors.push(FieldError::new("query:status", "invalid", "pending, authorized, captured, voided, refunded or failed"));
+            errors.push(FieldError::new(
+                "query:status",
+                "invalid",
+                "pending, authorized, captured, voided, refunded or failed",
+            ));
         }
         if self.gateway.as_deref().is_some_and(|g| GatewayKind::parse(g).is_none()) {
             errors.push(FieldError::new("query:gateway", "invalid", "nmi or authorize_net"));

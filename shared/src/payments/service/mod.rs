@@ -278,7 +278,13 @@ pub async fn create_method(
         if not_stored.iter().all(|f| matches!(f.outcome.as_str(), "declined" | "refused" | "no_account")) {
             let errors = not_stored
                 .iter()
-                .map(|f| crate::FieldError::new(format!("tokens.{}", f.gateway), f.outcome.clone(), f.reason.clone()))
+                .map(|f| {
+                    crate::FieldError::new(
+                        format!("tokens.{}", f.gateway),
+                        f.outcome.clone(),
+                        f.reason.clone(),
+                    )
+                })
                 .collect();
             return Err(Error::Invalid(errors));
         }
@@ -300,7 +306,8 @@ pub async fn create_method(
     let mut conn = db.conn().await?;
     let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
     let mut stored = store::insert_method(&tx, tenant.as_uuid(), &method).await?;
-    let entry = crate::platform::audit::Entry::new("payment_method.created", "payment_method", id).after(&stored);
+    let entry =
+        crate::platform::audit::Entry::new("payment_method.created", "payment_method", id).after(&stored);
     crate::platform::audit::record_as(&tx, Some(tenant), actor, now, entry).await?;
     tx.commit().await?;
     stored.not_stored = not_stored;

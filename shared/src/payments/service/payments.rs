@@ -17,8 +17,9 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::payments::model::{
-    Attempt, AttemptOperation, AttemptStatus, ChargeRequest, Error, Gateway, GatewayTransaction, MerchantAccount,
-    Money, Operation, Outcome, Payment, PaymentMethod, PaymentStatus, Request, TransactionStatus,
+    Attempt, AttemptOperation, AttemptStatus, ChargeRequest, Error, Gateway, GatewayTransaction,
+    MerchantAccount, Money, Operation, Outcome, Payment, PaymentMethod, PaymentStatus, Request,
+    TransactionStatus,
 };
 use crate::payments::store::{self, NewPayment, PaymentChange};
 use crate::platform::audit::{self, Actor, Entry};
@@ -97,7 +98,13 @@ impl Ctx<'_> {
     }
 
     /// Tells the breaker how a permitted call went.
-    async fn record(&self, breakers: Option<&Breakers>, account: &MerchantAccount, permit: Permit, outcome: &Outcome) {
+    async fn record(
+        &self,
+        breakers: Option<&Breakers>,
+        account: &MerchantAccount,
+        permit: Permit,
+        outcome: &Outcome,
+    ) {
         let result = breaker_result(outcome);
         if let Outcome::NotProcessed { why, answered: true } = outcome {
             // A credential or configuration rejection: an operator must act; it never opens the
@@ -117,7 +124,9 @@ impl Ctx<'_> {
                     transition = level, "circuit breaker {level}");
             }
             Ok(None) => {}
-            Err(e) => tracing::error!(alarm = "breaker_unavailable", error = %e, "circuit breaker not updated"),
+            Err(e) => {
+                tracing::error!(alarm = "breaker_unavailable", error = %e, "circuit breaker not updated")
+            }
         }
     }
 }
@@ -178,7 +187,9 @@ impl From<&Outcome> for Resolved {
     fn from(o: &Outcome) -> Self {
         match o {
             Outcome::Approved(a) => Resolved::Approved { transaction_id: a.transaction_id.clone() },
-            Outcome::Declined { code, reason } => Resolved::Declined { code: code.clone(), reason: reason.clone() },
+            Outcome::Declined { code, reason } => {
+                Resolved::Declined { code: code.clone(), reason: reason.clone() }
+            }
             Outcome::NotProcessed { why, .. } => Resolved::NotProcessed { why: why.clone() },
             Outcome::Unknown { why } => Resolved::Unknown { why: why.clone() },
         }
@@ -208,7 +219,8 @@ pub async fn routes(
 
 /// A payment with its attempts and history.
 pub async fn detail(tx: &tokio_postgres::Transaction<'_>, id: Uuid) -> Result<Payment, Error> {
-    let mut p = store::payment_by_id(tx, id, false).await?.ok_or_else(|| Error::NotFound("the payment".into()))?;
+    let mut p =
+        store::payment_by_id(tx, id, false).await?.ok_or_else(|| Error::NotFound("the payment".into()))?;
     p.attempts = store::attempts(tx, id).await?;
     p.history = store::history(tx, id).await?;
     Ok(p)
@@ -238,6 +250,16 @@ pub async fn charge(
             Some(k) => store::payment_by_key(&tx, k).await?,
             None => None,
         };
+        if existing.is_none() {
+            if let Some(live) = store::live_payment(&tx, order.id).await? {
+                return Err(Error::Conflict {
+                    code: "order_has_live_payment",
+                    detail: format!(
+                        "the order already has a live payment ({live}); capture, void or refund it instead"
+                    ),
+                });
+            }
+        }
         let (set_id, accounts) = routes(&tx, ctx.tenant.as_uuid()).await?;
         let stored = match req.payment_method_id {
             Some(id) => Some(super::method(&tx, id).await.map_err(|_| {
@@ -259,13 +281,19 @@ pub async fn charge(
         Error::Invalid(vec![crate::FieldError::new(
             "amount",
             "out_of_range",
-            format!("1 to {} minor units of {} (the order's total is {})", crate::payments::MAX_AMOUNT, order.currency, order.total),
+            format!(
+                "1 to {} minor units of {} (the order's total is {})",
+                crate::payments::MAX_AMOUNT,
+                order.currency,
+                order.total
+            ),
         )])
     })?;
     if accounts.is_empty() {
         return Err(Error::Unavailable("no enabled merchant account charges this tenant".into()));
     }
-    let method = stored.or(method).ok_or_else(|| Error::Internal("a charge without a payment method".into()))?;
+    let method =
+        stored.or(method).ok_or_else(|| Error::Internal("a charge without a payment method".into()))?;
     let intent = if req.capture { AttemptOperation::Sale } else { AttemptOperation::Authorize };
     let payment_id = Uuid::now_v7();
     let breakers = ctx.breakers().await;
@@ -309,8 +337,16 @@ pub async fn charge(
                     now: ctx.now(),
                 };
                 store::insert_payment(&tx, &new).await?;
-                store::insert_history(&tx, new.tenant, payment_id, None, PaymentStatus::Pending, "charge requested", new.now)
-                    .await?;
+                store::insert_history(
+                    &tx,
+                    new.tenant,
+                    payment_id,
+                    None,
+                    PaymentStatus::Pending,
+                    "charge requested",
+                    new.now,
+                )
+                .await?;
                 let entry = Entry::new("payment.charge_requested", "payment", payment_id)
                     .after(serde_json::json!({"order_id": order.id, "amount": amount, "currency": order.currency, "intent": intent}));
                 ctx.audit(&tx, entry).await?;
@@ -352,16 +388,26 @@ pub async fn charge(
 
 /// Marks a pending payment failed (no gateway processed it).
 async fn fail(ctx: &Ctx<'_>, id: Uuid, why: &str) -> Result<Payment, Error> {
-    let mut conn;
-    let tx = tx!(ctx, conn);
-    let p = store::payment_by_id(&tx, id, true).await?.ok_or_else(|| Error::NotFound("the payment".into()))?;
     let mut envelopes = Vec::new();
-    if p.status.may_become(PaymentStatus::Failed) {
-        let change = PaymentChange { status: Some(PaymentStatus::Failed), failure_reason: Some(why), ..Default::default() };
-        moved(ctx, &tx, &p, &change, "no gateway processed the charge", &mut envelopes).await?;
-    }
-    let after = detail(&tx, id).await?;
-    tx.commit().await?;
+    let after = {
+        let mut conn;
+        let tx = tx!(ctx, conn);
+        let p = store::payment_by_id(&tx, id, true)
+            .await?
+            .ok_or_else(|| Error::NotFound("the payment".into()))?;
+        if p.status.may_become(PaymentStatus::Failed) {
+            let change = PaymentChange {
+                status: Some(PaymentStatus::Failed),
+                failure_reason: Some(why),
+                ..Default::default()
+            };
+            moved(ctx, &tx, &p, &change, "no gateway processed the charge", &mut envelopes).await?;
+        }
+        let after = detail(&tx, id).await?;
+        tx.commit().await?;
+        after
+    };
+    // The connection is back in the pool before the events go out (publishing takes one).
     publish(ctx, &envelopes).await;
     Ok(after)
 }
@@ -381,7 +427,8 @@ async fn moved(
     }
     let to = change.status.unwrap_or(p.status);
     store::insert_history(tx, ctx.tenant.as_uuid(), p.id, Some(p.status), to, reason, now).await?;
-    let after = store::payment_by_id(tx, p.id, false).await?.ok_or_else(|| Error::NotFound("the payment".into()))?;
+    let after =
+        store::payment_by_id(tx, p.id, false).await?.ok_or_else(|| Error::NotFound("the payment".into()))?;
     let action = to.event().unwrap_or("payment.updated");
     ctx.audit(tx, Entry::new(action, "payment", p.id).before(p).after(&after)).await?;
     if let Some(kind) = to.event() {
@@ -397,7 +444,15 @@ async fn moved(
             refunded: after.refunded,
             decline_code: after.decline_code.clone(),
         };
-        let e = events::record_typed(tx, Some(ctx.tenant), ctx.state.clock().as_ref(), kind, EVENT_VERSION, &data).await?;
+        let e = events::record_typed(
+            tx,
+            Some(ctx.tenant),
+            ctx.state.clock().as_ref(),
+            kind,
+            EVENT_VERSION,
+            &data,
+        )
+        .await?;
         envelopes.push(e);
     }
     Ok(true)
@@ -414,14 +469,37 @@ async fn publish(ctx: &Ctx<'_>, envelopes: &[Envelope]) {
 
 /// Finishes `attempt` with what was settled and moves its payment accordingly; the payment after.
 /// An attempt already finished (a late answer, a second resolver) changes nothing.
-async fn apply(ctx: &Ctx<'_>, payment_id: Uuid, attempt: &Attempt, resolved: Resolved) -> Result<Payment, Error> {
+async fn apply(
+    ctx: &Ctx<'_>,
+    payment_id: Uuid,
+    attempt: &Attempt,
+    resolved: Resolved,
+) -> Result<Payment, Error> {
+    let (after, envelopes) = apply_in_tx(ctx, payment_id, attempt, resolved).await?;
+    // The connection is back in the pool before the events go out (publishing takes one).
+    publish(ctx, &envelopes).await;
+    Ok(after)
+}
+
+async fn apply_in_tx(
+    ctx: &Ctx<'_>,
+    payment_id: Uuid,
+    attempt: &Attempt,
+    resolved: Resolved,
+) -> Result<(Payment, Vec<Envelope>), Error> {
     let mut conn;
     let tx = tx!(ctx, conn);
-    let p = store::payment_by_id(&tx, payment_id, true).await?.ok_or_else(|| Error::NotFound("the payment".into()))?;
+    let p = store::payment_by_id(&tx, payment_id, true)
+        .await?
+        .ok_or_else(|| Error::NotFound("the payment".into()))?;
     let now = ctx.now();
     let (status, txn, code, reason) = match &resolved {
-        Resolved::Approved { transaction_id } => (AttemptStatus::Approved, transaction_id.as_deref(), None, None),
-        Resolved::Declined { code, reason } => (AttemptStatus::Declined, None, Some(code.as_str()), Some(reason.as_str())),
+        Resolved::Approved { transaction_id } => {
+            (AttemptStatus::Approved, transaction_id.as_deref(), None, None)
+        }
+        Resolved::Declined { code, reason } => {
+            (AttemptStatus::Declined, None, Some(code.as_str()), Some(reason.as_str()))
+        }
         Resolved::NotProcessed { why } => (AttemptStatus::NotProcessed, None, None, Some(why.as_str())),
         Resolved::Unknown { why } => (AttemptStatus::Unknown, None, None, Some(why.as_str())),
     };
@@ -432,7 +510,11 @@ async fn apply(ctx: &Ctx<'_>, payment_id: Uuid, attempt: &Attempt, resolved: Res
         let change = match (&resolved, attempt.operation) {
             (Resolved::Approved { transaction_id }, op) if op.charges() => Some((
                 PaymentChange {
-                    status: Some(if op == AttemptOperation::Sale { PaymentStatus::Captured } else { PaymentStatus::Authorized }),
+                    status: Some(if op == AttemptOperation::Sale {
+                        PaymentStatus::Captured
+                    } else {
+                        PaymentStatus::Authorized
+                    }),
                     gateway: Some(attempt.gateway),
                     merchant_account_id: Some(attempt.merchant_account_id),
                     transaction_id: transaction_id.as_deref(),
@@ -454,7 +536,11 @@ async fn apply(ctx: &Ctx<'_>, payment_id: Uuid, attempt: &Attempt, resolved: Res
                 "the gateway declined the charge",
             )),
             (Resolved::Approved { .. }, AttemptOperation::Capture) => Some((
-                PaymentChange { status: Some(PaymentStatus::Captured), add_captured: amount, ..Default::default() },
+                PaymentChange {
+                    status: Some(PaymentStatus::Captured),
+                    add_captured: amount,
+                    ..Default::default()
+                },
                 "captured",
             )),
             // A void of a captured, unsettled payment is how its whole refund is made.
@@ -470,7 +556,11 @@ async fn apply(ctx: &Ctx<'_>, payment_id: Uuid, attempt: &Attempt, resolved: Res
                 Some((PaymentChange { status: Some(PaymentStatus::Voided), ..Default::default() }, "voided"))
             }
             (Resolved::Approved { .. }, AttemptOperation::Refund) => Some((
-                PaymentChange { status: Some(PaymentStatus::Refunded), add_refunded: amount, ..Default::default() },
+                PaymentChange {
+                    status: Some(PaymentStatus::Refunded),
+                    add_refunded: amount,
+                    ..Default::default()
+                },
                 "refunded",
             )),
             _ => None,
@@ -480,8 +570,14 @@ async fn apply(ctx: &Ctx<'_>, payment_id: Uuid, attempt: &Attempt, resolved: Res
             if p.status.may_become(to) {
                 moved(ctx, &tx, &p, &change, why, &mut envelopes).await?;
             } else {
-                let detail = format!("the gateway settled a {} attempt as {:?} while the payment is {}", attempt.operation.as_str(), status, p.status);
-                store::insert_discrepancy(&tx, ctx.tenant.as_uuid(), p.id, "late_outcome", &detail, now).await?;
+                let detail = format!(
+                    "the gateway settled a {} attempt as {:?} while the payment is {}",
+                    attempt.operation.as_str(),
+                    status,
+                    p.status
+                );
+                store::insert_discrepancy(&tx, ctx.tenant.as_uuid(), p.id, "late_outcome", &detail, now)
+                    .await?;
             }
         } else {
             let entry = Entry::new("payment.attempt_finished", "payment", p.id).after(
@@ -492,8 +588,7 @@ async fn apply(ctx: &Ctx<'_>, payment_id: Uuid, attempt: &Attempt, resolved: Res
     }
     let after = detail(&tx, payment_id).await?;
     tx.commit().await?;
-    publish(ctx, &envelopes).await;
-    Ok(after)
+    Ok((after, envelopes))
 }
 
 /// What the gateway's books say about an open attempt of `p`; `None` while they cannot tell.
@@ -547,7 +642,9 @@ pub async fn resolve(ctx: &Ctx<'_>, id: Uuid) -> Result<Payment, Error> {
                     apply(ctx, id, a, r).await?;
                 }
             }
-            Err(e) => tracing::warn!(payment = %id, error = %e, "the gateway could not be asked; the attempt stays open"),
+            Err(e) => {
+                tracing::warn!(payment = %id, error = %e, "the gateway could not be asked; the attempt stays open")
+            }
         }
     }
     load(ctx, id).await
@@ -600,7 +697,9 @@ async fn operate(
     let attempt = {
         let mut conn;
         let tx = tx!(ctx, conn);
-        let locked = store::payment_by_id(&tx, id, true).await?.ok_or_else(|| Error::NotFound("the payment".into()))?;
+        let locked = store::payment_by_id(&tx, id, true)
+            .await?
+            .ok_or_else(|| Error::NotFound("the payment".into()))?;
         let (operation, amount) = check(&locked)?;
         let attempt = new_attempt(operation, &account, amount, AttemptStatus::Attempted, ctx.now());
         store::insert_attempt(&tx, ctx.tenant.as_uuid(), id, &attempt).await?;
@@ -618,14 +717,18 @@ async fn operate(
     };
     let outcome = client.execute(&Request { reference: attempt.reference.clone(), operation }).await;
     let resolved = Resolved::from(&outcome);
-    let (_, applied) =
-        tokio::join!(ctx.record(breakers.as_ref(), &account, permit, &outcome), apply(ctx, id, &attempt, resolved.clone()));
+    let (_, applied) = tokio::join!(
+        ctx.record(breakers.as_ref(), &account, permit, &outcome),
+        apply(ctx, id, &attempt, resolved.clone())
+    );
     let after = applied?;
     match resolved {
         Resolved::Declined { code, reason } => Err(Error::Declined { payment_id: id, code, reason }),
-        Resolved::NotProcessed { why } => {
-            Err(Error::Unavailable(format!("{} did not process the {}: {why}", account.gateway, attempt.operation.as_str())))
-        }
+        Resolved::NotProcessed { why } => Err(Error::Unavailable(format!(
+            "{} did not process the {}: {why}",
+            account.gateway,
+            attempt.operation.as_str()
+        ))),
         Resolved::Approved { .. } | Resolved::Unknown { .. } => Ok(after),
     }
 }
@@ -675,7 +778,9 @@ pub async fn refund(ctx: &Ctx<'_>, id: Uuid, amount: Option<i64>) -> Result<Paym
     let amount = wanted(&p)?;
     let transaction_id = p.transaction_id.clone().unwrap_or_default();
     let books = client.find_by_id(&transaction_id).await.map_err(|e| Error::Unavailable(e.to_string()))?;
-    let settled = books.as_ref().is_some_and(|t| matches!(t.status, TransactionStatus::Settled | TransactionStatus::Refunded));
+    let settled = books
+        .as_ref()
+        .is_some_and(|t| matches!(t.status, TransactionStatus::Settled | TransactionStatus::Refunded));
     if settled {
         return operate(ctx, id, |p| Ok((AttemptOperation::Refund, wanted(p)?))).await;
     }
@@ -683,19 +788,25 @@ pub async fn refund(ctx: &Ctx<'_>, id: Uuid, amount: Option<i64>) -> Result<Paym
     if whole {
         return operate(ctx, id, |p| {
             wanted(p)?;
-            if p.refunded == 0 && p.refund_pending == 0 { Ok((AttemptOperation::Void, p.captured)) } else { Err(invalid_state(p, "voided")) }
+            if p.refunded == 0 && p.refund_pending == 0 {
+                Ok((AttemptOperation::Void, p.captured))
+            } else {
+                Err(invalid_state(p, "voided"))
+            }
         })
         .await;
     }
     // Partly, before settlement: queued for after it.
     let mut conn;
     let tx = tx!(ctx, conn);
-    let locked = store::payment_by_id(&tx, id, true).await?.ok_or_else(|| Error::NotFound("the payment".into()))?;
+    let locked =
+        store::payment_by_id(&tx, id, true).await?.ok_or_else(|| Error::NotFound("the payment".into()))?;
     let amount = wanted(&locked)?;
     let attempt = new_attempt(AttemptOperation::Refund, &account, amount, AttemptStatus::Queued, ctx.now());
     store::insert_attempt(&tx, ctx.tenant.as_uuid(), id, &attempt).await?;
-    let entry = Entry::new("payment.refund_queued", "payment", id)
-        .after(serde_json::json!({"amount": amount, "attempt_id": attempt.id, "until": "the capture settles"}));
+    let entry = Entry::new("payment.refund_queued", "payment", id).after(
+        serde_json::json!({"amount": amount, "attempt_id": attempt.id, "until": "the capture settles"}),
+    );
     ctx.audit(&tx, entry).await?;
     let after = detail(&tx, id).await?;
     tx.commit().await?;
@@ -720,7 +831,8 @@ pub async fn send_due_refunds(state: &AppState, ops: &Db) -> Result<RefundsRepor
     };
     let mut report = RefundsReport::default();
     for q in queued {
-        let ctx = Ctx { state, db: ops, tenant: TenantId::from_uuid(q.tenant_id), actor: Actor::system(&caller) };
+        let ctx =
+            Ctx { state, db: ops, tenant: TenantId::from_uuid(q.tenant_id), actor: Actor::system(&caller) };
         match send_queued(&ctx, q.payment_id, &q.attempt).await {
             Ok(true) => report.sent += 1,
             Ok(false) => report.waiting += 1,
@@ -752,8 +864,12 @@ async fn send_queued(ctx: &Ctx<'_>, id: Uuid, attempt: &Attempt) -> Result<bool,
         if !store::send_queued(&tx, attempt.id).await? {
             return Ok(false);
         }
-        ctx.audit(&tx, Entry::new("payment.refund_sent", "payment", id).after(serde_json::json!({"attempt_id": attempt.id})))
-            .await?;
+        ctx.audit(
+            &tx,
+            Entry::new("payment.refund_sent", "payment", id)
+                .after(serde_json::json!({"attempt_id": attempt.id})),
+        )
+        .await?;
         tx.commit().await?;
     }
     let money = Money::new(attempt.amount, &p.currency).map_err(|e| Error::Internal(e.to_string()))?;
@@ -776,7 +892,10 @@ pub async fn list(
 
 /// The reconciliation view, across tenants (the ops role): open attempts and queued refunds with
 /// their age, open discrepancies, and every merchant account's breaker.
-pub async fn reconciliation(state: &AppState, ops: &Db) -> Result<crate::payments::model::Reconciliation, Error> {
+pub async fn reconciliation(
+    state: &AppState,
+    ops: &Db,
+) -> Result<crate::payments::model::Reconciliation, Error> {
     use crate::payments::model::{BreakerState, Reconciliation};
     let now = state.clock().now();
     let (open_attempts, queued_refunds, discrepancies, accounts) = {
@@ -792,8 +911,14 @@ pub async fn reconciliation(state: &AppState, ops: &Db) -> Result<crate::payment
     let breakers = Breakers::of(state).await.map_err(|e| Error::Config(e.to_string()))?;
     let mut views = Vec::new();
     for a in &accounts {
-        let view = breakers.view(&breaker_key(a), now).await.map_err(|e| Error::Unavailable(e.to_string()))?;
-        views.push(BreakerState { gateway: a.gateway, merchant_account_id: a.id, merchant_account: a.name.clone(), breaker: view });
+        let view =
+            breakers.view(&breaker_key(a), now).await.map_err(|e| Error::Unavailable(e.to_string()))?;
+        views.push(BreakerState {
+            gateway: a.gateway,
+            merchant_account_id: a.id,
+            merchant_account: a.name.clone(),
+            breaker: view,
+        });
     }
     Ok(Reconciliation { open_attempts, queued_refunds, discrepancies, breakers: views })
 }
