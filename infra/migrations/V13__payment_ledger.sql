@@ -53,9 +53,13 @@ CREATE TABLE payment_attempts (
     transaction_id       text,
     code                 text,
     reason               text,
+    -- `<operation>:<Idempotency-Key>` of the capture, void or refund request that made it (a
+    -- charge's key is on its payment): a retry finds the attempt here and asks about it.
+    idempotency_key      text,
     created_at           timestamptz NOT NULL,
     finished_at          timestamptz,
-    FOREIGN KEY (tenant_id, payment_id) REFERENCES payments (tenant_id, id)
+    FOREIGN KEY (tenant_id, payment_id) REFERENCES payments (tenant_id, id),
+    UNIQUE (tenant_id, idempotency_key)
 );
 -- Operations on one payment are serialised across instances: at most one call in flight (or of
 -- unknown outcome) per payment.

@@ -513,6 +513,18 @@ async fn a_decline_is_answered_with_its_code_and_never_fails_over() {
     let p = shop.payment(r.body["payment_id"].as_str().unwrap()).await;
     assert_eq!((p["status"].as_str(), p["gateway"].as_str()), (Some("failed"), Some("nmi")), "{p}");
     assert!(!shop.w.outbox("payment.failed").await.is_empty());
+    // A card number anywhere in the body is refused and never echoed; nothing is charged.
+    let pan = "4111 1111 1111 1111";
+    let body = json!({"order_id": order, "payment_method": {"customer_email": "jane@example.com", "tokens": {"nmi": pan},
+        "last4": "1111", "exp_month": 12, "exp_year": 2030}});
+    let refused = shop.charge(body, &unique()).send().await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.to_string().contains("card_number_refused")
+            && !refused.body.to_string().contains("4111 1111"),
+        "{}",
+        refused.body
+    );
     let again = shop.charge(Shop::charge_body(&order, &method), &unique()).send().await;
     assert_eq!(again.status, 201, "{}", again.body);
     assert_eq!(net_charge(&shop.s, &card).await, 1000);
@@ -559,6 +571,25 @@ async fn capture_void_and_refunds_move_the_money_the_books_show() {
         busy.body
     );
     let captured = capture(&key).expect(200).await;
+    // The key's record is lost (expired, or never finished): the database still knows what the
+    // key made, so the retry answers it and captures nothing more.
+    let table = shop.w.state.config().idempotency_table().unwrap().to_owned();
+    shop.w
+        .state
+        .dynamodb()
+        .await
+        .unwrap()
+        .delete_item()
+        .table_name(table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("payment-capture-idem#{}#{key}", shop.tenant)),
+        )
+        .send()
+        .await
+        .unwrap();
+    let again = capture(&key).expect(200).await;
+    assert_eq!(again["captured"], 1200, "{again}");
     assert_eq!(
         captured["attempts"].as_array().unwrap().iter().filter(|a| a["operation"] == "capture").count(),
         1

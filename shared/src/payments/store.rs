@@ -277,7 +277,8 @@ pub async fn method_by_id(
 const PAYMENT: &str = "p.id, p.order_id, p.status, p.intent, p.amount, p.currency, p.payment_method_id, p.gateway, \
     p.merchant_account_id, p.transaction_id, p.authorized, p.captured, p.refunded, p.decline_code, p.failure_reason, \
     p.created_at, p.updated_at, \
-    COALESCE((SELECT sum(a.amount) FROM payment_attempts a WHERE a.payment_id = p.id AND a.operation = 'refund'
+    COALESCE((SELECT sum(a.amount) FROM payment_attempts a WHERE a.payment_id = p.id
+              AND (a.operation = 'refund' OR (a.operation = 'void' AND a.amount > 0))
               AND a.status IN ('queued', 'attempted', 'unknown')), 0)::bigint AS refund_pending";
 
 fn payment(row: &Row) -> Payment {
@@ -411,6 +412,14 @@ pub async fn payment_by_key(db: &Transaction<'_>, key: &str) -> Result<Option<Uu
     Ok(row.map(|r| r.get(0)))
 }
 
+/// The payment and attempt a capture, void or refund request with `key` made.
+pub async fn attempt_by_key(db: &Transaction<'_>, key: &str) -> Result<Option<(Uuid, Uuid)>, Error> {
+    let row = db
+        .query_opt("SELECT payment_id, id FROM payment_attempts WHERE idempotency_key = $1", &[&key])
+        .await?;
+    Ok(row.map(|r| (r.get(0), r.get(1))))
+}
+
 pub async fn attempts(db: &Transaction<'_>, payment: Uuid) -> Result<Vec<Attempt>, Error> {
     let rows = db
         .query(
@@ -446,12 +455,13 @@ pub async fn insert_attempt(
     tenant: Uuid,
     payment: Uuid,
     a: &Attempt,
+    key: Option<&str>,
 ) -> Result<(), Error> {
     let inserted = db
         .execute(
             "INSERT INTO payment_attempts (id, tenant_id, payment_id, operation, gateway, merchant_account_id, amount,
-                                           reference, status, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                                           reference, status, created_at, idempotency_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             &[
                 &a.id,
                 &tenant,
@@ -463,11 +473,20 @@ pub async fn insert_attempt(
                 &a.reference,
                 &a.status.as_str(),
                 &a.created_at,
+                &key,
             ],
         )
         .await;
     match inserted {
         Ok(_) => Ok(()),
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+            && e.as_db_error().and_then(|d| d.constraint()) != Some("payment_attempts_one_open") =>
+        {
+            Err(Error::Conflict {
+                code: "request_in_progress",
+                detail: "a request with this idempotency key is being processed; retry shortly".into(),
+            })
+        }
         Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => Err(Error::Conflict {
             code: "payment_busy",
             detail: "another operation on this payment is in flight or its outcome is not known yet; retry shortly".into(),

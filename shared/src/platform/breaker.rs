@@ -109,6 +109,13 @@ pub struct View {
     pub failure_rate_percent: u32,
 }
 
+impl View {
+    /// A breaker whose state could not be read.
+    pub fn unreadable() -> Self {
+        Self { state: "unreadable".into(), open_until: None, calls: 0, failures: 0, failure_rate_percent: 0 }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("circuit breaker store unavailable: {0}")]
 pub struct Unavailable(pub String);
@@ -229,6 +236,26 @@ impl Breakers {
         }
     }
 
+    /// Gives back a probe whose call was never made: the next caller may probe at once.
+    pub async fn release_probe(&self, key: &str) -> std::result::Result<(), Unavailable> {
+        let put = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", Self::pk(key))
+            .update_expression("SET probe_until = :zero")
+            .condition_expression("st = :half")
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":half", AttributeValue::S("half_open".into()))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(()),
+            Err(e) if conditional(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     /// Records how a permitted call went; the state change it caused, if any.
     pub async fn record(
         &self,
@@ -322,10 +349,34 @@ impl Breakers {
             .send()
             .await
             .map_err(unavailable)?;
+        let item = out.attributes().cloned().unwrap_or_default();
+        // Buckets older still (left by sparse traffic) go too, so the item never grows.
+        let older: Vec<String> = item
+            .keys()
+            .filter(|k| {
+                k.strip_prefix("t_")
+                    .or_else(|| k.strip_prefix("f_"))
+                    .and_then(|n| n.parse::<i64>().ok())
+                    .is_some_and(|n| n < start - w)
+            })
+            .cloned()
+            .collect();
+        if !older.is_empty() {
+            let removed = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", Self::pk(key))
+                .update_expression(format!("REMOVE {}", older.join(", ")))
+                .send()
+                .await;
+            if let Err(e) = removed {
+                tracing::warn!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(e), "old breaker buckets not removed");
+            }
+        }
         if !failed {
             return Ok(None);
         }
-        let item = out.attributes().cloned().unwrap_or_default();
         let (calls, failures) = self.estimate(&item, now);
         let opens = text(&item, "st") == "closed"
             && calls >= f64::from(self.settings.minimum_calls)

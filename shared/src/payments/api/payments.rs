@@ -12,7 +12,10 @@ use crate::identity::Principal;
 use crate::payments::model::{
     CaptureRequest, ChargeRequest, Error, Payment, PaymentFilter, Reconciliation, RefundRequest,
 };
-use crate::payments::service::{self, payments::Ctx};
+use crate::payments::service::{
+    self,
+    payments::{Answer, Ctx, KeyOp},
+};
 use crate::platform::audit::Acting;
 use crate::platform::error::ApiError;
 use crate::platform::http::{ApiJson, ApiQuery, path_id};
@@ -20,35 +23,30 @@ use crate::platform::idempotency::{self, Claimed, Scope};
 use crate::platform::pagination::{Page, PageQuery};
 use crate::platform::state::AppState;
 
-const CHARGE: Scope = Scope("payment-charge");
-const CAPTURE: Scope = Scope("payment-capture");
-const VOID: Scope = Scope("payment-void");
-const REFUND: Scope = Scope("payment-refund");
-
-/// 202 while the outcome of a call is unknown (or a refund waits for settlement), else `done`.
-fn status_of(p: &Payment, done: StatusCode) -> StatusCode {
-    let open = p
-        .attempts
-        .iter()
-        .any(|a| a.status.open() || a.status == crate::payments::model::AttemptStatus::Queued);
-    if open { StatusCode::ACCEPTED } else { done }
+/// The idempotency store's namespace of each operation (the same names the database keeps).
+fn scope(op: KeyOp) -> Scope {
+    Scope(op.as_str())
 }
 
-/// Runs one payment POST under its idempotency key: the claim, the work, then the answer kept
-/// for replay. The key is released only when the work failed before any gateway call could have
-/// been made (the payment row carries the key, so even then a retry finds what was made).
+/// Runs one payment POST under its idempotency key. A key seen before is answered from the
+/// database first: what the earlier request made is found by its key (on the payment, or on the
+/// attempt) and asked about — never sent again — whether the key's record replays a pending
+/// answer, was lost, or its lease ran out with a dead instance. Only a request that made
+/// nothing runs `work`. A finished answer is kept 24 h and replayed; a 202 is never replayed as
+/// it was. The key is given back on a refusal (a retry then finds, in the database, anything that
+/// was made).
 async fn keyed<F, Fut>(
     state: &AppState,
     principal: &Principal,
     headers: &HeaderMap,
-    scope: Scope,
+    (op, subject): (KeyOp, uuid::Uuid),
     fingerprint: String,
     done: StatusCode,
     work: F,
 ) -> Result<Response, ApiError>
 where
-    F: FnOnce(Option<String>) -> Fut,
-    Fut: std::future::Future<Output = Result<Payment, Error>>,
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Answer, Error>>,
 {
     let Some(key) = idempotency::parse(headers.get("idempotency-key"))? else {
         return Err(ApiError::Validation(vec![crate::FieldError::new(
@@ -57,30 +55,27 @@ where
             "every payment POST carries an Idempotency-Key (1 to 255 printable ASCII characters)",
         )]));
     };
+    let scope = scope(op);
     let fp = idempotency::fingerprint(fingerprint.as_bytes());
-    let outcome = match idempotency::claim(state, scope, principal.tenant, &key, &fp).await? {
-        // A pending answer is not replayed as it was: its payment's open attempts are asked
-        // about, and the payment is answered as it now is.
-        Claimed::Replay(202, body) => {
-            let id = body["id"]
-                .as_str()
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| ApiError::internal("a pending answer without its payment"))?;
-            let db = state.db().await?;
-            service::payments::resolve(&ctx(state, db, principal), id).await
-        }
-        Claimed::Replay(status, body) => {
+    match idempotency::claim(state, scope, principal.tenant, &key, &fp).await? {
+        Claimed::Replay(status, body) if status != 202 => {
             let mut res =
                 (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), Json(body)).into_response();
             res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
             return Ok(res);
         }
-        Claimed::New => work(Some(key.clone())).await,
+        Claimed::Replay(..) | Claimed::New => {}
+    }
+    let db = state.db().await?;
+    let outcome = match service::payments::earlier(&ctx(state, db, principal), op, &key, subject).await {
+        Ok(Some(answer)) => Ok(answer),
+        Ok(None) => work(key.clone()).await,
+        Err(e) => Err(e),
     };
     let (status, body, answer) = match outcome {
-        Ok(p) => {
-            let status = status_of(&p, done);
-            let body = serde_json::to_value(&p).map_err(ApiError::internal)?;
+        Ok(a) => {
+            let status = if a.pending { StatusCode::ACCEPTED } else { done };
+            let body = serde_json::to_value(&a.payment).map_err(ApiError::internal)?;
             (status, body.clone(), Ok((status, Json(body)).into_response()))
         }
         // A decline is an answer: kept for replay like a success.
@@ -131,13 +126,14 @@ pub async fn charge(
     req.check()?;
     let db = state.db().await?;
     let (s, p, r) = (&state, &principal, &req);
-    keyed(&state, &principal, &headers, CHARGE, body.to_string(), StatusCode::CREATED, |key| async move {
+    let subject = (KeyOp::Charge, req.order_id);
+    keyed(&state, &principal, &headers, subject, body.to_string(), StatusCode::CREATED, |key| async move {
         let c = ctx(s, db, p);
         let method = match &r.payment_method {
             Some(new) => Some(service::create_method(s, db, p.tenant, &c.actor, new).await?),
             None => None,
         };
-        service::payments::charge(&c, r, method, key.as_deref()).await
+        service::payments::charge(&c, r, method, Some(&key)).await
     })
     .await
 }
@@ -166,8 +162,9 @@ pub async fn capture(
     let id = path_id(&id, "a payment")?;
     let db = state.db().await?;
     let fp = format!("{id}:{:?}", req.amount);
-    keyed(&state, &principal, &headers, CAPTURE, fp, StatusCode::OK, |_| async {
-        service::payments::capture(&ctx(&state, db, &principal), id, req.amount).await
+    let (s, p) = (&state, &principal);
+    keyed(&state, &principal, &headers, (KeyOp::Capture, id), fp, StatusCode::OK, |key| async move {
+        service::payments::capture(&ctx(s, db, p), id, req.amount, &key).await
     })
     .await
 }
@@ -193,8 +190,9 @@ pub async fn void(
 ) -> Result<Response, ApiError> {
     let id = path_id(&id, "a payment")?;
     let db = state.db().await?;
-    keyed(&state, &principal, &headers, VOID, id.to_string(), StatusCode::OK, |_| async {
-        service::payments::void(&ctx(&state, db, &principal), id).await
+    let (s, p) = (&state, &principal);
+    keyed(&state, &principal, &headers, (KeyOp::Void, id), id.to_string(), StatusCode::OK, |key| async move {
+        service::payments::void(&ctx(s, db, p), id, &key).await
     })
     .await
 }
@@ -222,8 +220,9 @@ pub async fn refund(
 ) -> Result<Response, ApiError> {
     let db = state.db().await?;
     let fp = format!("{}:{:?}", req.payment_id, req.amount);
-    keyed(&state, &principal, &headers, REFUND, fp, StatusCode::OK, |_| async {
-        service::payments::refund(&ctx(&state, db, &principal), req.payment_id, req.amount).await
+    let (s, p) = (&state, &principal);
+    keyed(&state, &principal, &headers, (KeyOp::Refund, req.payment_id), fp, StatusCode::OK, |key| async move {
+        service::payments::refund(&ctx(s, db, p), req.payment_id, req.amount, &key).await
     })
     .await
 }

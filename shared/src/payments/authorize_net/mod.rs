@@ -34,7 +34,7 @@ pub struct AuthorizeNet {
 /// token (E00114).
 const REQUEST_ERRORS: &[&str] = &[
     "E00003", "E00007", "E00008", "E00011", "E00012", "E00013", "E00014", "E00015", "E00016", "E00039",
-    "E00040", "E00044",
+    "E00040", "E00044", "E00114",
 ];
 
 /// Transaction reason codes (with `responseCode` 3) the gateway documents as refusing the request
@@ -430,7 +430,7 @@ mod tests {
                 "\u{feff}{{\"messages\":{{\"resultCode\":\"Error\",\"message\":[{{\"code\":\"{code}\",\"text\":\"t\"}}]}}}}"
             ))
         };
-        for code in ["E00003", "E00007", "E00013", "E00015", "E00040"] {
+        for code in ["E00003", "E00007", "E00013", "E00015", "E00040", "E00114"] {
             assert_eq!(classify(&api(code)).class(), "not_processed", "{code}");
         }
         for code in ["E00001", "E00053", "E99999"] {

@@ -44,24 +44,19 @@ impl PaymentStatus {
         Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 
-    fn rank(self) -> u8 {
-        match self {
-            Self::Pending => 0,
-            Self::Authorized => 1,
-            Self::Captured => 2,
-            Self::Refunded => 3,
-            Self::Voided | Self::Failed => 4,
-        }
-    }
-
-    /// Statuses are sticky: a payment never moves backwards, and voided or failed never move
-    /// (a late answer, a query or a retry cannot undo them). Refunded stays refunded as more is
-    /// refunded; captured stays captured as more is captured.
+    /// Statuses are sticky: a payment only moves forward, and voided or failed never move (a
+    /// late answer, a query or a retry cannot undo them). Only a pending charge fails; only an
+    /// authorization is voided; captured stays captured as more is captured, refunded stays
+    /// refunded as more is refunded.
     pub fn may_become(self, to: PaymentStatus) -> bool {
-        match self {
-            Self::Voided | Self::Failed => false,
-            _ => to.rank() > self.rank() || (to == self && matches!(self, Self::Captured | Self::Refunded)),
-        }
+        use PaymentStatus::*;
+        matches!(
+            (self, to),
+            (Pending, Authorized | Captured | Failed)
+                | (Authorized, Captured | Voided)
+                | (Captured, Captured | Refunded)
+                | (Refunded, Refunded)
+        )
     }
 
     /// The event a payment entering this status publishes.
@@ -383,6 +378,8 @@ mod tests {
         assert!(!S::Captured.may_become(S::Authorized));
         assert!(!S::Authorized.may_become(S::Pending));
         assert!(!S::Refunded.may_become(S::Captured));
+        assert!(!S::Authorized.may_become(S::Failed) && !S::Captured.may_become(S::Failed));
+        assert!(!S::Captured.may_become(S::Voided) && !S::Refunded.may_become(S::Voided));
         for to in S::ALL {
             assert!(!S::Voided.may_become(to) && !S::Failed.may_become(to), "{to}");
         }

@@ -97,6 +97,16 @@ impl Ctx<'_> {
         }
     }
 
+    /// Gives back a probe that will not be used (the call was not made), so another caller may
+    /// probe at once.
+    async fn release(&self, breakers: Option<&Breakers>, account: &MerchantAccount, permit: Permit) {
+        if let (Some(b), Permit::Probe) = (breakers, permit) {
+            if let Err(e) = b.release_probe(&breaker_key(account)).await {
+                tracing::error!(alarm = "breaker_unavailable", error = %e, "an unused probe was not given back");
+            }
+        }
+    }
+
     /// Tells the breaker how a permitted call went.
     async fn record(
         &self,
@@ -128,6 +138,111 @@ impl Ctx<'_> {
                 tracing::error!(alarm = "breaker_unavailable", error = %e, "circuit breaker not updated")
             }
         }
+    }
+}
+
+/// What a payment request ends in: the payment, and whether the call it made is still open (its
+/// outcome unknown, or a refund queued until settlement): 202 then.
+#[derive(Debug)]
+pub struct Answer {
+    pub payment: Payment,
+    pub pending: bool,
+}
+
+/// The payment operations an Idempotency-Key belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOp {
+    Charge,
+    Capture,
+    Void,
+    Refund,
+}
+
+impl KeyOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Charge => "payment-charge",
+            Self::Capture => "payment-capture",
+            Self::Void => "payment-void",
+            Self::Refund => "payment-refund",
+        }
+    }
+}
+
+/// The key as an attempt carries it (a charge's is on its payment).
+fn attempt_key(op: KeyOp, key: &str) -> String {
+    format!("{}:{key}", op.as_str())
+}
+
+/// A charge's answer: a failed payment is its decline (402) or its failure (503).
+fn charge_answer(p: Payment) -> Result<Answer, Error> {
+    match (p.status, &p.decline_code) {
+        (PaymentStatus::Failed, Some(code)) => Err(Error::Declined {
+            payment_id: p.id,
+            code: code.clone(),
+            reason: p.failure_reason.clone().unwrap_or_default(),
+        }),
+        (PaymentStatus::Failed, None) => Err(Error::Unavailable(format!(
+            "payment {} failed: {}",
+            p.id,
+            p.failure_reason.clone().unwrap_or_default()
+        ))),
+        _ => Ok(Answer { pending: p.status == PaymentStatus::Pending, payment: p }),
+    }
+}
+
+/// An operation's answer, judged by the attempt it made.
+fn attempt_answer(p: Payment, attempt: Uuid) -> Result<Answer, Error> {
+    let a = p
+        .attempts
+        .iter()
+        .find(|a| a.id == attempt)
+        .cloned()
+        .ok_or_else(|| Error::Internal("an attempt without its payment".into()))?;
+    match a.status {
+        AttemptStatus::Approved => Ok(Answer { payment: p, pending: false }),
+        AttemptStatus::Declined => Err(Error::Declined {
+            payment_id: p.id,
+            code: a.code.unwrap_or_default(),
+            reason: a.reason.unwrap_or_default(),
+        }),
+        AttemptStatus::NotProcessed => Err(Error::Unavailable(format!(
+            "{} did not process the {}: {}",
+            a.gateway,
+            a.operation.as_str(),
+            a.reason.unwrap_or_default()
+        ))),
+        AttemptStatus::Attempted | AttemptStatus::Unknown | AttemptStatus::Queued => {
+            Ok(Answer { payment: p, pending: true })
+        }
+    }
+}
+
+/// What an earlier request with this key made, its open calls asked about again (never sent
+/// again); `None` when it made nothing. `subject` is what this request names (the order of a
+/// charge, the payment of an operation): another one with the same key is refused.
+pub async fn earlier(ctx: &Ctx<'_>, op: KeyOp, key: &str, subject: Uuid) -> Result<Option<Answer>, Error> {
+    let found = {
+        let mut conn;
+        let tx = tx!(ctx, conn);
+        match op {
+            KeyOp::Charge => store::payment_by_key(&tx, key).await?.map(|p| (p, None)),
+            _ => store::attempt_by_key(&tx, &attempt_key(op, key)).await?.map(|(p, a)| (p, Some(a))),
+        }
+    };
+    let Some((payment, attempt)) = found else { return Ok(None) };
+    let p = resolve(ctx, payment).await?;
+    let named = if op == KeyOp::Charge { p.order_id } else { p.id };
+    if named != subject {
+        return Err(Error::Invalid(vec![crate::FieldError::new(
+            "header:idempotency-key",
+            "idempotency_key_reused",
+            "this key was used with a different request",
+        )]));
+    }
+    match attempt {
+        None => charge_answer(p).map(Some),
+        Some(a) => attempt_answer(p, a).map(Some),
     }
 }
 
@@ -233,32 +348,32 @@ async fn load(ctx: &Ctx<'_>, id: Uuid) -> Result<Payment, Error> {
 }
 
 /// Charges an order: the payment is made `pending` with its first attempt, then the gateways are
-/// tried in order. `key` is the request's Idempotency-Key: a payment made with it is found and
-/// asked about instead of charged again.
+/// tried in order. `key` is the request's Idempotency-Key, kept on the payment ([`earlier`] finds
+/// it: a retry asks the gateway instead of charging again).
 pub async fn charge(
     ctx: &Ctx<'_>,
     req: &ChargeRequest,
     method: Option<PaymentMethod>,
     key: Option<&str>,
-) -> Result<Payment, Error> {
+) -> Result<Answer, Error> {
     req.check()?;
-    let (order, existing, set_id, accounts, stored) = {
+    let (order, set_id, accounts, stored) = {
         let mut conn;
         let tx = tx!(ctx, conn);
         let order = crate::orders::find_order(&tx, req.order_id).await?;
-        let existing = match key {
-            Some(k) => store::payment_by_key(&tx, k).await?,
-            None => None,
-        };
-        if existing.is_none() {
-            if let Some(live) = store::live_payment(&tx, order.id).await? {
-                return Err(Error::Conflict {
-                    code: "order_has_live_payment",
-                    detail: format!(
-                        "the order already has a live payment ({live}); capture, void or refund it instead"
-                    ),
-                });
-            }
+        if order.status == crate::orders::OrderStatus::Cancelled {
+            return Err(Error::Conflict {
+                code: "order_cancelled",
+                detail: "a cancelled order is not charged".into(),
+            });
+        }
+        if let Some(live) = store::live_payment(&tx, order.id).await? {
+            return Err(Error::Conflict {
+                code: "order_has_live_payment",
+                detail: format!(
+                    "the order already has a live payment ({live}); capture, void or refund it instead"
+                ),
+            });
         }
         let (set_id, accounts) = routes(&tx, ctx.tenant.as_uuid()).await?;
         let stored = match req.payment_method_id {
@@ -271,12 +386,16 @@ pub async fn charge(
             })?),
             None => None,
         };
-        (order, existing, set_id, accounts, stored)
+        (order, set_id, accounts, stored)
     };
-    if let Some(id) = existing {
-        return resolve(ctx, id).await;
-    }
     let amount = req.amount.unwrap_or(order.total);
+    if amount > order.total {
+        return Err(Error::Invalid(vec![crate::FieldError::new(
+            "amount",
+            "out_of_range",
+            format!("at most the order's total, {}", order.total),
+        )]));
+    }
     let money = Money::new(amount, &order.currency).map_err(|_| {
         Error::Invalid(vec![crate::FieldError::new(
             "amount",
@@ -312,6 +431,7 @@ pub async fn charge(
         let client = match super::gateway(ctx.state, account).await {
             Ok(c) => c,
             Err(e) => {
+                ctx.release(breakers.as_ref(), account, permit).await;
                 tracing::error!(alarm = "gateway_configuration_rejected", account = %account.name, error = %e,
                     "a merchant account's client could not be made");
                 skipped.push(format!("{}: the merchant account is misconfigured", account.gateway));
@@ -320,7 +440,7 @@ pub async fn charge(
         };
         let attempt = new_attempt(intent, account, amount, AttemptStatus::Attempted, ctx.now());
         // Write-ahead: the payment (first time) and the attempt, committed before the call.
-        {
+        let written = async {
             let mut conn;
             let tx = tx!(ctx, conn);
             if !created {
@@ -337,24 +457,26 @@ pub async fn charge(
                     now: ctx.now(),
                 };
                 store::insert_payment(&tx, &new).await?;
-                store::insert_history(
-                    &tx,
-                    new.tenant,
-                    payment_id,
-                    None,
-                    PaymentStatus::Pending,
-                    "charge requested",
-                    new.now,
-                )
-                .await?;
+                store::insert_history(&tx, new.tenant, payment_id, None, PaymentStatus::Pending, "charge requested", new.now)
+                    .await?;
                 let entry = Entry::new("payment.charge_requested", "payment", payment_id)
                     .after(serde_json::json!({"order_id": order.id, "amount": amount, "currency": order.currency, "intent": intent}));
                 ctx.audit(&tx, entry).await?;
             }
-            store::insert_attempt(&tx, ctx.tenant.as_uuid(), payment_id, &attempt).await?;
+            store::insert_attempt(&tx, ctx.tenant.as_uuid(), payment_id, &attempt, None).await?;
+            let entry = Entry::new("payment.attempt_written", "payment", payment_id).after(serde_json::json!({
+                "attempt_id": attempt.id, "operation": intent, "gateway": account.gateway, "reference": attempt.reference
+            }));
+            ctx.audit(&tx, entry).await?;
             tx.commit().await?;
-            created = true;
+            Ok::<_, Error>(())
         }
+        .await;
+        if let Err(e) = written {
+            ctx.release(breakers.as_ref(), account, permit).await;
+            return Err(e);
+        }
+        created = true;
         let source = credential.source();
         let billing = Default::default();
         let operation = match intent {
@@ -374,7 +496,7 @@ pub async fn charge(
                 continue;
             }
             Resolved::Declined { code, reason } => return Err(Error::Declined { payment_id, code, reason }),
-            Resolved::Approved { .. } | Resolved::Unknown { .. } => return Ok(payment),
+            Resolved::Approved { .. } | Resolved::Unknown { .. } => return charge_answer(payment),
         }
     }
     let why = skipped.join("; ");
@@ -677,12 +799,14 @@ fn amount_error(field: &str, max: i64) -> Error {
 }
 
 /// One operation on a payment's charge at its gateway: checked under the payment's lock, written
-/// ahead, called, applied. `check` decides the operation and amount from the payment as locked.
+/// ahead (with the request's key), called, applied. `check` decides the operation and amount
+/// from the payment as locked.
 async fn operate(
     ctx: &Ctx<'_>,
     id: Uuid,
+    key: Option<String>,
     check: impl Fn(&Payment) -> Result<(AttemptOperation, i64), Error>,
-) -> Result<Payment, Error> {
+) -> Result<Answer, Error> {
     let (p, account, client) = holder(ctx, id).await?;
     check(&p)?;
     let breakers = ctx.breakers().await;
@@ -694,7 +818,7 @@ async fn operate(
         )));
     }
     let transaction_id = p.transaction_id.clone().unwrap_or_default();
-    let attempt = {
+    let written = async {
         let mut conn;
         let tx = tx!(ctx, conn);
         let locked = store::payment_by_id(&tx, id, true)
@@ -702,12 +826,20 @@ async fn operate(
             .ok_or_else(|| Error::NotFound("the payment".into()))?;
         let (operation, amount) = check(&locked)?;
         let attempt = new_attempt(operation, &account, amount, AttemptStatus::Attempted, ctx.now());
-        store::insert_attempt(&tx, ctx.tenant.as_uuid(), id, &attempt).await?;
+        store::insert_attempt(&tx, ctx.tenant.as_uuid(), id, &attempt, key.as_deref()).await?;
         let entry = Entry::new("payment.operation_requested", "payment", id)
             .after(serde_json::json!({"operation": operation, "amount": amount, "attempt_id": attempt.id}));
         ctx.audit(&tx, entry).await?;
         tx.commit().await?;
-        attempt
+        Ok::<_, Error>(attempt)
+    }
+    .await;
+    let attempt = match written {
+        Ok(a) => a,
+        Err(e) => {
+            ctx.release(breakers.as_ref(), &account, permit).await;
+            return Err(e);
+        }
     };
     let money = Money::new(attempt.amount.max(1), &p.currency).map_err(|e| Error::Internal(e.to_string()))?;
     let operation = match attempt.operation {
@@ -716,26 +848,16 @@ async fn operate(
         _ => Operation::Refund { transaction_id, amount: Some(money), account_last4: None },
     };
     let outcome = client.execute(&Request { reference: attempt.reference.clone(), operation }).await;
-    let resolved = Resolved::from(&outcome);
     let (_, applied) = tokio::join!(
         ctx.record(breakers.as_ref(), &account, permit, &outcome),
-        apply(ctx, id, &attempt, resolved.clone())
+        apply(ctx, id, &attempt, Resolved::from(&outcome))
     );
-    let after = applied?;
-    match resolved {
-        Resolved::Declined { code, reason } => Err(Error::Declined { payment_id: id, code, reason }),
-        Resolved::NotProcessed { why } => Err(Error::Unavailable(format!(
-            "{} did not process the {}: {why}",
-            account.gateway,
-            attempt.operation.as_str()
-        ))),
-        Resolved::Approved { .. } | Resolved::Unknown { .. } => Ok(after),
-    }
+    attempt_answer(applied?, attempt.id)
 }
 
 /// Captures an authorized payment, in full or in part.
-pub async fn capture(ctx: &Ctx<'_>, id: Uuid, amount: Option<i64>) -> Result<Payment, Error> {
-    operate(ctx, id, |p| {
+pub async fn capture(ctx: &Ctx<'_>, id: Uuid, amount: Option<i64>, key: &str) -> Result<Answer, Error> {
+    operate(ctx, id, Some(attempt_key(KeyOp::Capture, key)), |p| {
         if p.status != PaymentStatus::Authorized {
             return Err(invalid_state(p, "captured"));
         }
@@ -750,8 +872,8 @@ pub async fn capture(ctx: &Ctx<'_>, id: Uuid, amount: Option<i64>) -> Result<Pay
 }
 
 /// Voids an authorized payment (nothing captured).
-pub async fn void(ctx: &Ctx<'_>, id: Uuid) -> Result<Payment, Error> {
-    operate(ctx, id, |p| {
+pub async fn void(ctx: &Ctx<'_>, id: Uuid, key: &str) -> Result<Answer, Error> {
+    operate(ctx, id, Some(attempt_key(KeyOp::Void, key)), |p| {
         if p.status != PaymentStatus::Authorized {
             return Err(invalid_state(p, "voided; refund a captured payment instead"));
         }
@@ -763,7 +885,8 @@ pub async fn void(ctx: &Ctx<'_>, id: Uuid) -> Result<Payment, Error> {
 /// Refunds a captured payment: at once when its capture is settled; by voiding it when nothing
 /// is settled and all of it is returned; otherwise queued, and sent once the capture settles
 /// ([`send_due_refunds`]). The refundable amount counts refunds queued or in flight.
-pub async fn refund(ctx: &Ctx<'_>, id: Uuid, amount: Option<i64>) -> Result<Payment, Error> {
+pub async fn refund(ctx: &Ctx<'_>, id: Uuid, amount: Option<i64>, key: &str) -> Result<Answer, Error> {
+    let key = attempt_key(KeyOp::Refund, key);
     let (p, account, client) = holder(ctx, id).await?;
     let wanted = |p: &Payment| -> Result<i64, Error> {
         if !matches!(p.status, PaymentStatus::Captured | PaymentStatus::Refunded) {
@@ -782,11 +905,10 @@ pub async fn refund(ctx: &Ctx<'_>, id: Uuid, amount: Option<i64>) -> Result<Paym
         .as_ref()
         .is_some_and(|t| matches!(t.status, TransactionStatus::Settled | TransactionStatus::Refunded));
     if settled {
-        return operate(ctx, id, |p| Ok((AttemptOperation::Refund, wanted(p)?))).await;
+        return operate(ctx, id, Some(key), |p| Ok((AttemptOperation::Refund, wanted(p)?))).await;
     }
-    let whole = p.refunded == 0 && p.refund_pending == 0 && amount == p.captured;
-    if whole {
-        return operate(ctx, id, |p| {
+    if p.refunded == 0 && p.refund_pending == 0 && amount == p.captured {
+        return operate(ctx, id, Some(key), |p| {
             wanted(p)?;
             if p.refunded == 0 && p.refund_pending == 0 {
                 Ok((AttemptOperation::Void, p.captured))
@@ -803,14 +925,14 @@ pub async fn refund(ctx: &Ctx<'_>, id: Uuid, amount: Option<i64>) -> Result<Paym
         store::payment_by_id(&tx, id, true).await?.ok_or_else(|| Error::NotFound("the payment".into()))?;
     let amount = wanted(&locked)?;
     let attempt = new_attempt(AttemptOperation::Refund, &account, amount, AttemptStatus::Queued, ctx.now());
-    store::insert_attempt(&tx, ctx.tenant.as_uuid(), id, &attempt).await?;
+    store::insert_attempt(&tx, ctx.tenant.as_uuid(), id, &attempt, Some(&key)).await?;
     let entry = Entry::new("payment.refund_queued", "payment", id).after(
         serde_json::json!({"amount": amount, "attempt_id": attempt.id, "until": "the capture settles"}),
     );
     ctx.audit(&tx, entry).await?;
     let after = detail(&tx, id).await?;
     tx.commit().await?;
-    Ok(after)
+    Ok(Answer { payment: after, pending: true })
 }
 
 /// What one run of [`send_due_refunds`] did.
@@ -821,13 +943,14 @@ pub struct RefundsReport {
     pub failed: u32,
 }
 
-/// Sends every queued refund whose capture has settled (the `payments-refunds-due` schedule).
+/// Sends queued refunds whose capture has settled (the `payments-refunds-due` schedule), up to a
+/// hundred per run (the oldest first; the next run takes the rest).
 pub async fn send_due_refunds(state: &AppState, ops: &Db) -> Result<RefundsReport, Error> {
     let caller = crate::platform::http::Caller::default();
     let queued = {
         let mut conn = ops.conn().await?;
         let tx = scoped_tx(&mut conn, None, None).await?;
-        store::attempts_in(&tx, &["queued"], state.clock().now(), 500).await?
+        store::attempts_in(&tx, &["queued"], state.clock().now(), 100).await?
     };
     let mut report = RefundsReport::default();
     for q in queued {
@@ -858,19 +981,22 @@ async fn send_queued(ctx: &Ctx<'_>, id: Uuid, attempt: &Attempt) -> Result<bool,
     if matches!(permit, Permit::Refused { .. }) {
         return Ok(false);
     }
-    {
+    let sent = async {
         let mut conn;
         let tx = tx!(ctx, conn);
         if !store::send_queued(&tx, attempt.id).await? {
-            return Ok(false);
+            return Ok::<_, Error>(false);
         }
-        ctx.audit(
-            &tx,
-            Entry::new("payment.refund_sent", "payment", id)
-                .after(serde_json::json!({"attempt_id": attempt.id})),
-        )
-        .await?;
+        let entry = Entry::new("payment.refund_sent", "payment", id)
+            .after(serde_json::json!({"attempt_id": attempt.id}));
+        ctx.audit(&tx, entry).await?;
         tx.commit().await?;
+        Ok(true)
+    }
+    .await;
+    if !matches!(sent, Ok(true)) {
+        ctx.release(breakers.as_ref(), &account, permit).await;
+        return sent;
     }
     let money = Money::new(attempt.amount, &p.currency).map_err(|e| Error::Internal(e.to_string()))?;
     let operation = Operation::Refund { transaction_id, amount: Some(money), account_last4: None };
@@ -911,8 +1037,10 @@ pub async fn reconciliation(
     let breakers = Breakers::of(state).await.map_err(|e| Error::Config(e.to_string()))?;
     let mut views = Vec::new();
     for a in &accounts {
-        let view =
-            breakers.view(&breaker_key(a), now).await.map_err(|e| Error::Unavailable(e.to_string()))?;
+        let view = breakers.view(&breaker_key(a), now).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "a breaker could not be read");
+            breaker::View::unreadable()
+        });
         views.push(BreakerState {
             gateway: a.gateway,
             merchant_account_id: a.id,
