@@ -696,3 +696,90 @@ async fn capture_void_and_refunds_move_the_money_the_books_show() {
     assert!(listed["items"].as_array().unwrap().iter().all(|i| i["status"] == "refunded"));
     assert!(listed["items"].as_array().unwrap().iter().any(|i| i["id"] == p["id"]));
 }
+
+/// The breaker against DynamoDB, on explicit times: below the minimum number of calls it stays
+/// closed whatever fails; declines and rejected credentials never count; at the threshold it
+/// opens; after the wait one caller wins the probe (a second is refused); a failed probe opens it
+/// again for another wait; a successful one closes it with fresh counts; an unused probe given
+/// back lets the next caller probe at once.
+#[tokio::test]
+async fn the_breaker_counts_only_infrastructure_failures_and_a_failed_probe_reopens_it() {
+    use gateway::platform::breaker::{Breakers, Permit, Result as Call, Settings, Transition};
+    let w = World::new().await;
+    let table = w.state.config().circuit_breaker_table().unwrap().to_owned();
+    let settings = Settings {
+        failure_rate_percent: 50,
+        minimum_calls: 4,
+        window: chrono::Duration::seconds(60),
+        wait: chrono::Duration::seconds(30),
+        probe_lease: chrono::Duration::seconds(10),
+    };
+    let b = Breakers::new(w.state.dynamodb().await.unwrap().clone(), table, settings);
+    let key = format!("nmi#{}", unique());
+    // The start of a window, so every call below falls in it.
+    let t0 = chrono::DateTime::from_timestamp(1_800_000_000 - 1_800_000_000_i64.rem_euclid(60), 0).unwrap();
+    let at = |s: i64| t0 + chrono::Duration::seconds(s);
+    // Three failures: under the minimum of four calls, still closed.
+    for s in 0..3 {
+        assert_eq!(b.permit(&key, at(s)).await.unwrap(), Permit::Call);
+        assert_eq!(b.record(&key, Permit::Call, Call::Failure, at(s)).await.unwrap(), None);
+    }
+    // A rejected credential counts neither way.
+    assert_eq!(b.record(&key, Permit::Call, Call::Ignored, at(3)).await.unwrap(), None);
+    assert_eq!(b.view(&key, at(3)).await.unwrap().calls, 3);
+    // Two successes (a decline is one: the gateway answered) make 3 failures of 5 calls; only a
+    // failure is judged, and the next one makes 4 of 6 — over 50 % with the minimum met: open.
+    for s in 4..6 {
+        assert_eq!(b.record(&key, Permit::Call, Call::Success, at(s)).await.unwrap(), None);
+    }
+    assert_eq!(b.record(&key, Permit::Call, Call::Failure, at(6)).await.unwrap(), Some(Transition::Opened));
+    assert!(matches!(b.permit(&key, at(7)).await.unwrap(), Permit::Refused { .. }));
+    assert!(matches!(b.permit(&key, at(35)).await.unwrap(), Permit::Refused { .. }), "still waiting");
+    // After the wait: one probe, the next caller refused while it runs.
+    assert_eq!(b.permit(&key, at(37)).await.unwrap(), Permit::Probe);
+    assert!(matches!(b.permit(&key, at(37)).await.unwrap(), Permit::Refused { .. }));
+    // The probe fails: open again for a whole wait.
+    assert_eq!(
+        b.record(&key, Permit::Probe, Call::Failure, at(38)).await.unwrap(),
+        Some(Transition::Reopened)
+    );
+    assert!(matches!(b.permit(&key, at(60)).await.unwrap(), Permit::Refused { .. }));
+    // The next probe is taken but never used (its call was not made): given back, the next caller probes.
+    assert_eq!(b.permit(&key, at(69)).await.unwrap(), Permit::Probe);
+    b.release_probe(&key).await.unwrap();
+    assert_eq!(b.permit(&key, at(69)).await.unwrap(), Permit::Probe);
+    // It succeeds: closed, with fresh counts.
+    assert_eq!(b.record(&key, Permit::Probe, Call::Success, at(70)).await.unwrap(), Some(Transition::Closed));
+    let view = b.view(&key, at(71)).await.unwrap();
+    assert_eq!((view.state.as_str(), view.calls, view.failures), ("closed", 0, 0), "{view:?}");
+    assert_eq!(b.permit(&key, at(71)).await.unwrap(), Permit::Call);
+}
+
+/// Two processes charge one order at once, each with its own key: the database lets one payment
+/// live; every other request is refused, and the customer is charged once.
+#[tokio::test]
+async fn one_order_charged_from_two_processes_with_different_keys_is_charged_once() {
+    let shop = Shop::open().await;
+    let (method, card) = shop.method(true).await;
+    let order = shop.order(2).await;
+    let twin = shop.w.twin_with(&settings()).await;
+    let body = Shop::charge_body(&order, &method);
+    let replies = twin
+        .race(
+            (0..5).map(|_| shop.charge(body.clone(), &unique())),
+            (0..5).map(|_| shop.charge(body.clone(), &unique())),
+        )
+        .await;
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert!(
+        replies
+            .iter()
+            .all(|r| r.status == 201 || (r.status == 409 && r.body["code"] == "order_has_live_payment")),
+        "{:?}",
+        replies.iter().map(|r| (r.status, &r.body)).collect::<Vec<_>>()
+    );
+    assert_eq!(customer_books(&shop.s, &card).await.len(), 1);
+    assert_eq!(net_charge(&shop.s, &card).await, 2000);
+    twin.stop().await;
+}
