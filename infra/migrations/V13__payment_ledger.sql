@@ -56,6 +56,8 @@ CREATE TABLE payment_attempts (
     -- `<operation>:<Idempotency-Key>` of the capture, void or refund request that made it (a
     -- charge's key is on its payment): a retry finds the attempt here and asks about it.
     idempotency_key      text,
+    -- A reconciler run asking the gateway about it holds it until then (two runs ask once).
+    reconcile_until      timestamptz,
     created_at           timestamptz NOT NULL,
     finished_at          timestamptz,
     FOREIGN KEY (tenant_id, payment_id) REFERENCES payments (tenant_id, id),
@@ -68,7 +70,7 @@ CREATE INDEX payment_attempts_open ON payment_attempts (created_at) WHERE status
 CREATE INDEX payment_attempts_by_payment ON payment_attempts (payment_id, created_at);
 SELECT app_protect_tenant_table('payment_attempts');
 GRANT SELECT, INSERT, UPDATE ON payment_attempts TO gateway_app;
-GRANT SELECT, UPDATE ON payment_attempts TO gateway_ops;
+GRANT SELECT, INSERT, UPDATE ON payment_attempts TO gateway_ops;
 
 CREATE TABLE payment_history (
     id           uuid PRIMARY KEY,

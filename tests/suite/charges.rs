@@ -210,8 +210,7 @@ async fn an_answer_lost_after_nmi_charged_leaves_the_payment_pending_and_never_f
         open.iter().any(|a| a["payment_id"] == r.body["id"] && a["age_seconds"].as_i64().is_some()),
         "{view}"
     );
-    // Another key for the same order is refused; the same key finds the payment and asks NMI,
-    // which says it charged: captured, and still one charge.
+    // Another key for the same order is refused.
     let other = shop.charge(Shop::charge_body(&order, &method), &unique()).send().await;
     assert_eq!(
         (other.status.as_u16(), other.body["code"].as_str()),
@@ -219,15 +218,88 @@ async fn an_answer_lost_after_nmi_charged_leaves_the_payment_pending_and_never_f
         "{}",
         other.body
     );
-    let again = shop.charge(Shop::charge_body(&order, &method), &key).send().await;
+    // The timeout reconciler, once the attempt is old enough (the clock moved), finds NMI's charge
+    // by its reference and completes the payment: still one charge.
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(reconcile(&shop.w).await["open"], 0, "too young to be asked about");
+    assert_eq!(shop.payment(&id).await["status"], "pending");
+    shop.w.clock.advance(chrono::Duration::minutes(2));
+    let report = reconcile(&shop.w).await;
+    assert_eq!(report["completed"], 1, "{report}");
+    let p = shop
+        .w
+        .get(format!("/api/v1/payments/{id}"))
+        .by(&shop.w.person(shop.tenant, &["TENANT_ADMIN"]).await)
+        .expect(200)
+        .await;
+    assert_eq!((p["status"].as_str(), p["attempts"].as_array().unwrap().len()), (Some("captured"), 1), "{p}");
+    assert_eq!(net_charge(&shop.s, &card).await, 2000);
+    // The same key now answers the payment as it is.
+    let admin = shop.w.person(shop.tenant, &["TENANT_ADMIN"]).await;
+    let again = shop
+        .w
+        .post("/api/v1/payments/charge", Shop::charge_body(&order, &method))
+        .by(&admin)
+        .header("idempotency-key", key)
+        .send()
+        .await;
     assert_eq!(
         (again.status.as_u16(), again.body["status"].as_str()),
         (201, Some("captured")),
         "{}",
         again.body
     );
-    assert_eq!(again.body["attempts"].as_array().unwrap().len(), 1, "never sent again: {}", again.body);
     assert_eq!(net_charge(&shop.s, &card).await, 2000);
+}
+
+/// `payments-reconcile-pending` run as its schedule would, in this process.
+async fn reconcile(w: &World) -> Value {
+    (gateway::registry::PAYMENTS_RECONCILE_PENDING.handler)(&w.state, json!({})).await.unwrap()
+}
+
+/// NMI charged, its answer was lost, and the order was cancelled meanwhile: the reconciler finds
+/// the charge and does not keep it — two reconciler processes at once, the charge returned once.
+/// The customer's net charge: zero.
+#[tokio::test]
+async fn a_lost_answer_for_an_order_cancelled_meanwhile_is_voided_once_by_two_reconcilers() {
+    let mut env = settings();
+    env.push(("PAYMENTS_RECONCILE_AFTER_SECONDS", "0".into()));
+    let shop = Shop::open_with(&env).await;
+    let (method, card) = shop.method(true).await;
+    let order = shop.order(2).await;
+    shop.s.fault("nmi", "drop_after_processing", Some(1), None).await;
+    let r = shop.charge(Shop::charge_body(&order, &method), &unique()).send().await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(net_charge(&shop.s, &card).await, 2000, "NMI charged");
+    shop.w
+        .patch(
+            format!("/api/v1/orders/{order}"),
+            json!({"action": "cancel", "reason": "customer changed their mind"}),
+        )
+        .by(&shop.admin)
+        .expect(200)
+        .await;
+    let (a, b) = (shop.w.twin_with(&env).await, shop.w.twin_with(&env).await);
+    let http = crate::support::http_client();
+    let run = |api: String| {
+        let http = http.clone();
+        async move {
+            let r = http
+                .post(format!("{api}/_local/functions/payments-reconcile-pending/invoke"))
+                .send()
+                .await
+                .unwrap();
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let (ra, rb) = futures::future::join(run(a.api.clone()), run(b.api.clone())).await;
+    let voided = ra["voided"].as_i64().unwrap_or(0) + rb["voided"].as_i64().unwrap_or(0);
+    assert_eq!(voided, 1, "one run voids it, the other finds it taken or done: {ra} {rb}");
+    assert_eq!(net_charge(&shop.s, &card).await, 0, "{:?}", customer_books(&shop.s, &card).await);
+    let p = shop.payment(r.body["id"].as_str().unwrap()).await;
+    assert_eq!((p["status"].as_str(), p["refunded"].as_i64()), (Some("refunded"), Some(2000)), "{p}");
+    let voids = p["attempts"].as_array().unwrap().iter().filter(|a| a["operation"] == "void").count();
+    assert_eq!(voids, 1, "{p}");
 }
 
 /// The gateway-facing process dies after the sandbox charged and before the outcome was recorded.

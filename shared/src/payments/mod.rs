@@ -26,6 +26,19 @@ pub use nmi::Nmi;
 pub use service::payments::{EVENT_VERSION, PaymentEvent, breaker_key};
 pub use service::{account, endpoint, for_tenant, gateway};
 
+/// The `payments-reconcile-pending` function: asks the gateways about every attempt whose outcome
+/// is not known and older than the threshold.
+pub async fn reconcile_pending_task(
+    state: &crate::platform::state::AppState,
+) -> Result<serde_json::Value, crate::platform::error::TaskError> {
+    use crate::platform::error::TaskError;
+    let ops = state.ops_db().await?;
+    let report = service::payments::reconcile_pending(state, ops)
+        .await
+        .map_err(|e| TaskError::Other(e.to_string()))?;
+    Ok(serde_json::to_value(report).unwrap_or_default())
+}
+
 /// The `payments-refunds-due` function: sends queued partial refunds whose capture settled; the
 /// run is audited as one platform entry when it sent anything.
 pub async fn refunds_due_task(

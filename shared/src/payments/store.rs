@@ -518,6 +518,23 @@ pub async fn finish_attempt(
     Ok(n == 1)
 }
 
+/// Claims an open attempt for one reconciler run until `until`; false when another run holds it.
+pub async fn claim_for_reconciling(
+    db: &Transaction<'_>,
+    id: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+    until: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, Error> {
+    let n = db
+        .execute(
+            "UPDATE payment_attempts SET reconcile_until = $3
+             WHERE id = $1 AND status IN ('attempted', 'unknown') AND (reconcile_until IS NULL OR reconcile_until <= $2)",
+            &[&id, &now, &until],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
 /// Sends a queued attempt: `attempted` from here on.
 pub async fn send_queued(db: &Transaction<'_>, id: Uuid) -> Result<bool, Error> {
     let n = db

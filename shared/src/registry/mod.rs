@@ -427,6 +427,16 @@ registry! {
         )
         .schedule("rate(1 minute)")
         .timeout(120);
+        // One run asks the gateway about up to 100 open attempts (10 s per call at most).
+        PAYMENTS_RECONCILE_PENDING = TaskFunction::new(
+            Payments,
+            "payments-reconcile-pending",
+            "Resolves payment attempts whose outcome is unknown by asking their gateway (cross-tenant; gateway_ops role).",
+            |s, _event| Box::pin(crate::payments::reconcile_pending_task(s)),
+            &[DbOps, CircuitBreakers, PaymentGateways, PublishEvents],
+        )
+        .schedule("rate(5 minutes)")
+        .timeout(300);
         // One run asks each queued refund's gateway whether its capture settled (10 s per call).
         PAYMENTS_REFUNDS_DUE = TaskFunction::new(
             Payments,

@@ -744,32 +744,174 @@ fn judge(p: &Payment, a: &Attempt, books: &[GatewayTransaction]) -> Option<Resol
 pub async fn resolve(ctx: &Ctx<'_>, id: Uuid) -> Result<Payment, Error> {
     let p = load(ctx, id).await?;
     for a in p.attempts.iter().filter(|a| a.status.open()) {
-        let account = {
-            let mut conn;
-            let tx = tx!(ctx, conn);
-            super::account(&tx, a.merchant_account_id).await?
-        };
-        let client = super::gateway(ctx.state, &account).await?;
-        let books = if a.operation.charges() {
-            client.find_by_reference(&a.reference).await
-        } else {
-            match &p.transaction_id {
-                Some(t) => client.find_by_id(t).await.map(|t| t.into_iter().collect()),
-                None => Ok(Vec::new()),
+        ask(ctx, &p, a).await?;
+    }
+    load(ctx, id).await
+}
+
+/// What asking a gateway about one attempt found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asked {
+    /// Its books decided the attempt (now recorded).
+    Decided,
+    /// Its books hold nothing for it (yet).
+    NotFound,
+    /// It could not be asked.
+    Unreachable,
+}
+
+/// Asks the gateway about one open attempt of `p` and records what its books say.
+async fn ask(ctx: &Ctx<'_>, p: &Payment, a: &Attempt) -> Result<Asked, Error> {
+    let account = {
+        let mut conn;
+        let tx = tx!(ctx, conn);
+        super::account(&tx, a.merchant_account_id).await?
+    };
+    let client = super::gateway(ctx.state, &account).await?;
+    let books = if a.operation.charges() {
+        client.find_by_reference(&a.reference).await
+    } else {
+        match &p.transaction_id {
+            Some(t) => client.find_by_id(t).await.map(|t| t.into_iter().collect()),
+            None => Ok(Vec::new()),
+        }
+    };
+    match books {
+        Ok(books) => match judge(p, a, &books) {
+            Some(r) => {
+                apply(ctx, p.id, a, r).await?;
+                Ok(Asked::Decided)
             }
+            None => Ok(Asked::NotFound),
+        },
+        Err(e) => {
+            tracing::warn!(payment = %p.id, error = %e, "the gateway could not be asked; the attempt stays open");
+            Ok(Asked::Unreachable)
+        }
+    }
+}
+
+/// How long an open attempt waits before the reconciler asks about it
+/// (`PAYMENTS_RECONCILE_AFTER_SECONDS`, default 60), and how long the gateway may show no record
+/// of it before it is taken as never processed (`PAYMENTS_NOT_FOUND_AFTER_SECONDS`, default 900:
+/// a lookup right after a timeout can miss a charge the gateway is still writing).
+fn reconcile_settings(state: &AppState) -> (chrono::Duration, chrono::Duration) {
+    let secs = |name: &str, default: i64| {
+        state
+            .config()
+            .env
+            .get(name)
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|v| (0..=86_400).contains(v))
+            .unwrap_or(default)
+    };
+    (
+        chrono::Duration::seconds(secs("PAYMENTS_RECONCILE_AFTER_SECONDS", 60)),
+        chrono::Duration::seconds(secs("PAYMENTS_NOT_FOUND_AFTER_SECONDS", 900)),
+    )
+}
+
+/// What one run of [`reconcile_pending`] did.
+#[derive(Debug, Default, Serialize)]
+pub struct ReconcileReport {
+    /// Decided by the gateway's books (approved, declined).
+    pub completed: u32,
+    /// Approved, but its order was cancelled meanwhile: voided (or returned whole).
+    pub voided: u32,
+    /// No record at the gateway after the window: not processed (a charge's payment failed).
+    pub not_processed: u32,
+    /// Still open (not found yet, or the gateway could not be asked).
+    pub open: u32,
+    /// Taken by another run at the same moment.
+    pub skipped: u32,
+}
+
+/// The timeout reconciler (`payments-reconcile-pending`): every attempt whose outcome is not known
+/// and older than the threshold is looked up at its gateway by reference. Each run claims an
+/// attempt before asking (a conditional update), so two runs at once resolve it once.
+pub async fn reconcile_pending(state: &AppState, ops: &Db) -> Result<ReconcileReport, Error> {
+    let (after, window) = reconcile_settings(state);
+    let now = state.clock().now();
+    let caller = crate::platform::http::Caller::default();
+    let open = {
+        let mut conn = ops.conn().await?;
+        let tx = scoped_tx(&mut conn, None, None).await?;
+        store::attempts_in(&tx, &["attempted", "unknown"], now, 100).await?
+    };
+    let mut report = ReconcileReport::default();
+    for q in open.into_iter().filter(|q| now - q.attempt.created_at >= after) {
+        let claimed = {
+            let mut conn = ops.conn().await?;
+            let tx = scoped_tx(&mut conn, None, None).await?;
+            let won =
+                store::claim_for_reconciling(&tx, q.attempt.id, now, now + chrono::Duration::minutes(5))
+                    .await?;
+            tx.commit().await?;
+            won
         };
-        match books {
-            Ok(books) => {
-                if let Some(r) = judge(&p, a, &books) {
-                    apply(ctx, id, a, r).await?;
-                }
-            }
+        if !claimed {
+            report.skipped += 1;
+            continue;
+        }
+        let ctx =
+            Ctx { state, db: ops, tenant: TenantId::from_uuid(q.tenant_id), actor: Actor::system(&caller) };
+        match reconcile_one(&ctx, q.payment_id, &q.attempt, now - q.attempt.created_at >= window).await {
+            Ok(Reconciled::Completed) => report.completed += 1,
+            Ok(Reconciled::Voided) => report.voided += 1,
+            Ok(Reconciled::NotProcessed) => report.not_processed += 1,
+            Ok(Reconciled::Open) => report.open += 1,
             Err(e) => {
-                tracing::warn!(payment = %id, error = %e, "the gateway could not be asked; the attempt stays open")
+                tracing::warn!(payment = %q.payment_id, error = %e, "an open attempt was not reconciled");
+                report.open += 1;
             }
         }
     }
-    load(ctx, id).await
+    Ok(report)
+}
+
+enum Reconciled {
+    Completed,
+    Voided,
+    NotProcessed,
+    Open,
+}
+
+async fn reconcile_one(ctx: &Ctx<'_>, id: Uuid, a: &Attempt, past_window: bool) -> Result<Reconciled, Error> {
+    let p = load(ctx, id).await?;
+    match ask(ctx, &p, a).await? {
+        Asked::Unreachable => Ok(Reconciled::Open),
+        Asked::NotFound if !past_window => Ok(Reconciled::Open),
+        Asked::NotFound => {
+            let why = "the gateway has no record of it after the reconciliation window";
+            apply(ctx, id, a, Resolved::NotProcessed { why: why.into() }).await?;
+            if a.operation.charges() {
+                fail(ctx, id, why).await?;
+            }
+            Ok(Reconciled::NotProcessed)
+        }
+        Asked::Decided => {
+            let after = load(ctx, id).await?;
+            let cancelled = {
+                let mut conn;
+                let tx = tx!(ctx, conn);
+                crate::orders::find_order(&tx, after.order_id).await?.status
+                    == crate::orders::OrderStatus::Cancelled
+            };
+            // A charge found approved for an order cancelled meanwhile is not kept.
+            let key = format!("reconcile-{}", a.id);
+            match (a.operation.charges(), cancelled, after.status) {
+                (true, true, PaymentStatus::Authorized) => {
+                    void(ctx, id, &key).await?;
+                    Ok(Reconciled::Voided)
+                }
+                (true, true, PaymentStatus::Captured) => {
+                    refund(ctx, id, None, &key).await?;
+                    Ok(Reconciled::Voided)
+                }
+                _ => Ok(Reconciled::Completed),
+            }
+        }
+    }
 }
 
 /// The payment and the client of the account holding its charge.
