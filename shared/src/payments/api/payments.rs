@@ -1,7 +1,9 @@
 //! Payments of orders: charge (with failover), capture, void, refund, read, and the operators'
-//! reconciliation view. Every POST takes an `Idempotency-Key`, namespaced per operation: a key
-//! whose gateway call was attempted is never released for a second call — its retry gets the
-//! recorded answer, or the payment as the gateway now says it is.
+//! reconciliation view. Every POST takes an `Idempotency-Key`, namespaced per operation. What a
+//! key made is kept with it in the database (on the payment, or on the attempt), so a key whose
+//! gateway call was attempted never makes a second call — even after its record in the idempotency
+//! store expired or its lease ran out: its retry gets the recorded answer, or the payment as the
+//! gateway now says it is.
 
 use axum::Json;
 use axum::extract::{Path, State};
