@@ -76,6 +76,7 @@ const OWNERS: &[(&str, &[&str])] = &[
             "payment_attempts",
             "payment_history",
             "payment_discrepancies",
+            "payment_shipments",
         ],
     ),
 ];

@@ -13,7 +13,7 @@ use crate::support::unique;
 use crate::world::{Person, World};
 
 /// Small thresholds and short timeouts, so a test opens a breaker in a few calls.
-fn settings() -> Vec<(&'static str, String)> {
+pub fn settings() -> Vec<(&'static str, String)> {
     vec![
         ("BREAKER_MINIMUM_CALLS", "3".into()),
         ("BREAKER_FAILURE_RATE_PERCENT", "50".into()),
@@ -70,11 +70,21 @@ impl Shop {
 
     /// An accepted order of `quantity` units (10.00 USD each); its id.
     pub async fn order(&self, quantity: u32) -> String {
+        let made = self.place(quantity, None, json!({"source": "terms"})).await;
+        made["id"].as_str().unwrap().to_owned()
+    }
+
+    /// An order of `quantity` units at the list price (10.00 USD) or at `unit_price`, paid by
+    /// `payment`, placed by the tenant's admin (201); the order as answered.
+    pub async fn place(&self, quantity: u32, unit_price: Option<i64>, payment: Value) -> Value {
+        let mut line = json!({"sku": self.sku, "quantity": quantity});
+        if let Some(p) = unit_price {
+            line["unit_price"] = p.into();
+        }
         let body = json!({"currency": "USD", "customer": {"email": "jane@example.com"},
             "shipping_address": {"line1": "1 Main St", "city": "Louisville", "state": "KY", "postal_code": "40202", "country": "US"},
-            "lines": [{"sku": self.sku, "quantity": quantity}], "payment": {"source": "terms"}});
-        let made = self.w.post("/api/v1/orders", body).by(&self.admin).expect(201).await;
-        made["id"].as_str().unwrap().to_owned()
+            "lines": [line], "payment": payment});
+        self.w.post("/api/v1/orders", body).by(&self.admin).expect(201).await
     }
 
     /// A stored payment method (at both gateways when `both`); its id and the vault credentials
@@ -127,6 +137,18 @@ impl Shop {
             .by(&self.finance)
             .header("x-tenant-id", self.tenant.to_string())
             .header("idempotency-key", unique())
+    }
+
+    /// The tenant's admin cancels the order.
+    pub async fn cancel(&self, order: &str) {
+        self.w
+            .patch(
+                format!("/api/v1/orders/{order}"),
+                json!({"action": "cancel", "reason": "customer changed their mind"}),
+            )
+            .by(&self.admin)
+            .expect(200)
+            .await;
     }
 
     pub async fn payment(&self, id: &str) -> Value {
@@ -252,8 +274,28 @@ async fn an_answer_lost_after_nmi_charged_leaves_the_payment_pending_and_never_f
     assert_eq!(net_charge(&shop.s, &card).await, 2000);
 }
 
+/// `payments-reconcile-pending` run at the same moment in two other processes (two instances):
+/// how many payments they voided together, and their reports.
+pub async fn reconcile_in_two_processes(w: &World, env: &[(&str, String)]) -> (i64, String) {
+    let (a, b) = (w.twin_with(env).await, w.twin_with(env).await);
+    let http = crate::support::http_client();
+    let run = |api: String| {
+        let http = http.clone();
+        async move {
+            let r = http
+                .post(format!("{api}/_local/functions/payments-reconcile-pending/invoke"))
+                .send()
+                .await
+                .unwrap();
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let (ra, rb) = futures::future::join(run(a.api.clone()), run(b.api.clone())).await;
+    (ra["voided"].as_i64().unwrap_or(0) + rb["voided"].as_i64().unwrap_or(0), format!("{ra} {rb}"))
+}
+
 /// `payments-reconcile-pending` run as its schedule would, in this process.
-async fn reconcile(w: &World) -> Value {
+pub async fn reconcile(w: &World) -> Value {
     (gateway::registry::PAYMENTS_RECONCILE_PENDING.handler)(&w.state, json!({})).await.unwrap()
 }
 
@@ -271,30 +313,9 @@ async fn a_lost_answer_for_an_order_cancelled_meanwhile_is_voided_once_by_two_re
     let r = shop.charge(Shop::charge_body(&order, &method), &unique()).send().await;
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(net_charge(&shop.s, &card).await, 2000, "NMI charged");
-    shop.w
-        .patch(
-            format!("/api/v1/orders/{order}"),
-            json!({"action": "cancel", "reason": "customer changed their mind"}),
-        )
-        .by(&shop.admin)
-        .expect(200)
-        .await;
-    let (a, b) = (shop.w.twin_with(&env).await, shop.w.twin_with(&env).await);
-    let http = crate::support::http_client();
-    let run = |api: String| {
-        let http = http.clone();
-        async move {
-            let r = http
-                .post(format!("{api}/_local/functions/payments-reconcile-pending/invoke"))
-                .send()
-                .await
-                .unwrap();
-            r.json::<Value>().await.unwrap()
-        }
-    };
-    let (ra, rb) = futures::future::join(run(a.api.clone()), run(b.api.clone())).await;
-    let voided = ra["voided"].as_i64().unwrap_or(0) + rb["voided"].as_i64().unwrap_or(0);
-    assert_eq!(voided, 1, "one run voids it, the other finds it taken or done: {ra} {rb}");
+    shop.cancel(&order).await;
+    let (voided, reports) = reconcile_in_two_processes(&shop.w, &env).await;
+    assert_eq!(voided, 1, "one run voids it, the other finds it taken or done: {reports}");
     assert_eq!(net_charge(&shop.s, &card).await, 0, "{:?}", customer_books(&shop.s, &card).await);
     let p = shop.payment(r.body["id"].as_str().unwrap()).await;
     assert_eq!((p["status"].as_str(), p["refunded"].as_i64()), (Some("refunded"), Some(2000)), "{p}");

@@ -264,6 +264,22 @@ impl Walk {
                 let attack = keyed(req("POST", path, Some(body.clone())));
                 guarded(attack, keyed(req("POST", path, Some(body))), self.b_admin().await)
             }
+            ("POST", "/api/v1/orders/{id}/payment") => {
+                let (order, method) = self.b_chargeable().await;
+                // B's order whose payment was declined (the NMI sandbox declines under 1.00).
+                let declined = json!({"order_id": order, "payment_method_id": method, "amount": 50});
+                self.w
+                    .post("/api/v1/payments/charge", declined)
+                    .by(&self.b_admin().await)
+                    .header("idempotency-key", Uuid::now_v7().to_string())
+                    .expect(402)
+                    .await;
+                let body = json!({"payment_method_id": method});
+                let path = path.replace("{id}", &order);
+                // A's admin names B's order and method in its own tenant: neither is there.
+                let attack = keyed(req("POST", &path, Some(body.clone())));
+                guarded(attack, keyed(req("POST", &path, Some(body))), self.b_admin().await)
+            }
             ("POST", "/api/v1/payments/{id}/capture") | ("POST", "/api/v1/payments/{id}/void") => {
                 let id = self.b_payment(false).await;
                 let r = keyed(req("POST", path.replace("{id}", &id), Some(json!({}))));
@@ -514,8 +530,12 @@ impl Walk {
                 self.for_b(r).await
             }
             ("PUT", "/api/v1/settings/{key}") => {
-                let r =
-                    req("PUT", "/api/v1/settings/rate_limit.write_per_minute", Some(json!({ "value": 500 })));
+                // (The value the walk runs under: a lower one would throttle the routes after it.)
+                let r = req(
+                    "PUT",
+                    "/api/v1/settings/rate_limit.write_per_minute",
+                    Some(json!({ "value": 100_000 })),
+                );
                 self.for_b(r).await
             }
             ("GET", "/api/v1/sso/providers") => {

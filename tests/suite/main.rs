@@ -26,6 +26,7 @@ mod openapi;
 mod orders;
 mod outbox_and_queues;
 mod payments;
+mod pipeline;
 mod problem_json;
 mod rate_limits;
 mod runner;

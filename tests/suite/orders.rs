@@ -988,6 +988,78 @@ async fn everything_written(w: &World) -> String {
     all
 }
 
+/// A card security code (CVV) never enters either: a field named for it (in any body) or one
+/// written in any text field is refused, the value never echoed; in a channel's payload it is
+/// masked and the order kept. Afterwards it is in no table, queue, mailbox or log.
+#[tokio::test]
+async fn a_card_security_code_is_stored_nowhere_whatever_field_it_is_sent_in() {
+    let logs = Captured::start();
+    let s = Shop::new().await;
+    const CVV: &str = "7391";
+    let doc = s.w.get("/api/v1/openapi.json").by(&s.admin).expect(200).await;
+    let base = portal_order(json!([{"sku": "GLOW-10", "quantity": 1}]));
+    let refused = |r: &crate::support::Reply, field: &str| {
+        assert_eq!(r.status, 422, "{field}: {}", r.body);
+        let codes: Vec<(&str, &str)> = r.body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+            .collect();
+        assert!(codes.contains(&(field, "card_security_code_refused")), "{field}: {codes:?}");
+        assert!(!r.body.to_string().contains(CVV), "the value is never echoed: {}", r.body);
+    };
+    // Written in any text field of an order.
+    let mut fields = Vec::new();
+    text_fields(&doc, &doc["components"]["schemas"]["OrderInput"], "", &mut fields);
+    let mut tried = 0;
+    for field in fields
+        .iter()
+        .filter(|f| !gateway::platform::validate::is_identifier_field(f.rsplit('.').next().unwrap()))
+    {
+        let mut body = base.clone();
+        put(&mut body, field, json!(format!("CVV: {CVV}")));
+        refused(&s.w.post("/api/v1/orders", body).by(&s.admin).send().await, field);
+        tried += 1;
+    }
+    assert!(tried >= 10, "{tried} fields tried");
+    // A field of its own, in an order, a payment method, a charge.
+    let mut order = base.clone();
+    order["payment"] = json!({"source": "token", "token": "tok_1", "cvv": CVV});
+    refused(&s.w.post("/api/v1/orders", order).by(&s.admin).send().await, "payment.cvv");
+    let method = json!({"customer_email": "a@b.c", "tokens": {"nmi": "t"}, "last4": "1111", "exp_month": 12,
+        "exp_year": 2030, "cardCode": CVV});
+    refused(&s.w.post("/api/v1/payment-methods", method).by(&s.admin).send().await, "cardCode");
+    let charge = json!({"order_id": uuid::Uuid::nil(), "payment_method_id": uuid::Uuid::nil(), "cvc": CVV});
+    let r =
+        s.w.post("/api/v1/payments/charge", charge)
+            .by(&s.admin)
+            .header("idempotency-key", "cvv-1")
+            .send()
+            .await;
+    refused(&r, "cvc");
+    // In a channel's payload it is masked, the order kept.
+    let (channel, secret) = s.channel("shopify").await;
+    let mut o = fixture("shopify-orders-create.json");
+    o["financial_status"] = json!("paid");
+    o["note"] = json!(format!("security code {CVV}"));
+    let r = shopify(&s, &channel, &secret, &o, "cvv").await;
+    assert_eq!(r.body["outcome"], "created", "{}", r.body);
+    let kept =
+        s.w.get(format!("/api/v1/orders/{}", r.body["order_id"].as_str().unwrap()))
+            .by(&s.admin)
+            .expect(200)
+            .await;
+    assert_eq!(kept["notes"], "security code ****");
+    let mut all = everything_stored(&s.w).await;
+    all.push_str(&everything_in_aws(&s.w).await);
+    all.push_str(&everything_written(&s.w).await);
+    all.push_str(&logs.text());
+    let found: Vec<&str> =
+        gateway::platform::validate::security_codes(&all).into_iter().map(|r| &all[r]).collect();
+    assert!(found.is_empty(), "security codes stored or logged: {found:?}");
+}
+
 #[tokio::test]
 async fn a_card_number_is_stored_nowhere_whatever_field_it_is_sent_in() {
     let logs = Captured::start();

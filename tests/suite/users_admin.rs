@@ -292,6 +292,8 @@ async fn settings_are_validated_audited_and_take_effect() {
             "orders.serviceable_states",
             "orders.currency",
             "orders.default_payment_source",
+            "notifications.operations_emails",
+            "payments.capture",
             "mfa.required_roles"
         ]
     );

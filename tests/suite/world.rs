@@ -432,6 +432,11 @@ impl Twin {
         self.race(here, there).await.iter().map(|r| r.status.as_u16()).collect()
     }
 
+    /// The folder its mailbox sender writes each email to (one `.eml` file per email).
+    pub fn mailbox(&self) -> std::path::PathBuf {
+        self.dir.join("mailbox")
+    }
+
     /// Stops the process now (rather than when dropped).
     pub async fn stop(mut self) {
         self.child.kill().await.unwrap();

@@ -18,9 +18,14 @@ mod shopify;
 mod store;
 mod woocommerce;
 
+pub use events::OrderEvent;
 pub use model::{
     Address, Customer, Error, FIELD_ALIASES, InvalidTransition, LineInput, Order, OrderEventType, OrderInput,
     OrderStatus, Origin, Payment, transition,
 };
 pub use service::channels::{seal_secret, sign};
 pub use service::orders::find as find_order;
+pub use service::payment::{
+    AWAITING_PAYMENT, Failure as PaymentFailure, PaymentOnFile, payment_decided, payment_on_file,
+    use_payment_method,
+};

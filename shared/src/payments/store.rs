@@ -276,7 +276,7 @@ pub async fn method_by_id(
 
 const PAYMENT: &str = "p.id, p.order_id, p.status, p.intent, p.amount, p.currency, p.payment_method_id, p.gateway, \
     p.merchant_account_id, p.transaction_id, p.authorized, p.captured, p.refunded, p.decline_code, p.failure_reason, \
-    p.created_at, p.updated_at, \
+    p.created_at, p.updated_at, p.purpose, \
     COALESCE((SELECT sum(a.amount) FROM payment_attempts a WHERE a.payment_id = p.id
               AND (a.operation = 'refund' OR (a.operation = 'void' AND a.amount > 0))
               AND a.status IN ('queued', 'attempted', 'unknown')), 0)::bigint AS refund_pending";
@@ -293,6 +293,7 @@ fn payment(row: &Row) -> Payment {
         amount: row.get("amount"),
         currency: row.get("currency"),
         payment_method_id: row.get("payment_method_id"),
+        purpose: row.get("purpose"),
         gateway: row.get::<_, Option<&str>>("gateway").and_then(GatewayKind::parse),
         merchant_account_id: row.get("merchant_account_id"),
         transaction_id: row.get("transaction_id"),
@@ -341,6 +342,7 @@ pub struct NewPayment<'a> {
     pub payment_method_id: Option<Uuid>,
     pub account_set_id: Option<Uuid>,
     pub idempotency_key: Option<&'a str>,
+    pub purpose: &'a str,
     pub now: chrono::DateTime<chrono::Utc>,
 }
 
@@ -350,8 +352,8 @@ pub async fn insert_payment(db: &Transaction<'_>, p: &NewPayment<'_>) -> Result<
     let inserted = db
         .execute(
             "INSERT INTO payments (id, tenant_id, order_id, status, intent, amount, currency, payment_method_id,
-                                   account_set_id, idempotency_key, created_at, updated_at)
-             VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $10)",
+                                   account_set_id, idempotency_key, created_at, updated_at, purpose)
+             VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $10, $11)",
             &[
                 &p.id,
                 &p.tenant,
@@ -363,6 +365,7 @@ pub async fn insert_payment(db: &Transaction<'_>, p: &NewPayment<'_>) -> Result<
                 &p.account_set_id,
                 &p.idempotency_key,
                 &p.now,
+                &p.purpose,
             ],
         )
         .await;
@@ -390,7 +393,7 @@ pub async fn insert_payment(db: &Transaction<'_>, p: &NewPayment<'_>) -> Result<
 pub async fn live_payment(db: &Transaction<'_>, order: Uuid) -> Result<Option<Uuid>, Error> {
     let row = db
         .query_opt(
-            "SELECT id FROM payments WHERE order_id = $1
+            "SELECT id FROM payments WHERE order_id = $1 AND purpose = 'order'
                AND (status IN ('pending', 'authorized', 'captured') OR (status = 'refunded' AND refunded < captured))",
             &[&order],
         )
@@ -709,4 +712,148 @@ pub async fn open_discrepancies(db: &Transaction<'_>, limit: i64) -> Result<Vec<
             found_at: r.get("found_at"),
         })
         .collect())
+}
+
+/// One shipment's charge of an order, by its reference.
+pub async fn shipment(
+    db: &Transaction<'_>,
+    order: Uuid,
+    reference: &str,
+) -> Result<Option<crate::payments::service::shipments::ShipmentCharge>, Error> {
+    let row = db
+        .query_opt(
+            "SELECT shipment_ref, amount, charged, how, payment_id FROM payment_shipments
+              WHERE order_id = $1 AND shipment_ref = $2",
+            &[&order, &reference],
+        )
+        .await?;
+    Ok(row.map(|r| crate::payments::service::shipments::ShipmentCharge {
+        reference: r.get(0),
+        amount: r.get(1),
+        charged: r.get(2),
+        how: r.get(3),
+        payment_id: r.get(4),
+        pending: false,
+    }))
+}
+
+/// What an order's shipments so far amount to.
+pub async fn shipped_total(db: &Transaction<'_>, order: Uuid) -> Result<i64, Error> {
+    let row = db
+        .query_one(
+            "SELECT COALESCE(sum(amount), 0)::bigint FROM payment_shipments WHERE order_id = $1 AND how <> 'released'",
+            &[&order],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// Records a shipment's charge; false when that shipment is recorded already.
+pub async fn insert_shipment(
+    db: &Transaction<'_>,
+    tenant: Uuid,
+    order: Uuid,
+    s: &crate::payments::service::shipments::ShipmentCharge,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, Error> {
+    let inserted = db
+        .execute(
+            "INSERT INTO payment_shipments (id, tenant_id, order_id, shipment_ref, amount, charged, how, payment_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[&Uuid::now_v7(), &tenant, &order, &s.reference, &s.amount, &s.charged, &s.how, &s.payment_id, &now],
+        )
+        .await;
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => Ok(false),
+        Err(e) => Err(Error::Store(e)),
+    }
+}
+
+/// The payment holding transaction `txn` at merchant account `account` (any tenant: ops), and its
+/// tenant.
+pub async fn payment_by_transaction(
+    db: &Transaction<'_>,
+    account: Uuid,
+    txn: &str,
+) -> Result<Option<(Uuid, Payment)>, Error> {
+    let row = db
+        .query_opt(
+            &format!("SELECT p.tenant_id, {PAYMENT} FROM payments p WHERE p.merchant_account_id = $1 AND p.transaction_id = $2"),
+            &[&account, &txn],
+        )
+        .await?;
+    Ok(row.map(|r| (r.get("tenant_id"), payment(&r))))
+}
+
+/// The attempt carrying our `reference` (any tenant: ops), and its tenant.
+pub async fn attempt_by_reference(
+    db: &Transaction<'_>,
+    reference: &str,
+) -> Result<Option<(Uuid, Attempt)>, Error> {
+    let row = db
+        .query_opt(
+            &format!("SELECT tenant_id, {ATTEMPT} FROM payment_attempts WHERE reference = $1"),
+            &[&reference],
+        )
+        .await?;
+    Ok(row.map(|r| (r.get("tenant_id"), attempt(&r))))
+}
+
+/// Payments captured at `account` whose last change falls between `from` and `to` (any tenant).
+pub async fn captured_at_account(
+    db: &Transaction<'_>,
+    account: Uuid,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<(Uuid, Payment)>, Error> {
+    let rows = db
+        .query(
+            &format!(
+                "SELECT p.tenant_id, {PAYMENT} FROM payments p
+                  WHERE p.merchant_account_id = $1 AND p.status = 'captured' AND p.updated_at BETWEEN $2 AND $3
+                  ORDER BY p.updated_at LIMIT 1000"
+            ),
+            &[&account, &from, &to],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get("tenant_id"), payment(r))).collect())
+}
+
+/// Order payments still only authorized, made before `before` (any tenant: ops).
+pub async fn authorized_before(
+    db: &Transaction<'_>,
+    before: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<(Uuid, Payment)>, Error> {
+    let rows = db
+        .query(
+            &format!(
+                "SELECT p.tenant_id, {PAYMENT} FROM payments p
+                  WHERE p.status = 'authorized' AND p.purpose = 'order' AND p.created_at < $1
+                  ORDER BY p.created_at LIMIT 100"
+            ),
+            &[&before],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get("tenant_id"), payment(r))).collect())
+}
+
+/// Re-authorizations made but not yet the order's payment (a hand-over a run left unfinished).
+pub async fn reauthorizations(db: &Transaction<'_>) -> Result<Vec<(Uuid, Payment)>, Error> {
+    let rows = db
+        .query(
+            &format!(
+                "SELECT p.tenant_id, {PAYMENT} FROM payments p
+                  WHERE p.status = 'authorized' AND p.purpose = 'reauthorization' ORDER BY p.created_at LIMIT 100"
+            ),
+            &[],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get("tenant_id"), payment(r))).collect())
+}
+
+/// A re-authorization becomes the order's payment (once the one it replaces is voided).
+pub async fn make_order_payment(db: &Transaction<'_>, id: Uuid) -> Result<(), Error> {
+    db.execute("UPDATE payments SET purpose = 'order' WHERE id = $1", &[&id]).await?;
+    Ok(())
 }

@@ -172,6 +172,25 @@ pub async fn resolve(
     Ok(n == 1)
 }
 
+/// Resolves the open exception of `kind` about `subject`, if there is one (the system resolved it:
+/// what it was about moved on).
+pub async fn resolve_subject(
+    client: &impl GenericClient,
+    kind: &str,
+    subject: &str,
+    resolution: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, tokio_postgres::Error> {
+    let n = client
+        .execute(
+            "UPDATE exception_records SET status = 'resolved', resolution = $3, resolved_at = $4
+              WHERE kind = $1 AND subject = $2 AND status = 'open'",
+            &[&kind, &subject, &resolution, &now],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
 /// An exception as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Exception {

@@ -96,38 +96,68 @@ pub fn is_identifier_field(name: &str) -> bool {
         || name.ends_with("_ids")
 }
 
-/// The fields of a JSON body holding a card number (paths as the body spells them), identifier
-/// fields apart: each refused with `card_number_refused`, the value never echoed.
+/// Field names that hold a card security code (CVV, CVC, CSC): refused whatever their value.
+const SECURITY_CODE_FIELDS: &[&str] =
+    &["cvv", "cvv2", "cvc", "cvc2", "csc", "card_code", "cardcode", "security_code", "securitycode"];
+
+fn is_security_code_field(name: &str) -> bool {
+    SECURITY_CODE_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(name))
+}
+
+/// What a masked field held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Secret {
+    CardNumber,
+    SecurityCode,
+}
+
+/// The fields of a JSON body holding a card number or a card security code (paths as the body
+/// spells them), identifier fields apart: each refused (`card_number_refused`,
+/// `card_security_code_refused`), the value never echoed.
 pub fn card_number_fields(v: &serde_json::Value) -> Vec<FieldError> {
-    mask_card_number_fields(&mut v.clone())
+    let mut found = Vec::new();
+    mask_walk(&mut v.clone(), String::new(), &mut found);
+    found
         .into_iter()
-        .map(|path| {
-            FieldError::new(
+        .map(|(path, what)| match what {
+            Secret::CardNumber => FieldError::new(
                 path,
                 "card_number_refused",
                 "a card number is never accepted here (the value is not echoed); send a payment token",
-            )
+            ),
+            Secret::SecurityCode => FieldError::new(
+                path,
+                "card_security_code_refused",
+                "a card security code (CVV) is never accepted, in any field (the value is not echoed)",
+            ),
         })
         .collect()
 }
 
 /// Masks every card number in the text fields of `v` (identifier fields apart) to its last four
-/// digits; the paths masked.
+/// digits, and every card security code (a field so named, or one written in text) to
+/// asterisks; the paths masked.
 pub fn mask_card_number_fields(v: &mut serde_json::Value) -> Vec<String> {
     let mut masked = Vec::new();
     mask_walk(v, String::new(), &mut masked);
-    masked
+    masked.into_iter().map(|(path, _)| path).collect()
 }
 
 fn child(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
 }
 
-fn mask_walk(v: &mut serde_json::Value, path: String, masked: &mut Vec<String>) {
+fn mask_walk(v: &mut serde_json::Value, path: String, masked: &mut Vec<(String, Secret)>) {
     match v {
-        serde_json::Value::String(s) if !card_numbers(s).is_empty() => {
-            *s = mask_card_numbers(s);
-            masked.push(path);
+        serde_json::Value::String(s) => {
+            if !card_numbers(s).is_empty() {
+                *s = mask_card_numbers(s);
+                masked.push((path.clone(), Secret::CardNumber));
+            }
+            if !security_codes(s).is_empty() {
+                *s = mask_security_codes(s);
+                masked.push((path, Secret::SecurityCode));
+            }
         }
         serde_json::Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
@@ -135,12 +165,64 @@ fn mask_walk(v: &mut serde_json::Value, path: String, masked: &mut Vec<String>) 
             }
         }
         serde_json::Value::Object(o) => {
-            for (k, item) in o.iter_mut().filter(|(k, _)| !is_identifier_field(k)) {
-                mask_walk(item, child(&path, k), masked);
+            for (k, item) in o.iter_mut() {
+                if is_security_code_field(k) {
+                    if !item.is_null() {
+                        *item = serde_json::Value::String("***".into());
+                        masked.push((child(&path, k), Secret::SecurityCode));
+                    }
+                } else if !is_identifier_field(k) {
+                    mask_walk(item, child(&path, k), masked);
+                }
             }
         }
         _ => {}
     }
+}
+
+/// Words that name a card security code in text ("CVV 123", "cvc: 1234", "security code 987").
+const SECURITY_CODE_WORDS: &[&str] = &["cvv2", "cvc2", "cvv", "cvc", "security code", "card code", "csc"];
+
+/// The byte ranges in `text` of card security codes written after their name: 3 or 4 digits
+/// within a few separators (spaces, `:`, `=`, `#`, `-`, quotes) after one of
+/// [`SECURITY_CODE_WORDS`], as a word of their own.
+pub fn security_codes(text: &str) -> Vec<std::ops::Range<usize>> {
+    let lower = text.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let mut found: Vec<std::ops::Range<usize>> = Vec::new();
+    for word in SECURITY_CODE_WORDS {
+        let mut from = 0;
+        while let Some(at) = lower[from..].find(word) {
+            let start = from + at;
+            from = start + word.len();
+            if start > 0 && bytes[start - 1].is_ascii_alphanumeric() {
+                continue;
+            }
+            let mut i = from;
+            while i < bytes.len()
+                && i - from < 6
+                && matches!(bytes[i], b' ' | b':' | b'=' | b'#' | b'-' | b'"' | b'\'')
+            {
+                i += 1;
+            }
+            let digits = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+            let ends = bytes.get(i + digits).is_none_or(|b| !b.is_ascii_alphanumeric());
+            if (3..=4).contains(&digits) && ends && !found.iter().any(|r| r.start == i) {
+                found.push(i..i + digits);
+            }
+        }
+    }
+    found.sort_by_key(|r| r.start);
+    found
+}
+
+/// `text` with every card security code written in it replaced by asterisks.
+pub fn mask_security_codes(text: &str) -> String {
+    let mut out = text.to_owned();
+    for r in security_codes(text).into_iter().rev() {
+        out.replace_range(r.clone(), &"*".repeat(r.len()));
+    }
+    out
 }
 
 /// Whether `digits` (13 to 19 of them) start in a card network's number range.
@@ -223,6 +305,35 @@ pub fn mask_card_numbers(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn security_codes_are_refused_by_field_name_and_in_text_and_never_echoed() {
+        for text in
+            ["CVV 737", "cvc: 1234", "my cvv2=7391 thanks", "Security code - 123", "card code \"482\""]
+        {
+            assert_eq!(security_codes(text).len(), 1, "{text}");
+            let masked = mask_security_codes(text);
+            assert!(security_codes(&masked).is_empty() && masked.contains("***"), "{masked}");
+        }
+        for text in ["cvv", "order 12345", "CVV 12", "cvv 12345", "discovery 123", "cvv is 123"] {
+            assert!(security_codes(text).is_empty(), "{text}");
+        }
+        let body = serde_json::json!({"payment": {"cvv": "737", "token": "tok"}, "notes": "CVV 7391", "card_code": null});
+        let errors = card_number_fields(&body);
+        let mut fields: Vec<(&str, &str)> =
+            errors.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+        fields.sort();
+        assert_eq!(
+            fields,
+            [("notes", "card_security_code_refused"), ("payment.cvv", "card_security_code_refused")]
+        );
+        assert!(!serde_json::to_string(&errors).unwrap().contains("737"));
+        let mut masked = body.clone();
+        let mut paths = mask_card_number_fields(&mut masked);
+        paths.sort();
+        assert_eq!(paths, ["notes", "payment.cvv"]);
+        assert!(!masked.to_string().contains("737"), "{masked}");
+    }
 
     #[test]
     fn card_numbers_are_found_in_text_with_spaces_or_dashes_and_masked_to_their_last_four() {

@@ -404,6 +404,7 @@ registry! {
         PAYMENTS_CAPTURE = HttpFunction::new(Payments, api!(crate::payments::api::payments::capture), P("payments:update"), &[DbApp, VerifyTokens, RateLimits, Idempotency, CircuitBreakers, PaymentGateways, PublishEvents]);
         PAYMENTS_VOID = HttpFunction::new(Payments, api!(crate::payments::api::payments::void), P("payments:update"), &[DbApp, VerifyTokens, RateLimits, Idempotency, CircuitBreakers, PaymentGateways, PublishEvents]);
         PAYMENTS_REFUND = HttpFunction::new(Payments, api!(crate::payments::api::payments::refund), P("refunds:create"), &[DbApp, VerifyTokens, RateLimits, Idempotency, CircuitBreakers, PaymentGateways, PublishEvents]);
+        ORDERS_PAYMENT_RETRY = HttpFunction::new(Payments, api!(crate::payments::api::payments::retry), P("orders:create:own"), &[DbApp, VerifyTokens, RateLimits, Idempotency, CircuitBreakers, PaymentGateways, PublishEvents]);
         PAYMENTS_GET = HttpFunction::new(Payments, api!(crate::payments::api::payments::get), P("payments:read"), &[DbApp, VerifyTokens, RateLimits]);
         PAYMENTS_LIST = HttpFunction::new(Payments, api!(crate::payments::api::payments::list), P("payments:read"), &[DbApp, VerifyTokens, RateLimits]);
         PAYMENTS_RECONCILIATION = HttpFunction::new(Payments, api!(crate::payments::api::payments::reconciliation), P("payments:read:all"), &[DbApp, DbOps, VerifyTokens, RateLimits, CircuitBreakers]);
@@ -438,6 +439,25 @@ registry! {
         .schedule("rate(5 minutes)")
         .timeout(300);
         // One run asks each queued refund's gateway whether its capture settled (10 s per call).
+        // One run reads each account's settled and unsettled transactions (10 s per call).
+        PAYMENTS_SETTLEMENT = TaskFunction::new(
+            Payments,
+            "payments-settlement",
+            "Matches each gateway's settled transactions against our captures and refunds (mismatches become exceptions), then sends the refunds queued until settlement (cross-tenant; gateway_ops role).",
+            |s, _event| Box::pin(crate::payments::settlement_task(s)),
+            &[DbOps, CircuitBreakers, PaymentGateways, PublishEvents],
+        )
+        .schedule("cron(30 6 * * ? *)")
+        .timeout(600);
+        PAYMENTS_REAUTHORIZE = TaskFunction::new(
+            Payments,
+            "payments-reauthorize",
+            "Renews order authorizations about to expire before their capture on the stored payment method, or raises an exception (cross-tenant; gateway_ops role).",
+            |s, _event| Box::pin(crate::payments::reauthorize_task(s)),
+            &[DbOps, CircuitBreakers, PaymentGateways, PublishEvents],
+        )
+        .schedule("cron(0 5 * * ? *)")
+        .timeout(600);
         PAYMENTS_REFUNDS_DUE = TaskFunction::new(
             Payments,
             "payments-refunds-due",
@@ -476,6 +496,19 @@ registry! {
                 Ok(())
             })
         });
+        PAYMENT_AUTHORIZE = QueueFunction::new(
+            Payments,
+            "payment-authorize",
+            "The order pipeline's payment step: authorizes each accepted order (terms and external pass without a gateway call).",
+            |s, batch| {
+                Box::pin(crate::platform::consumer::handle_batch(s, "payment-authorize", batch, move |d| {
+                    crate::payments::consumers::on_order_accepted(s, d)
+                }))
+            },
+            &[DbApp, Idempotency, CircuitBreakers, PaymentGateways, PublishEvents],
+            &["order.accepted"],
+        )
+        .timeout(60);
         ORDERS_ON_MAPPING = QueueFunction::new(
             Orders,
             "orders-on-mapping",

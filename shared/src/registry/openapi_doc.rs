@@ -122,6 +122,7 @@ use crate::platform::openapi::BearerAuth;
         crate::payments::api::payments::capture,
         crate::payments::api::payments::void,
         crate::payments::api::payments::refund,
+        crate::payments::api::payments::retry,
         crate::payments::api::payments::get,
         crate::payments::api::payments::list,
         crate::payments::api::payments::reconciliation,

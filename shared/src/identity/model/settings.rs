@@ -42,6 +42,23 @@ fn us_states(v: &Value) -> Result<(), String> {
     Ok(())
 }
 
+fn emails(v: &Value) -> Result<(), String> {
+    let list = v.as_array().ok_or("a list of email addresses")?;
+    if list.len() > 20 {
+        return Err("at most 20 addresses".into());
+    }
+    for e in list {
+        let ok = e.as_str().is_some_and(|a| {
+            let (local, domain) = a.split_once('@').unwrap_or_default();
+            !local.is_empty() && domain.contains('.') && a.len() <= 254 && !a.contains([' ', ',', '<', '>'])
+        });
+        if !ok {
+            return Err(format!("{e} is not an email address"));
+        }
+    }
+    Ok(())
+}
+
 fn currency_code(v: &Value) -> Result<(), String> {
     match v.as_str() {
         Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) => Ok(()),
@@ -98,6 +115,21 @@ static KNOWN: &[Known] = &[
         check: |v| match v.as_str() {
             Some("terms" | "external") => Ok(()),
             _ => Err("terms or external".into()),
+        },
+    },
+    Known {
+        key: "notifications.operations_emails",
+        description: "Who is emailed when something needs the tenant's operations team (a failed payment).",
+        default: || Value::Array(Vec::new()),
+        check: emails,
+    },
+    Known {
+        key: "payments.capture",
+        description: "When authorized money is captured: per_shipment (each shipment's amount as it ships; later shipments are charged on the stored method) or whole (the whole authorization at the first shipment; whatever never ships is refunded).",
+        default: || Value::from("per_shipment"),
+        check: |v| match v.as_str() {
+            Some("per_shipment" | "whole") => Ok(()),
+            _ => Err("per_shipment or whole".into()),
         },
     },
     Known {

@@ -226,6 +226,9 @@ pub struct Customer {
 pub struct Payment {
     pub source: String,
     pub token: Option<String>,
+    /// A `token` order may be paid with a stored payment method (`POST /api/v1/payment-methods`)
+    /// instead of a one-time token.
+    pub payment_method_id: Option<Uuid>,
     /// The channel's payment status (`paid`, `authorized`, `pending`, `voided`, ...).
     pub status: Option<String>,
     pub reference: Option<String>,
@@ -376,6 +379,8 @@ pub struct Order {
     pub payment_source: String,
     pub payment_status: Option<String>,
     pub payment_reference: Option<String>,
+    /// The stored payment method the order is paid with (given at intake or on a retry).
+    pub payment_method_id: Option<Uuid>,
     pub subtotal: i64,
     pub discount: i64,
     pub shipping: i64,

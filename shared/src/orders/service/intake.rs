@@ -282,10 +282,16 @@ pub fn check_input(input: &OrderInput, ctx: &Context) -> Result<String, Error> {
     }
     match input.payment.source.as_str() {
         "token" => match blank(&input.payment.token) {
+            None if input.payment.payment_method_id.is_some() => {}
             None => errors.push(FieldError::new(
                 "payment.token",
                 "required",
-                "the gateway payment token to charge",
+                "the gateway payment token to charge (or payment.payment_method_id, a stored method)",
+            )),
+            Some(_) if input.payment.payment_method_id.is_some() => errors.push(FieldError::new(
+                "payment.payment_method_id",
+                "conflict",
+                "either a one-time token or a stored payment method, not both",
             )),
             Some(t) if looks_like_card_number(t) => errors.push(FieldError::new(
                 "payment.token",
@@ -561,6 +567,15 @@ mod tests {
             codes(check_input(&o, &ctx(&[]))).iter().any(|(f, c)| f == "payment.token" && c == "required")
         );
         o.payment.token = Some("tok_abc".into());
+        assert!(check_input(&o, &ctx(&[])).is_ok());
+        // A stored payment method instead of a token; not both.
+        o.payment.payment_method_id = Some(uuid::Uuid::nil());
+        assert!(
+            codes(check_input(&o, &ctx(&[])))
+                .iter()
+                .any(|(f, c)| f == "payment.payment_method_id" && c == "conflict")
+        );
+        o.payment.token = None;
         assert!(check_input(&o, &ctx(&[])).is_ok());
     }
 

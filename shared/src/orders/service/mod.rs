@@ -4,4 +4,5 @@ pub mod approvals;
 pub mod channels;
 pub mod intake;
 pub mod orders;
+pub mod payment;
 pub mod profiles;

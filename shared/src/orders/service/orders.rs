@@ -150,6 +150,7 @@ pub async fn revalidate_order(
         payment: crate::orders::Payment {
             source: order.payment_source.clone(),
             token: store::payment_token(tx, id).await?,
+            payment_method_id: order.payment_method_id,
             status: order.payment_status.clone(),
             reference: order.payment_reference.clone(),
         },

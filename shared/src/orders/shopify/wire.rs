@@ -61,6 +61,7 @@ pub fn order(o: &Value) -> Result<OrderInput, Vec<FieldError>> {
         payment: Payment {
             source: "external".into(),
             token: None,
+            payment_method_id: None,
             status: text(&o["financial_status"]).or_else(|| Some("pending".into())),
             reference: text(&o["name"]).map(|n| format!("shopify {n}")),
         },

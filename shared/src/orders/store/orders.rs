@@ -18,7 +18,8 @@ use crate::platform::tenant::TenantId;
 pub const SELECT: &str = "SELECT o.id, o.number, o.status, o.source, o.channel_id, o.external_id, o.currency,
         o.customer_email, o.customer_name, o.shipping_address, o.billing_address, o.payment_source, o.payment_status,
         o.payment_reference, o.subtotal_minor, o.discount_minor, o.shipping_minor, o.tax_minor, o.total_minor,
-        o.pricing, o.promotion_codes, o.notes, o.placed_at, o.created_at, o.updated_at, o.placed_by
+        o.pricing, o.promotion_codes, o.notes, o.placed_at, o.created_at, o.updated_at, o.placed_by,
+        o.payment_method_id
    FROM orders o";
 
 pub fn order(r: &Row) -> Order {
@@ -49,6 +50,7 @@ pub fn order(r: &Row) -> Order {
         created_at: r.get(23),
         updated_at: r.get(24),
         placed_by: r.get(25),
+        payment_method_id: r.get(26),
         lines: Vec::new(),
     }
 }
@@ -138,9 +140,10 @@ pub async fn insert(
                                  customer_email, customer_name, customer_phone, shipping_address, billing_address,
                                  payment_source, payment_token, payment_status, payment_reference, subtotal_minor,
                                  discount_minor, shipping_minor, tax_minor, total_minor, pricing, promotion_codes, notes,
-                                 profile_version, placed_by, placed_at, created_at, updated_at, input_fingerprint)
+                                 profile_version, placed_by, placed_at, created_at, updated_at, input_fingerprint,
+                                 payment_method_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-                     $22, $23, $24, $25, $26, $27, $28, $29, $29, $29, $30)
+                     $22, $23, $24, $25, $26, $27, $28, $29, $29, $29, $30, $31)
              ON CONFLICT DO NOTHING",
             &[
                 &id,
@@ -173,6 +176,7 @@ pub async fn insert(
                 &origin.placed_by,
                 &now,
                 &input.fingerprint(),
+                &input.payment.payment_method_id.filter(|_| input.payment.source == "token"),
             ],
         )
         .await?;
@@ -457,6 +461,23 @@ pub async fn readdress(
 /// The payment token an order was placed with (only `token` orders have one).
 pub async fn payment_token(tx: &Transaction<'_>, id: Uuid) -> Result<Option<String>, tokio_postgres::Error> {
     Ok(tx.query_one("SELECT payment_token FROM orders WHERE id = $1", &[&id]).await?.get(0))
+}
+
+/// The stored method an order is paid with from now on (`None`: keep the one it has), its
+/// one-time token forgotten.
+pub async fn use_payment_method(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    method: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(), tokio_postgres::Error> {
+    tx.execute(
+        "UPDATE orders SET payment_method_id = COALESCE($2, payment_method_id), payment_token = NULL, updated_at = $3
+          WHERE id = $1",
+        &[&id, &method, &now],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Writes a re-evaluation's lines and amounts over the order's.

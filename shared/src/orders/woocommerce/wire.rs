@@ -79,6 +79,7 @@ pub fn order(o: &Value) -> Result<OrderInput, Vec<FieldError>> {
         payment: Payment {
             source: "external".into(),
             token: None,
+            payment_method_id: None,
             status: Some(payment_status(o["status"].as_str().unwrap_or("")).to_owned()),
             reference: text(&o["transaction_id"]).or_else(|| text(&o["payment_method"])),
         },

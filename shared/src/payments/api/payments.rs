@@ -11,9 +11,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::identity::Principal;
+use crate::orders::OrderStatus;
 use crate::payments::model::{
-    CaptureRequest, ChargeRequest, Error, Payment, PaymentFilter, Reconciliation, RefundRequest,
+    CaptureRequest, ChargeRequest, Error, Payment, PaymentFilter, Reconciliation, RefundRequest, RetryRequest,
 };
+use crate::payments::service::payments::{Payer, Purpose};
+use crate::payments::service::step::Step;
 use crate::payments::service::{
     self,
     payments::{Answer, Ctx, KeyOp},
@@ -132,10 +135,58 @@ pub async fn charge(
     keyed(&state, &principal, &headers, subject, body.to_string(), StatusCode::CREATED, |key| async move {
         let c = ctx(s, db, p);
         let method = match &r.payment_method {
-            Some(new) => Some(service::create_method(s, db, p.tenant, &c.actor, new).await?),
+            Some(new) => Some(Payer::Method(service::create_method(s, db, p.tenant, &c.actor, new).await?)),
             None => None,
         };
-        service::payments::charge(&c, r, method, Some(&key)).await
+        service::payments::charge(&c, r, method, Some(&key), Purpose::Order).await
+    })
+    .await
+}
+
+/// Retries a failed order's payment: the order (in `payment_failed`) goes through the payment step
+/// again with a new payment method — stored (`payment_method_id`) or made from one-time tokens
+/// (`payment_method`) — or, with neither, the stored method on file after the customer fixed it.
+/// Authorized: the order moves to `payment_authorized`; an unknown outcome: 202 and
+/// `payment_pending`; declined: 402 and the order stays `payment_failed`.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/payment", operation_id = "orders_payment_retry", tag = "payments",
+    security(("bearer" = [])), request_body = RetryRequest,
+    params(("id" = Uuid, Path, description = "The order"),
+        ("Idempotency-Key" = String, Header, description = "Required; a retry with the same key never charges twice")),
+    responses(
+        (status = 201, description = "Authorized: the order is payment_authorized", body = Payment),
+        (status = 202, description = "Sent, outcome unknown: the order is payment_pending", body = Payment),
+        (status = 402, description = "Declined: `decline_code` and `payment_id` say by whom and why", body = crate::Problem),
+        (status = 404, description = "No such order (or payment method)", body = crate::Problem),
+        (status = 409, description = "The order is not payment_failed, or this key is in use", body = crate::Problem),
+        (status = 422, description = "No payment method given and none on file, or the tokens were refused", body = crate::Problem),
+        (status = 503, description = "No gateway could be reached: nothing charged", body = crate::Problem),
+    ))]
+pub async fn retry(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    let id = path_id(&id, "an order")?;
+    let req: RetryRequest = crate::platform::http::parse_json(body.to_string().as_bytes())?;
+    req.check()?;
+    let db = state.db().await?;
+    let (s, p, r) = (&state, &principal, &req);
+    let fp = format!("retry:{id}:{body}");
+    keyed(&state, &principal, &headers, (KeyOp::Charge, id), fp, StatusCode::CREATED, |key| async move {
+        let c = ctx(s, db, p);
+        let method = service::step::retry_method(&c, id, r, p.scope == crate::identity::Scope::Own).await?;
+        match service::step::pay_order(&c, id, OrderStatus::PaymentFailed, &key, method).await? {
+            Step::Charged(answer) => Ok(*answer),
+            Step::Declined(e) => Err(e),
+            Step::LeftAlone(status) => Err(service::step::not_failed(status)),
+            Step::NoGatewayCall => Err(Error::Conflict {
+                code: "invalid_state",
+                detail: "the order is paid by terms or externally: it passed without a gateway call".into(),
+            }),
+            Step::Failed(why) => Err(Error::Unavailable(why)),
+        }
     })
     .await
 }

@@ -206,6 +206,9 @@ pub struct Payment {
     pub amount: i64,
     pub currency: String,
     pub payment_method_id: Option<Uuid>,
+    /// `order` (the order's authorization or charge), `shipment` (a later shipment's own sale) or
+    /// `reauthorization` (replacing an authorization about to expire).
+    pub purpose: String,
     /// The gateway and merchant account holding the charge (once a gateway took it).
     pub gateway: Option<GatewayKind>,
     pub merchant_account_id: Option<Uuid>,
@@ -273,6 +276,30 @@ impl ChargeRequest {
             _ => {}
         }
         if errors.is_empty() { Ok(()) } else { Err(Error::Invalid(errors)) }
+    }
+}
+
+/// `POST /api/v1/orders/{id}/payment`: a failed order's payment tried again, with a new payment
+/// method, or (neither given) the one on file after the customer fixed it.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetryRequest {
+    /// A stored payment method of the tenant ...
+    pub payment_method_id: Option<Uuid>,
+    /// ... or one-time tokens, stored in the gateways' vaults first.
+    pub payment_method: Option<NewPaymentMethod>,
+}
+
+impl RetryRequest {
+    pub fn check(&self) -> Result<(), Error> {
+        if self.payment_method_id.is_some() && self.payment_method.is_some() {
+            return Err(Error::Invalid(vec![FieldError::new(
+                "payment_method",
+                "conflict",
+                "send either payment_method_id or payment_method, not both",
+            )]));
+        }
+        Ok(())
     }
 }
 

@@ -13,6 +13,10 @@ use crate::payments::model::{
 use crate::payments::nmi::Nmi;
 
 pub mod payments;
+pub mod reauthorize;
+pub mod settlement;
+pub mod shipments;
+pub mod step;
 use crate::payments::store;
 use crate::platform::outbound::Policy;
 use crate::platform::state::AppState;
@@ -246,6 +250,22 @@ pub async fn accounts_for(db: &Transaction<'_>, tenant: Uuid) -> Result<Vec<Merc
 
 pub async fn method(db: &Transaction<'_>, id: Uuid) -> Result<crate::payments::model::PaymentMethod, Error> {
     store::method_by_id(db, id).await?.ok_or_else(|| Error::NotFound("the payment method".into()))
+}
+
+/// The stored method a request names in `payment_method_id` (none: none named); one the tenant
+/// does not have is that field's error.
+pub async fn named_method(
+    db: &Transaction<'_>,
+    id: Option<Uuid>,
+) -> Result<Option<crate::payments::model::PaymentMethod>, Error> {
+    let Some(id) = id else { return Ok(None) };
+    method(db, id).await.map(Some).map_err(|_| {
+        Error::Invalid(vec![crate::FieldError::new(
+            "payment_method_id",
+            "not_found",
+            "no payment method of this tenant has this id",
+        )])
+    })
 }
 
 /// Makes a reusable payment method from one-time tokens: each is stored in its gateway's vault at

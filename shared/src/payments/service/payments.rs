@@ -17,9 +17,9 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::payments::model::{
-    Attempt, AttemptOperation, AttemptStatus, ChargeRequest, Error, Gateway, GatewayTransaction,
-    MerchantAccount, Money, Operation, Outcome, Payment, PaymentMethod, PaymentStatus, Request,
-    TransactionStatus,
+    Attempt, AttemptOperation, AttemptStatus, ChargeRequest, Error, Gateway, GatewayKind, GatewayTransaction,
+    MerchantAccount, Money, OneTimeToken, Operation, Outcome, Payment, PaymentMethod, PaymentSource,
+    PaymentStatus, Request, TransactionStatus,
 };
 use crate::payments::store::{self, NewPayment, PaymentChange};
 use crate::platform::audit::{self, Actor, Entry};
@@ -347,16 +347,70 @@ async fn load(ctx: &Ctx<'_>, id: Uuid) -> Result<Payment, Error> {
     detail(&tx, id).await
 }
 
+/// What a charge is paid with.
+pub enum Payer {
+    /// A stored payment method (its vault credentials, one per gateway: failover possible).
+    Method(PaymentMethod),
+    /// An order's one-time gateway token: good once, at one gateway only (the set's primary), so
+    /// never sent elsewhere.
+    Token(OneTimeToken),
+}
+
+impl Payer {
+    fn method_id(&self) -> Option<Uuid> {
+        match self {
+            Self::Method(m) => Some(m.id),
+            Self::Token(_) => None,
+        }
+    }
+
+    /// What pays at `account` (the `first` account tried), or why nothing does.
+    fn source_at(&self, account: &MerchantAccount, first: bool) -> Result<PaymentSource, &'static str> {
+        match self {
+            Self::Method(m) => m
+                .credentials
+                .iter()
+                .find(|c| c.gateway() == account.gateway)
+                .map(|c| c.source())
+                .ok_or("the payment method has no credential there"),
+            Self::Token(t) if first => Ok(match account.gateway {
+                GatewayKind::Nmi => PaymentSource::NmiToken(t.clone()),
+                GatewayKind::AuthorizeNet => PaymentSource::AuthorizeNetOpaque(t.clone()),
+            }),
+            Self::Token(_) => Err("a one-time token is good at one gateway only"),
+        }
+    }
+}
+
+/// What a payment is for (`payments.purpose`): only an `order` payment is the order's one live
+/// payment; a `shipment` sale charges a later shipment beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Order,
+    Shipment,
+    Reauthorization,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Order => "order",
+            Self::Shipment => "shipment",
+            Self::Reauthorization => "reauthorization",
+        }
+    }
+}
+
 /// Charges an order: the payment is made `pending` with its first attempt, then the gateways are
 /// tried in order. `key` is the request's Idempotency-Key, kept on the payment ([`earlier`] finds
 /// it: a retry asks the gateway instead of charging again).
 pub async fn charge(
     ctx: &Ctx<'_>,
     req: &ChargeRequest,
-    method: Option<PaymentMethod>,
+    payer: Option<Payer>,
     key: Option<&str>,
+    purpose: Purpose,
 ) -> Result<Answer, Error> {
-    req.check()?;
     let (order, set_id, accounts, stored) = {
         let mut conn;
         let tx = tx!(ctx, conn);
@@ -367,7 +421,7 @@ pub async fn charge(
                 detail: "a cancelled order is not charged".into(),
             });
         }
-        if let Some(live) = store::live_payment(&tx, order.id).await? {
+        if let Some(live) = store::live_payment(&tx, order.id).await?.filter(|_| purpose == Purpose::Order) {
             return Err(Error::Conflict {
                 code: "order_has_live_payment",
                 detail: format!(
@@ -376,16 +430,7 @@ pub async fn charge(
             });
         }
         let (set_id, accounts) = routes(&tx, ctx.tenant.as_uuid()).await?;
-        let stored = match req.payment_method_id {
-            Some(id) => Some(super::method(&tx, id).await.map_err(|_| {
-                Error::Invalid(vec![crate::FieldError::new(
-                    "payment_method_id",
-                    "not_found",
-                    "no payment method of this tenant has this id",
-                )])
-            })?),
-            None => None,
-        };
+        let stored = super::named_method(&tx, req.payment_method_id).await?;
         (order, set_id, accounts, stored)
     };
     let amount = req.amount.unwrap_or(order.total);
@@ -411,17 +456,22 @@ pub async fn charge(
     if accounts.is_empty() {
         return Err(Error::Unavailable("no enabled merchant account charges this tenant".into()));
     }
-    let method =
-        stored.or(method).ok_or_else(|| Error::Internal("a charge without a payment method".into()))?;
+    let payer = stored
+        .map(Payer::Method)
+        .or(payer)
+        .ok_or_else(|| Error::Internal("a charge without a payment method".into()))?;
     let intent = if req.capture { AttemptOperation::Sale } else { AttemptOperation::Authorize };
     let payment_id = Uuid::now_v7();
     let breakers = ctx.breakers().await;
     let mut created = false;
     let mut skipped = Vec::new();
-    for account in &accounts {
-        let Some(credential) = method.credentials.iter().find(|c| c.gateway() == account.gateway) else {
-            skipped.push(format!("{}: the payment method has no credential there", account.gateway));
-            continue;
+    for (i, account) in accounts.iter().enumerate() {
+        let source = match payer.source_at(account, i == 0) {
+            Ok(source) => source,
+            Err(why) => {
+                skipped.push(format!("{}: {why}", account.gateway));
+                continue;
+            }
         };
         let permit = ctx.permit(breakers.as_ref(), account).await;
         if let Permit::Refused { until } = permit {
@@ -451,9 +501,10 @@ pub async fn charge(
                     intent,
                     amount,
                     currency: &order.currency,
-                    payment_method_id: Some(method.id),
+                    payment_method_id: payer.method_id(),
                     account_set_id: set_id,
                     idempotency_key: key,
+                    purpose: purpose.as_str(),
                     now: ctx.now(),
                 };
                 store::insert_payment(&tx, &new).await?;
@@ -477,7 +528,6 @@ pub async fn charge(
             return Err(e);
         }
         created = true;
-        let source = credential.source();
         let billing = Default::default();
         let operation = match intent {
             AttemptOperation::Sale => Operation::Sale { source, amount: money, billing },
@@ -577,7 +627,68 @@ async fn moved(
         .await?;
         envelopes.push(e);
     }
+    order_follows(ctx, tx, &after, envelopes).await?;
     Ok(true)
+}
+
+/// Moves an order after its live payment, if it has one (one made outside the payment step: by
+/// hand, or while the order was held); that payment.
+pub(super) async fn follow_live(ctx: &Ctx<'_>, order_id: Uuid) -> Result<Option<Payment>, Error> {
+    let mut envelopes = Vec::new();
+    let live = {
+        let mut conn;
+        let tx = tx!(ctx, conn);
+        let live = match store::live_payment(&tx, order_id).await? {
+            Some(id) => Some(detail(&tx, id).await?),
+            None => None,
+        };
+        if let Some(p) = &live {
+            order_follows(ctx, &tx, p, &mut envelopes).await?;
+        }
+        tx.commit().await?;
+        live
+    };
+    publish(ctx, &envelopes).await;
+    Ok(live)
+}
+
+/// The order follows its payment, in the payment's transaction: authorized (or captured) →
+/// `payment_authorized`; outcome unknown → `payment_pending`; failed → `payment_failed` (with an
+/// exception and an email to the tenant's operations contacts). Only the order's own payment
+/// moves it, and only while the order waits for its payment.
+pub(super) async fn order_follows(
+    ctx: &Ctx<'_>,
+    tx: &tokio_postgres::Transaction<'_>,
+    p: &Payment,
+    envelopes: &mut Vec<Envelope>,
+) -> Result<(), Error> {
+    use crate::orders::OrderStatus as O;
+    if p.purpose != Purpose::Order.as_str() {
+        return Ok(());
+    }
+    let failure;
+    let (to, reason, failed) = match p.status {
+        PaymentStatus::Authorized | PaymentStatus::Captured => {
+            (O::PaymentAuthorized, "the payment was authorized", None)
+        }
+        PaymentStatus::Pending => {
+            (O::PaymentPending, "the gateway's answer was lost; the reconciler asks it", None)
+        }
+        PaymentStatus::Failed => {
+            failure = crate::orders::PaymentFailure {
+                payment_id: Some(p.id),
+                decline_code: p.decline_code.clone(),
+                reason: p.failure_reason.clone().unwrap_or_else(|| "the payment failed".into()),
+            };
+            (O::PaymentFailed, "the payment failed", Some(&failure))
+        }
+        _ => return Ok(()),
+    };
+    let moved =
+        crate::orders::payment_decided(tx, ctx.state, ctx.tenant, p.order_id, to, reason, failed, ctx.now())
+            .await?;
+    envelopes.extend(moved.into_iter().flatten());
+    Ok(())
 }
 
 async fn publish(ctx: &Ctx<'_>, envelopes: &[Envelope]) {
@@ -702,6 +813,9 @@ async fn apply_in_tx(
                     .await?;
             }
         } else {
+            if matches!(resolved, Resolved::Unknown { .. }) && attempt.operation.charges() {
+                order_follows(ctx, &tx, &p, &mut envelopes).await?;
+            }
             let entry = Entry::new("payment.attempt_finished", "payment", p.id).after(
                 serde_json::json!({"attempt_id": attempt.id, "operation": attempt.operation, "status": status, "reason": reason}),
             );

@@ -114,6 +114,7 @@ pub static ROUTES: &[RoutePolicy] = &[
     r("POST", "/api/v1/payments/{id}/capture", Permission("payments:update")),
     r("POST", "/api/v1/payments/{id}/void", Permission("payments:update")),
     r("POST", "/api/v1/payments/refund", Permission("refunds:create")),
+    r("POST", "/api/v1/orders/{id}/payment", Permission("orders:create:own")),
     r("GET", "/api/v1/payments/{id}", Permission("payments:read")),
     r("GET", "/api/v1/payments", Permission("payments:read")),
     r("GET", "/api/v1/admin/reconciliation", Permission("payments:read:all")),
