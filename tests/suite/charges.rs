@@ -275,8 +275,9 @@ async fn an_answer_lost_after_nmi_charged_leaves_the_payment_pending_and_never_f
 }
 
 /// `payments-reconcile-pending` run at the same moment in two other processes (two instances):
-/// how many payments they voided together, and their reports.
-pub async fn reconcile_in_two_processes(w: &World, env: &[(&str, String)]) -> (i64, String) {
+/// how many attempts they settled as `outcome` (`completed`, `voided`, …) together, and their
+/// reports.
+pub async fn reconcile_in_two_processes(w: &World, env: &[(&str, String)], outcome: &str) -> (i64, String) {
     let (a, b) = (w.twin_with(env).await, w.twin_with(env).await);
     let http = crate::support::http_client();
     let run = |api: String| {
@@ -291,7 +292,7 @@ pub async fn reconcile_in_two_processes(w: &World, env: &[(&str, String)]) -> (i
         }
     };
     let (ra, rb) = futures::future::join(run(a.api.clone()), run(b.api.clone())).await;
-    (ra["voided"].as_i64().unwrap_or(0) + rb["voided"].as_i64().unwrap_or(0), format!("{ra} {rb}"))
+    (ra[outcome].as_i64().unwrap_or(0) + rb[outcome].as_i64().unwrap_or(0), format!("{ra} {rb}"))
 }
 
 /// `payments-reconcile-pending` run as its schedule would, in this process.
@@ -314,7 +315,7 @@ async fn a_lost_answer_for_an_order_cancelled_meanwhile_is_voided_once_by_two_re
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(net_charge(&shop.s, &card).await, 2000, "NMI charged");
     shop.cancel(&order).await;
-    let (voided, reports) = reconcile_in_two_processes(&shop.w, &env).await;
+    let (voided, reports) = reconcile_in_two_processes(&shop.w, &env, "voided").await;
     assert_eq!(voided, 1, "one run voids it, the other finds it taken or done: {reports}");
     assert_eq!(net_charge(&shop.s, &card).await, 0, "{:?}", customer_books(&shop.s, &card).await);
     let p = shop.payment(r.body["id"].as_str().unwrap()).await;

@@ -232,11 +232,14 @@ async fn terms_orders_pass_without_a_gateway_call_and_a_duplicate_delivery_chang
     assert_eq!(books[0]["authorized"], 3000);
 }
 
-/// NMI approves but its answer never arrives: the order is `payment_pending`. The reconciler
-/// (clock moved) finds the charge and completes it; the order moves on. Exactly one charge.
+/// NMI approves but its answer never arrives: the order is `payment_pending`. Two reconciler
+/// processes at once (the clock moved) find the charge and complete it once; the order moves on.
+/// Exactly one charge.
 #[tokio::test]
 async fn a_lost_answer_leaves_the_order_pending_until_the_reconciler_completes_it() {
-    let shop = Shop::open().await;
+    let mut env = settings();
+    env.push(("PAYMENTS_RECONCILE_AFTER_SECONDS", "60".into()));
+    let shop = Shop::open_with(&env).await;
     let (method, card) = shop.method(true).await;
     let made = shop.place(2, None, json!({"source": "token", "payment_method_id": method})).await;
     let id = made["id"].as_str().unwrap();
@@ -245,9 +248,14 @@ async fn a_lost_answer_leaves_the_order_pending_until_the_reconciler_completes_i
     let pending = order_of(&shop, id).await;
     assert_eq!(history(&pending), ["accepted", "payment_pending"], "{pending}");
     assert_eq!(net_charge(&shop.s, &card).await, 2000, "NMI holds it");
-    shop.w.clock.advance(chrono::Duration::minutes(2));
-    let report = reconcile(&shop.w).await;
-    assert_eq!(report["completed"], 1, "{report}");
+    assert_eq!(reconcile(&shop.w).await["open"], 0, "too young to be asked about");
+    // A minute later, on the clock the two reconciler processes read: they complete it once.
+    let clock_file = std::env::temp_dir().join(format!("clock-{}", unique()));
+    gateway::OffsetFileClock::write(&clock_file, chrono::Duration::minutes(2)).unwrap();
+    env.push(("CLOCK_OFFSET_FILE", clock_file.display().to_string()));
+    let (completed, reports) = reconcile_in_two_processes(&shop.w, &env, "completed").await;
+    std::fs::remove_file(&clock_file).ok();
+    assert_eq!(completed, 1, "{reports}");
     let order = order_of(&shop, id).await;
     assert_eq!(history(&order), ["accepted", "payment_pending", "payment_authorized"], "{order}");
     assert_eq!(net_charge(&shop.s, &card).await, 2000, "{:?}", customer_books(&shop.s, &card).await);
@@ -304,7 +312,7 @@ async fn a_lost_answer_for_an_order_cancelled_meanwhile_is_voided_once_by_two_re
     step(&shop.w, id).await;
     assert_eq!(order_of(&shop, id).await["status"], "payment_pending");
     shop.cancel(id).await;
-    let (voided, reports) = reconcile_in_two_processes(&shop.w, &env).await;
+    let (voided, reports) = reconcile_in_two_processes(&shop.w, &env, "voided").await;
     assert_eq!(voided, 1, "{reports}");
     assert_eq!(net_charge(&shop.s, &card).await, 0, "{:?}", customer_books(&shop.s, &card).await);
     let p = payments_of(&shop, id).await;

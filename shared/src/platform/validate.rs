@@ -86,6 +86,10 @@ const IDENTIFIER_FIELDS: &[&str] = &[
     // Secrets a person types are hashed, never kept as written: a password may hold any digits.
     "password",
     "new_password",
+    // Secrets the gateway made and handed out (random: one in a few hundred holds a run of digits
+    // that passes Luhn).
+    "refresh_token",
+    "challenge_token",
 ];
 
 /// Whether a field of this name holds an identifier (exempt from the card-number check).
