@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod identity;
+pub mod inventory;
 pub mod notifications;
 pub mod orders;
 pub mod payments;

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 /// The crate's top-level modules, lowest layer first. A module may use only those before it.
 const LAYERS: &[&str] =
-    &["platform", "notifications", "identity", "catalog", "orders", "payments", "registry"];
+    &["platform", "notifications", "identity", "catalog", "orders", "payments", "inventory", "registry"];
 
 /// The bounded contexts (the layers that are not the platform or the registry).
-const CONTEXTS: &[&str] = &["notifications", "identity", "catalog", "orders", "payments"];
+const CONTEXTS: &[&str] = &["notifications", "identity", "catalog", "orders", "payments", "inventory"];
 
 /// Who owns each table; a table the migrations create and this list does not name fails the test.
 const OWNERS: &[(&str, &[&str])] = &[
@@ -79,6 +79,7 @@ const OWNERS: &[(&str, &[&str])] = &[
             "payment_shipments",
         ],
     ),
+    ("inventory", &["warehouses", "stock_levels", "inventory_movements", "reservations", "backorders"]),
 ];
 
 fn src() -> PathBuf {

@@ -19,6 +19,7 @@ mod config_and_secrets;
 mod events;
 mod health;
 mod identity_db;
+mod inventory;
 mod isolation;
 mod mfa;
 mod migrations;

@@ -74,12 +74,13 @@ fn net(books: &[Value]) -> i64 {
     books.iter().map(|t| t["net"].as_i64().unwrap() + t["pending_hold"].as_i64().unwrap()).sum()
 }
 
-/// Polls the order (through the API) until it reaches `status`; the order then.
+/// Polls the order (through the API) until it has reached `status` (the pipeline may have moved it
+/// on since); the order then.
 async fn until(shop: &Shop, id: &str, status: &str) -> Value {
     let mut last = Value::Null;
     for _ in 0..300 {
         last = order_of(shop, id).await;
-        if last["status"] == status {
+        if history(&last).contains(&status) {
             return last;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -108,7 +109,7 @@ async fn an_order_pays_by_itself_through_the_bus_and_a_declined_one_is_retried()
     assert_eq!(made["status"], "accepted", "{made}");
     let id = made["id"].as_str().unwrap();
     let paid = until(&shop, id, "payment_authorized").await;
-    assert_eq!(history(&paid), ["accepted", "payment_authorized"], "{paid}");
+    assert_eq!(history(&paid)[..2], ["accepted", "payment_authorized"], "{paid}");
     let books = order_books(&shop, id).await;
     assert_eq!(books.len(), 1, "{books:?}");
     assert_eq!(
@@ -183,13 +184,14 @@ async fn an_order_pays_by_itself_through_the_bus_and_a_declined_one_is_retried()
         (retried.body["status"].as_str(), retried.body["gateway"].as_str()),
         (Some("authorized"), Some("authorize_net"))
     );
-    let order = order_of(&shop, id).await;
-    assert_eq!(order["status"], "payment_authorized", "{order}");
     // (The failure was written by the other process, on the wall clock; the retry here, on this
-    // world's clock: the history's order by time says nothing.)
-    let mut moved = history(&order);
-    moved.sort_unstable();
-    assert_eq!(moved, ["accepted", "needs_review", "payment_authorized", "payment_failed"], "{order}");
+    // world's clock: the history's order by time says nothing. The other process's stock step may
+    // have moved the order on since.)
+    let order = order_of(&shop, id).await;
+    let moved = history(&order);
+    for status in ["needs_review", "accepted", "payment_failed", "payment_authorized"] {
+        assert!(moved.contains(&status), "{status}: {order}");
+    }
     assert!(order["exceptions"].as_array().unwrap().iter().all(|e| e["status"] == "resolved"), "{order}");
     // A second retry is refused: the order is no longer payment_failed.
     let again = shop
@@ -257,7 +259,8 @@ async fn a_lost_answer_leaves_the_order_pending_until_the_reconciler_completes_i
     std::fs::remove_file(&clock_file).ok();
     assert_eq!(completed, 1, "{reports}");
     let order = order_of(&shop, id).await;
-    assert_eq!(history(&order), ["accepted", "payment_pending", "payment_authorized"], "{order}");
+    // (The other processes' stock step may have moved it on since.)
+    assert_eq!(history(&order)[..3], ["accepted", "payment_pending", "payment_authorized"], "{order}");
     assert_eq!(net_charge(&shop.s, &card).await, 2000, "{:?}", customer_books(&shop.s, &card).await);
     assert_eq!(customer_books(&shop.s, &card).await.len(), 1, "never sent elsewhere");
 }

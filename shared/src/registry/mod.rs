@@ -32,11 +32,18 @@ pub enum Context {
     Catalog,
     Orders,
     Payments,
+    Inventory,
 }
 
 impl Context {
-    pub const ALL: &'static [Context] =
-        &[Context::Platform, Context::Identity, Context::Catalog, Context::Orders, Context::Payments];
+    pub const ALL: &'static [Context] = &[
+        Context::Platform,
+        Context::Identity,
+        Context::Catalog,
+        Context::Orders,
+        Context::Payments,
+        Context::Inventory,
+    ];
 
     /// Lower-case name: the nested stack's file (`infra/stacks/<name>.yaml`) and OpenAPI tag.
     pub const fn name(self) -> &'static str {
@@ -46,6 +53,7 @@ impl Context {
             Context::Catalog => "catalog",
             Context::Orders => "orders",
             Context::Payments => "payments",
+            Context::Inventory => "inventory",
         }
     }
 }
@@ -509,6 +517,18 @@ registry! {
             &["order.accepted"],
         )
         .timeout(60);
+        INVENTORY_RESERVE = QueueFunction::new(
+            Inventory,
+            "inventory-reserve",
+            "The order pipeline's stock step: reserves each authorized order's units across warehouses, or backorders them.",
+            |s, batch| {
+                Box::pin(crate::platform::consumer::handle_batch(s, "inventory-reserve", batch, move |d| {
+                    crate::inventory::consumers::on_payment_authorized(s, d)
+                }))
+            },
+            &[DbOps, Idempotency, PublishEvents],
+            &["order.payment_authorized"],
+        );
         ORDERS_ON_MAPPING = QueueFunction::new(
             Orders,
             "orders-on-mapping",

@@ -133,6 +133,15 @@ static KNOWN: &[Known] = &[
         },
     },
     Known {
+        key: "inventory.short_stock",
+        description: "What the reservation step does with units no warehouse has: backorder them (filled as stock arrives) or reject (the order is held for a person).",
+        default: || Value::from("backorder"),
+        check: |v| match v.as_str() {
+            Some("backorder" | "reject") => Ok(()),
+            _ => Err("backorder or reject".into()),
+        },
+    },
+    Known {
         key: "mfa.required_roles",
         description: "Roles whose holders must pass a second factor to sign in here.",
         default: || Value::Array(Vec::new()),

@@ -6,3 +6,4 @@ pub mod intake;
 pub mod orders;
 pub mod payment;
 pub mod profiles;
+pub mod stock;

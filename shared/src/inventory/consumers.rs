@@ -1,0 +1,21 @@
+//! The `inventory-reserve` consumer: the reservation step, fed by its queue (rule on
+//! `order.payment_authorized`). A duplicate or late delivery finds the order moved on and changes
+//! nothing.
+
+use crate::orders::OrderEvent;
+use crate::platform::consumer::Delivery;
+use crate::platform::error::Cause;
+use crate::platform::state::AppState;
+
+pub async fn on_payment_authorized(state: &AppState, delivery: Delivery<OrderEvent>) -> Result<(), Cause> {
+    let Some(tenant) = delivery.envelope.tenant_id else { return Ok(()) };
+    let order_id = delivery.envelope.data.order_id;
+    let ops = state.ops_db().await?;
+    match super::reserve_order(state, ops, tenant, order_id).await? {
+        Some(r) => {
+            tracing::info!(order_id = %order_id, status = %r.status, short = r.short.len(), "stock step done")
+        }
+        None => tracing::info!(order_id = %order_id, "not waiting for stock; left alone"),
+    }
+    Ok(())
+}

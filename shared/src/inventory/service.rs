@@ -1,0 +1,185 @@
+//! The reservation step: an order's demand reserved atomically, allocated across warehouses, the
+//! rest backordered (or the order held when the tenant's policy rejects short stock).
+//!
+//! One transaction: the order row is locked first (two deliveries of its event run one after the
+//! other; the second finds it moved on), then every level it touches, in one fixed order (SKU,
+//! warehouse), so concurrent reservations never deadlock; every line is reserved or none is. The
+//! order's move and its event (outbox) commit with the reservation: the event goes out once.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::model::{self, Error};
+use super::store::{self, Movement};
+use crate::orders::OrderStatus;
+use crate::platform::db::{Db, scoped_tx};
+use crate::platform::state::AppState;
+use crate::platform::tenant::TenantId;
+
+/// What the step did with an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reservation {
+    pub status: OrderStatus,
+    /// (warehouse, SKU, units) reserved.
+    pub reserved: Vec<(Uuid, String, i64)>,
+    /// (SKU, units) backordered (or, under the `reject` policy, refused).
+    pub short: Vec<(String, i64)>,
+}
+
+/// How short stock is handled for a tenant (`inventory.short_stock`): backorder the missing
+/// units (default) or reject the order's short lines (the order is held for a person).
+async fn rejects_short(tx: &tokio_postgres::Transaction<'_>, tenant: TenantId) -> Result<bool, Error> {
+    let v = crate::identity::tenant_setting(tx, tenant, "inventory.short_stock").await?;
+    Ok(v.as_ref().and_then(|v| v.as_str()) == Some("reject"))
+}
+
+/// Reserves an order's stock (the `inventory-reserve` step). An order not `payment_authorized`, or
+/// holding reservations already, is left alone: `None`.
+pub async fn reserve_order(
+    state: &AppState,
+    ops: &Db,
+    tenant: TenantId,
+    order_id: Uuid,
+) -> Result<Option<Reservation>, Error> {
+    let now = state.clock().now();
+    let envelope;
+    let done = {
+        let mut conn = ops.conn().await?;
+        let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
+        let order = crate::orders::stock_demand(&tx, order_id).await?;
+        if order.status != OrderStatus::PaymentAuthorized || store::has_stock_records(&tx, order_id).await? {
+            return Ok(None);
+        }
+        let demand = model::demand(&order.lines);
+        let skus: Vec<String> = demand.iter().map(|(s, _)| s.clone()).collect();
+        let candidates = store::lock_levels(&tx, &skus, order.destination_state.as_deref()).await?;
+        let alloc = model::allocate(&demand, candidates, true);
+        let reject = rejects_short(&tx, tenant).await?;
+        let short: Vec<(String, i64)> = alloc.short.iter().map(|(s, q, _)| (s.clone(), *q)).collect();
+        let (to, reason) = if short.is_empty() {
+            (OrderStatus::InventoryReserved, "every unit reserved".to_owned())
+        } else if reject {
+            (OrderStatus::OnHold, format!("short of stock: {}", describe(&short)))
+        } else {
+            (OrderStatus::Backordered, format!("backordered: {}", describe(&short)))
+        };
+        let reserved = if to == OrderStatus::OnHold { Vec::new() } else { alloc.picks.clone() };
+        let actor = ("system", None);
+        for (warehouse, sku, q) in &reserved {
+            let id = Uuid::now_v7();
+            store::insert_reservation(&tx, id, tenant.as_uuid(), order_id, *warehouse, sku, *q, now).await?;
+            let m = Movement {
+                warehouse_id: *warehouse,
+                platform_sku: sku,
+                reason: "reserved",
+                actor,
+                tenant_id: Some(tenant.as_uuid()),
+                order_id: Some(order_id),
+                reservation_id: Some(id),
+                reserved: *q,
+                ..Default::default()
+            };
+            store::apply(&tx, &m, now).await?;
+        }
+        if to == OrderStatus::Backordered {
+            for (sku, q, warehouse) in &alloc.short {
+                store::insert_backorder(&tx, tenant.as_uuid(), order_id, *warehouse, sku, *q, now).await?;
+                // Counted on the level of the warehouse that will fill it (none stocks it yet: only
+                // the backorder row says so).
+                let Some(warehouse) = warehouse else { continue };
+                let m = Movement {
+                    warehouse_id: *warehouse,
+                    platform_sku: sku,
+                    reason: "backordered",
+                    actor,
+                    tenant_id: Some(tenant.as_uuid()),
+                    order_id: Some(order_id),
+                    backordered: *q,
+                    ..Default::default()
+                };
+                store::apply(&tx, &m, now).await?;
+            }
+        }
+        envelope = crate::orders::advance(
+            &tx,
+            state,
+            tenant,
+            order_id,
+            OrderStatus::PaymentAuthorized,
+            to,
+            &reason,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Reservation { status: to, reserved, short }
+    };
+    if let Err(e) = crate::platform::events::publish_committed(state, &[envelope]).await {
+        tracing::warn!(error = %e, "order event left to the relay");
+    }
+    Ok(Some(done))
+}
+
+fn describe(short: &[(String, i64)]) -> String {
+    short.iter().map(|(s, q)| format!("{q} × {s}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Levels that do not equal their ledger's sums (the check any test or the sweep runs).
+pub async fn ledger_mismatches(ops: &Db) -> Result<Vec<(Uuid, String, String)>, Error> {
+    let mut conn = ops.conn().await?;
+    let tx = scoped_tx(&mut conn, None, None).await?;
+    store::ledger_mismatches(&tx).await
+}
+
+/// Receives (or, negative, adjusts) stock at a warehouse, with its ledger row.
+#[allow(clippy::too_many_arguments)]
+pub async fn receive(
+    state: &AppState,
+    db: &Db,
+    tenant: TenantId,
+    actor: (&str, Option<Uuid>),
+    warehouse: Uuid,
+    sku: &str,
+    quantity: i64,
+    reason: &str,
+) -> Result<model::Level, Error> {
+    let mut conn = db.conn().await?;
+    let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
+    let m = Movement {
+        warehouse_id: warehouse,
+        platform_sku: sku,
+        reason,
+        actor,
+        on_hand: quantity,
+        ..Default::default()
+    };
+    let level = store::apply(&tx, &m, state.clock().now()).await?;
+    tx.commit().await?;
+    Ok(level)
+}
+
+/// Makes a warehouse of `owner` (the platform or a vendor); its id.
+pub async fn create_warehouse(
+    state: &AppState,
+    db: &Db,
+    owner: TenantId,
+    new: &model::NewWarehouse,
+) -> Result<Uuid, Error> {
+    new.check()?;
+    let mut conn = db.conn().await?;
+    let tx = scoped_tx(&mut conn, Some(owner), None).await?;
+    let id = store::insert_warehouse(
+        &tx,
+        owner.as_uuid(),
+        &new.code,
+        new.name.trim(),
+        &new.kind,
+        &new.address,
+        new.priority,
+        &new.zones,
+        state.clock().now(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
