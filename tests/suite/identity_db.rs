@@ -15,7 +15,8 @@ async fn populated() -> (World, TenantId, TenantId) {
     let (a, b) = (w.tenant().await, w.tenant().await);
     for t in [a, b] {
         let admin = w.person(t, &["TENANT_ADMIN"]).await;
-        let invite = json!({"email": format!("i{}@example.com", uuid::Uuid::now_v7().simple()), "roles": ["TENANT_USER"]});
+        let invite =
+            json!({"email": format!("i{}@example.com", crate::support::unique()), "roles": ["TENANT_USER"]});
         w.post("/api/v1/users/invitations", invite).by(&admin).expect(201).await;
     }
     (w, a, b)

@@ -467,7 +467,7 @@ impl Walk {
                     "POST",
                     path,
                     Some(
-                        json!({ "email": format!("{}@example.com", Uuid::now_v7().simple()), "roles": ["TENANT_USER"] }),
+                        json!({ "email": format!("{}@example.com", crate::support::unique()), "roles": ["TENANT_USER"] }),
                     ),
                 );
                 self.for_b(r).await
