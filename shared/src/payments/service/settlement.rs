@@ -69,7 +69,16 @@ pub async fn reconcile_settlements(state: &AppState, ops: &Db) -> Result<Settlem
     let mut report = SettlementReport::default();
     for account in accounts {
         report.accounts += 1;
-        let client = super::gateway(state, &account).await?;
+        // A misconfigured account is reported and skipped: the others are still reconciled.
+        let client = match super::gateway(state, &account).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(alarm = "gateway_configuration_rejected", account = %account.name, error = %e,
+                    "a merchant account's client could not be made; its settlements were not read");
+                report.unreachable.push(account.name.clone());
+                continue;
+            }
+        };
         let (settled, unsettled) = match (client.settled(from, now).await, client.unsettled().await) {
             (Ok(s), Ok(u)) => (s, u),
             (Err(e), _) | (_, Err(e)) => {
