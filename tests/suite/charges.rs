@@ -68,6 +68,11 @@ impl Shop {
         Self { w, s, tenant, admin, finance, sku: tenant_sku }
     }
 
+    /// The platform SKU the tenant sells.
+    pub fn platform_sku(&self) -> &str {
+        self.sku.strip_prefix("T-").unwrap()
+    }
+
     /// An accepted order of `quantity` units (10.00 USD each); its id.
     pub async fn order(&self, quantity: u32) -> String {
         let made = self.place(quantity, None, json!({"source": "terms"})).await;

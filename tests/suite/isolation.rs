@@ -188,7 +188,80 @@ impl Walk {
         if let Some(case) = Box::pin(self.orders_case(method, path)).await {
             return Some(case);
         }
-        Box::pin(self.payments_case(method, path)).await
+        if let Some(case) = Box::pin(self.payments_case(method, path)).await {
+            return Some(case);
+        }
+        Box::pin(self.inventory_case(method, path)).await
+    }
+
+    /// A warehouse of B (a marketplace vendor keeps its own stock), made by platform staff acting
+    /// for B, holding 5 units of a fresh SKU; its id and the SKU.
+    async fn b_warehouse(&self) -> (String, String) {
+        let code = format!("WB-{}", &Uuid::now_v7().simple().to_string()[20..]);
+        let made = self
+            .w
+            .post("/api/v1/warehouses", Self::warehouse_body(&code))
+            .by(&self.staff().await)
+            .header("x-tenant-id", self.b.to_string())
+            .expect(201)
+            .await;
+        let id = made["id"].as_str().unwrap().to_owned();
+        let sku = format!("WS-{}", &Uuid::now_v7().simple().to_string()[20..]);
+        let body = json!({"warehouse_id": id, "platform_sku": sku, "quantity": 5});
+        self.b_made("/api/v1/inventory/receive", body).await;
+        (id, sku)
+    }
+
+    fn warehouse_body(code: &str) -> Value {
+        json!({"code": code, "name": "B's shelf", "kind": "internal", "zones": ["KY"],
+               "address": {"line1": "1 Dock Rd", "city": "Louisville", "state": "KY", "postal_code": "40202", "country": "US"}})
+    }
+
+    /// Stock is its owner's: A's admin names B's warehouse and is told it does not exist; reads
+    /// acting for B are refused; warehouses are made and changed by platform staff (here for B).
+    async fn inventory_case(&self, method: &str, path: &str) -> Option<Case> {
+        Some(match (method, path) {
+            ("GET", "/api/v1/inventory")
+            | ("GET", "/api/v1/inventory/alerts")
+            | ("GET", "/api/v1/inventory/forecast")
+            | ("GET", "/api/v1/inventory/movements")
+            | ("GET", "/api/v1/warehouses") => {
+                self.b_warehouse().await;
+                self.for_b(req("GET", path, None)).await
+            }
+            ("GET", "/api/v1/inventory/availability") => {
+                let tenant_sku = self.b_priced().await;
+                let sku = tenant_sku.strip_prefix("B-").unwrap();
+                self.for_b(req("GET", format!("{path}?platform_sku={sku}"), None)).await
+            }
+            ("POST", "/api/v1/inventory/receive") | ("POST", "/api/v1/inventory/adjust") => {
+                let (id, sku) = self.b_warehouse().await;
+                let body = json!({"warehouse_id": id, "platform_sku": sku, "quantity": 1, "reason": "found"});
+                let mut body = body;
+                if path.ends_with("receive") {
+                    body.as_object_mut().unwrap().remove("reason");
+                }
+                let r = req("POST", path, Some(body));
+                guarded(r.clone(), r, self.b_admin().await)
+            }
+            ("POST", "/api/v1/warehouses") => {
+                let code = |p: &str| format!("{p}-{}", &Uuid::now_v7().simple().to_string()[20..]);
+                let attack = self.acting_b(req("POST", path, Some(Self::warehouse_body(&code("WA")))));
+                let control = self.acting_b(req("POST", path, Some(Self::warehouse_body(&code("WC")))));
+                guarded(attack, control, self.staff().await)
+            }
+            ("PATCH", "/api/v1/warehouses/{id}") => {
+                let (id, _) = self.b_warehouse().await;
+                let r = req("PATCH", path.replace("{id}", &id), Some(json!({"priority": 7})));
+                guarded(r.clone(), self.acting_b(r), self.staff().await)
+            }
+            ("GET", "/api/v1/orders/{id}/reservations") => {
+                let (order, _) = self.b_held_order().await;
+                let r = req("GET", path.replace("{id}", &order), None);
+                guarded(r.clone(), r, self.b_admin().await)
+            }
+            _ => return None,
+        })
     }
 
     /// A merchant account made by platform staff; its id.

@@ -10,7 +10,7 @@ use crate::support::unique;
 use crate::world::World;
 
 /// Every `order.accepted` event of the order, oldest first, as the step's queue delivers them.
-async fn accepted(
+pub async fn accepted(
     w: &World,
     order: &str,
 ) -> Vec<gateway::platform::consumer::Delivery<gateway::orders::events::OrderEvent>> {
@@ -39,12 +39,12 @@ async fn accepted(
 }
 
 /// Runs the payment step in this process on the order's latest `order.accepted`.
-async fn step(w: &World, order: &str) {
+pub async fn step(w: &World, order: &str) {
     let delivery = accepted(w, order).await.pop().expect("an order.accepted event");
     gateway::payments::consumers::on_order_accepted(&w.state, delivery).await.unwrap();
 }
 
-async fn order_of(shop: &Shop, id: &str) -> Value {
+pub async fn order_of(shop: &Shop, id: &str) -> Value {
     shop.w.get(format!("/api/v1/orders/{id}")).by(&shop.admin).expect(200).await
 }
 
@@ -76,7 +76,7 @@ fn net(books: &[Value]) -> i64 {
 
 /// Polls the order (through the API) until it has reached `status` (the pipeline may have moved it
 /// on since); the order then.
-async fn until(shop: &Shop, id: &str, status: &str) -> Value {
+pub async fn until(shop: &Shop, id: &str, status: &str) -> Value {
     let mut last = Value::Null;
     for _ in 0..300 {
         last = order_of(shop, id).await;
@@ -88,7 +88,7 @@ async fn until(shop: &Shop, id: &str, status: &str) -> Value {
     panic!("order {id} never reached {status}: {last}");
 }
 
-fn history(order: &Value) -> Vec<&str> {
+pub fn history(order: &Value) -> Vec<&str> {
     order["history"].as_array().unwrap().iter().map(|h| h["to_status"].as_str().unwrap()).collect()
 }
 

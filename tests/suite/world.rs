@@ -437,6 +437,12 @@ impl Twin {
         self.dir.join("mailbox")
     }
 
+    /// The process's exit code once it has ended by itself (waits up to 10 s; `None`: still running).
+    pub async fn exited(&mut self) -> Option<i32> {
+        let wait = self.child.wait();
+        tokio::time::timeout(std::time::Duration::from_secs(10), wait).await.ok()?.ok()?.code()
+    }
+
     /// Stops the process now (rather than when dropped).
     pub async fn stop(mut self) {
         self.child.kill().await.unwrap();

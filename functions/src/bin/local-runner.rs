@@ -212,6 +212,7 @@ async fn serve(process_env: Env) -> Result<()> {
     if env.get("SEED").unwrap_or("1") == "1" {
         demo::seed_channels(&state, &admin, &api, &mut tenants).await?;
         sandboxes = demo::seed_payments(&state, &admin, &env, &stack.name).await?;
+        demo::seed_inventory(&state, &admin).await?;
     }
     let demo = serde_json::json!({ "api": api, "users": users, "tenants": tenants, "sandboxes": sandboxes });
     let path = env

@@ -326,3 +326,71 @@ pub async fn seed_payments(
         "merchant_accounts": accounts,
     })))
 }
+
+/// The demo's stock: a platform warehouse in Louisville (internal, serving the Midwest and South
+/// first) and a 3PL in Phoenix (the West), with stock of most products and 60 days of demand for
+/// the 5 ml serum (the forecast's history). RT-EXO-10ML is stocked nowhere: its orders wait as
+/// backorders until stock is received. Made once; a later start leaves the stock as it is.
+pub async fn seed_inventory(state: &gateway::AppState, admin: &Db) -> Result<()> {
+    let platform = Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000000);
+    let lou = Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000901);
+    let phx = Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000902);
+    let conn = admin.conn().await?;
+    let mut made = 0;
+    for (id, code, name, kind, state_code, city, priority, zones) in [
+        (
+            lou,
+            "LOU-1",
+            "Louisville fulfillment center",
+            "internal",
+            "KY",
+            "Louisville",
+            10,
+            vec!["KY", "OH", "IN", "TN", "IL", "WV", "GA", "NY"],
+        ),
+        (
+            phx,
+            "PHX-3PL",
+            "Desert Logistics (3PL), Phoenix",
+            "3pl",
+            "AZ",
+            "Phoenix",
+            20,
+            vec!["AZ", "NV", "CA", "UT", "NM", "TX", "CO"],
+        ),
+    ] {
+        let zones: Vec<String> = zones.into_iter().map(str::to_owned).collect();
+        let address =
+            serde_json::json!({"line1": "1 Dock Rd", "city": city, "state": state_code, "country": "US"});
+        made += conn
+            .execute(
+                "INSERT INTO warehouses (id, owner_tenant_id, code, name, kind, address, priority, zones, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now(), now()) ON CONFLICT DO NOTHING",
+                &[&id, &platform, &code, &name, &kind, &address, &priority, &zones],
+            )
+            .await?;
+    }
+    if made == 0 {
+        return Ok(());
+    }
+    let ops = state.ops_db().await?;
+    // 60 days of 2 to 5 a day, busier lately.
+    let history: Vec<i64> = (0..60).map(|d| 2 + (d * 7 % 3) + i64::from(d >= 45)).collect();
+    let record = |wh, sku: &'static str, daily: Vec<i64>, on_hand| async move {
+        gateway::inventory::record_history(state, ops, wh, sku, &daily, on_hand)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo stock of {sku}: {e}"))
+    };
+    record(lou, "RT-EXO-5ML", history, 40).await?;
+    for (wh, sku, on_hand) in [
+        (phx, "RT-EXO-5ML", 12),
+        (lou, "RT-PRP-KIT", 15),
+        (lou, "RT-SAMPLE-SACHET", 500),
+        (lou, "RT-APPL-TIPS", 200),
+        (phx, "RT-HA-2ML", 30),
+        (lou, "RT-PEP-BPC", 8),
+    ] {
+        record(wh, sku, Vec::new(), on_hand).await?;
+    }
+    Ok(())
+}

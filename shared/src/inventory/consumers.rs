@@ -1,4 +1,4 @@
-//! The `inventory-reserve` consumer: the reservation step, fed by its queue (rule on
+//! The inventory queue steps. `inventory-reserve`: the reservation step, fed by its queue (rule on
 //! `order.payment_authorized`). A duplicate or late delivery finds the order moved on and changes
 //! nothing.
 
@@ -17,5 +17,16 @@ pub async fn on_payment_authorized(state: &AppState, delivery: Delivery<OrderEve
         }
         None => tracing::info!(order_id = %order_id, "not waiting for stock; left alone"),
     }
+    Ok(())
+}
+
+/// `inventory-release` (rule on `order.cancelled`): the order's stock goes back. Repeating it
+/// changes nothing.
+pub async fn on_order_cancelled(state: &AppState, delivery: Delivery<OrderEvent>) -> Result<(), Cause> {
+    let Some(tenant) = delivery.envelope.tenant_id else { return Ok(()) };
+    let order_id = delivery.envelope.data.order_id;
+    let ops = state.ops_db().await?;
+    let released = super::release_order(state, ops, tenant, order_id).await?;
+    tracing::info!(order_id = %order_id, released = ?released, "stock released");
     Ok(())
 }

@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::Transaction;
 use uuid::Uuid;
 
-use super::model::{Candidate, Error, Level};
+use super::model::{
+    BackorderView, Candidate, Error, Level, LevelFilter, LevelView, MovementFilter, MovementView,
+    ReservationView, Warehouse,
+};
 
 /// The levels of `skus` at active warehouses, locked (`FOR UPDATE`) in one fixed order — by SKU,
 /// then warehouse — so two reservations touching the same levels never wait on each other in a
@@ -68,23 +71,43 @@ pub struct Movement<'a> {
 
 /// Applies a movement to its level (made if missing) and writes its ledger row; the level after.
 /// The database refuses a level below zero (its CHECKs): the caller's transaction then fails whole.
-pub async fn apply(tx: &Transaction<'_>, m: &Movement<'_>, now: DateTime<Utc>) -> Result<Level, Error> {
+/// Also, when the level has just become low, its owner (available at or below its reorder point, or
+/// [`DEFAULT_LOW_STOCK`](super::model::DEFAULT_LOW_STOCK) units): the low-stock alert goes out once
+/// per dip.
+pub async fn apply(
+    tx: &Transaction<'_>,
+    m: &Movement<'_>,
+    now: DateTime<Utc>,
+) -> Result<(Level, Option<Uuid>), Error> {
     // The level is made (empty) if missing, then changed: an upsert would check the row it proposes
     // (deltas alone) against `available >= 0` before finding the row it updates.
     tx.execute(
-        "INSERT INTO stock_levels (warehouse_id, platform_sku, owner_tenant_id, updated_at)
-         SELECT w.id, $2, w.owner_tenant_id, $3 FROM warehouses w WHERE w.id = $1
+        "INSERT INTO stock_levels (id, warehouse_id, platform_sku, owner_tenant_id, updated_at)
+         SELECT $4, w.id, $2, w.owner_tenant_id, $3 FROM warehouses w WHERE w.id = $1
          ON CONFLICT (warehouse_id, platform_sku) DO NOTHING",
-        &[&m.warehouse_id, &m.platform_sku, &now],
+        &[&m.warehouse_id, &m.platform_sku, &now, &Uuid::now_v7()],
     )
     .await?;
+    // The sub-select locks the row and reads whether it was low before (the latest version).
     let row = tx
         .query_opt(
-            "UPDATE stock_levels SET on_hand = on_hand + $3, reserved = reserved + $4, committed = committed + $5,
-                    backordered = backordered + $6, updated_at = $7
-              WHERE warehouse_id = $1 AND platform_sku = $2
-             RETURNING owner_tenant_id, on_hand, reserved, committed, backordered",
-            &[&m.warehouse_id, &m.platform_sku, &m.on_hand, &m.reserved, &m.committed, &m.backordered, &now],
+            "UPDATE stock_levels l SET on_hand = l.on_hand + $3, reserved = l.reserved + $4, committed = l.committed + $5,
+                    backordered = l.backordered + $6, updated_at = $7,
+                    low_alerted = (l.on_hand + $3 - l.reserved - $4 - l.committed - $5) <= COALESCE(l.reorder_point, $8)
+               FROM (SELECT low_alerted AS was FROM stock_levels WHERE warehouse_id = $1 AND platform_sku = $2 FOR UPDATE) o
+              WHERE l.warehouse_id = $1 AND l.platform_sku = $2
+             RETURNING l.owner_tenant_id, l.on_hand, l.reserved, l.committed, l.backordered,
+                       CASE WHEN l.low_alerted AND NOT o.was THEN l.owner_tenant_id END",
+            &[
+                &m.warehouse_id,
+                &m.platform_sku,
+                &m.on_hand,
+                &m.reserved,
+                &m.committed,
+                &m.backordered,
+                &now,
+                &super::model::DEFAULT_LOW_STOCK,
+            ],
         )
         .await?
         .ok_or_else(|| Error::NotFound(format!("warehouse {}", m.warehouse_id)))?;
@@ -115,7 +138,7 @@ pub async fn apply(tx: &Transaction<'_>, m: &Movement<'_>, now: DateTime<Utc>) -
     )
     .await?;
     let (on_hand, reserved, committed): (i64, i64, i64) = (row.get(1), row.get(2), row.get(3));
-    Ok(Level {
+    let level = Level {
         warehouse_id: m.warehouse_id,
         platform_sku: m.platform_sku.to_owned(),
         on_hand,
@@ -123,10 +146,13 @@ pub async fn apply(tx: &Transaction<'_>, m: &Movement<'_>, now: DateTime<Utc>) -
         committed,
         backordered: row.get(4),
         available: on_hand - reserved - committed,
-    })
+    };
+    Ok((level, row.get(5)))
 }
 
 #[allow(clippy::too_many_arguments)]
+/// Reserves units of an order at a warehouse (added to what it holds there already); the
+/// reservation's id.
 pub async fn insert_reservation(
     tx: &Transaction<'_>,
     id: Uuid,
@@ -136,14 +162,17 @@ pub async fn insert_reservation(
     sku: &str,
     quantity: i64,
     now: DateTime<Utc>,
-) -> Result<(), Error> {
-    tx.execute(
+) -> Result<Uuid, Error> {
+    let row = tx.query_one(
         "INSERT INTO reservations (id, tenant_id, order_id, warehouse_id, platform_sku, quantity, status, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'reserved', $7, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, 'reserved', $7, $7)
+         ON CONFLICT (order_id, platform_sku, warehouse_id)
+         DO UPDATE SET quantity = reservations.quantity + EXCLUDED.quantity, updated_at = EXCLUDED.updated_at
+         RETURNING id",
         &[&id, &tenant, &order, &warehouse, &sku, &quantity, &now],
     )
     .await?;
-    Ok(())
+    Ok(row.get(0))
 }
 
 pub async fn insert_backorder(
@@ -217,4 +246,354 @@ pub async fn insert_warehouse(
     )
     .await?;
     Ok(id)
+}
+
+const WAREHOUSE: &str = "w.id, w.owner_tenant_id, w.code, w.name, w.kind, w.address, w.priority, w.active, w.zones, w.created_at, w.updated_at";
+
+fn warehouse(r: &tokio_postgres::Row) -> Warehouse {
+    Warehouse {
+        id: r.get(0),
+        owner_tenant_id: r.get(1),
+        code: r.get(2),
+        name: r.get(3),
+        kind: r.get(4),
+        address: r.get(5),
+        priority: r.get(6),
+        active: r.get(7),
+        zones: r.get(8),
+        created_at: r.get(9),
+        updated_at: r.get(10),
+    }
+}
+
+/// The warehouses the transaction may see, newest first.
+pub async fn warehouses(
+    tx: &Transaction<'_>,
+    active: Option<bool>,
+    limit: i64,
+    cursor: Option<Uuid>,
+) -> Result<Vec<Warehouse>, Error> {
+    let rows = tx
+        .query(
+            &format!(
+                "SELECT {WAREHOUSE} FROM warehouses w
+                  WHERE ($1::boolean IS NULL OR w.active = $1) AND ($2::uuid IS NULL OR w.id < $2)
+                  ORDER BY w.id DESC LIMIT $3"
+            ),
+            &[&active, &cursor, &(limit + 1)],
+        )
+        .await?;
+    Ok(rows.iter().map(warehouse).collect())
+}
+
+/// One warehouse (locked when `lock`), if the transaction may see it.
+pub async fn warehouse_by_id(tx: &Transaction<'_>, id: Uuid, lock: bool) -> Result<Option<Warehouse>, Error> {
+    let lock = if lock { " FOR UPDATE" } else { "" };
+    let row =
+        tx.query_opt(&format!("SELECT {WAREHOUSE} FROM warehouses w WHERE w.id = $1{lock}"), &[&id]).await?;
+    Ok(row.as_ref().map(warehouse))
+}
+
+pub async fn update_warehouse(tx: &Transaction<'_>, w: &Warehouse, now: DateTime<Utc>) -> Result<(), Error> {
+    tx.execute(
+        "UPDATE warehouses SET name = $2, address = $3, priority = $4, zones = $5, active = $6, updated_at = $7
+          WHERE id = $1",
+        &[&w.id, &w.name, &w.address, &w.priority, &w.zones, &w.active, &now],
+    )
+    .await?;
+    Ok(())
+}
+
+const LEVEL: &str =
+    "l.id, w.code, l.warehouse_id, l.platform_sku, l.on_hand, l.reserved, l.committed, l.backordered,
+                     l.reorder_point, l.updated_at";
+
+fn level_view(r: &tokio_postgres::Row) -> LevelView {
+    let (on_hand, reserved, committed): (i64, i64, i64) = (r.get(4), r.get(5), r.get(6));
+    let reorder_point: Option<i64> = r.get(8);
+    let available = on_hand - reserved - committed;
+    LevelView {
+        id: r.get(0),
+        warehouse_code: r.get(1),
+        level: Level {
+            warehouse_id: r.get(2),
+            platform_sku: r.get(3),
+            on_hand,
+            reserved,
+            committed,
+            backordered: r.get(7),
+            available,
+        },
+        reorder_point,
+        low: available <= reorder_point.unwrap_or(super::model::DEFAULT_LOW_STOCK),
+        updated_at: r.get(9),
+    }
+}
+
+/// A level at or below its reorder point (`$5`: the default point).
+const IS_LOW: &str = "(l.on_hand - l.reserved - l.committed) <= COALESCE(l.reorder_point, $5)";
+
+/// Levels the transaction may see (their owner's), filtered, by id.
+pub async fn levels(
+    tx: &Transaction<'_>,
+    f: &LevelFilter,
+    limit: i64,
+    cursor: Option<Uuid>,
+) -> Result<Vec<LevelView>, Error> {
+    let rows = tx
+        .query(
+            &format!(
+                "SELECT {LEVEL} FROM stock_levels l JOIN warehouses w ON w.id = l.warehouse_id
+                  WHERE ($1::text IS NULL OR l.platform_sku = $1) AND ($2::uuid IS NULL OR l.warehouse_id = $2)
+                    AND ($3::boolean IS NULL OR ({IS_LOW}) = $3) AND ($4::uuid IS NULL OR l.id < $4)
+                  ORDER BY l.id DESC LIMIT $6"
+            ),
+            &[&f.platform_sku, &f.warehouse_id, &f.low, &cursor, &super::model::DEFAULT_LOW_STOCK, &(limit + 1)],
+        )
+        .await?;
+    Ok(rows.iter().map(level_view).collect())
+}
+
+/// One level as the API shows it.
+pub async fn level(tx: &Transaction<'_>, warehouse: Uuid, sku: &str) -> Result<Option<LevelView>, Error> {
+    let row = tx
+        .query_opt(
+            &format!(
+                "SELECT {LEVEL} FROM stock_levels l JOIN warehouses w ON w.id = l.warehouse_id
+                  WHERE l.warehouse_id = $1 AND l.platform_sku = $2"
+            ),
+            &[&warehouse, &sku],
+        )
+        .await?;
+    Ok(row.as_ref().map(level_view))
+}
+
+pub async fn set_reorder_point(
+    tx: &Transaction<'_>,
+    warehouse: Uuid,
+    sku: &str,
+    point: i64,
+) -> Result<(), Error> {
+    tx.execute(
+        "UPDATE stock_levels SET reorder_point = $3 WHERE warehouse_id = $1 AND platform_sku = $2",
+        &[&warehouse, &sku, &point],
+    )
+    .await?;
+    Ok(())
+}
+
+const MOVEMENT: &str =
+    "m.id, m.warehouse_id, m.platform_sku, m.reason, m.note, m.actor_kind, m.actor_id, m.order_id,
+                        m.reservation_id, m.on_hand, m.reserved, m.committed, m.backordered, m.at";
+
+/// Ledger rows the transaction may see, filtered, newest first.
+pub async fn movements(
+    tx: &Transaction<'_>,
+    f: &MovementFilter,
+    limit: i64,
+    cursor: Option<Uuid>,
+) -> Result<Vec<MovementView>, Error> {
+    let rows = tx
+        .query(
+            &format!(
+                "SELECT {MOVEMENT} FROM inventory_movements m
+                  WHERE ($1::text IS NULL OR m.platform_sku = $1) AND ($2::uuid IS NULL OR m.warehouse_id = $2)
+                    AND ($3::uuid IS NULL OR m.order_id = $3) AND ($4::text IS NULL OR m.reason = $4)
+                    AND ($5::timestamptz IS NULL OR m.at >= $5) AND ($6::timestamptz IS NULL OR m.at < $6)
+                    AND ($7::uuid IS NULL OR m.id < $7)
+                  ORDER BY m.id DESC LIMIT $8"
+            ),
+            &[&f.platform_sku, &f.warehouse_id, &f.order_id, &f.reason, &f.from, &f.to, &cursor, &(limit + 1)],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| MovementView {
+            id: r.get(0),
+            warehouse_id: r.get(1),
+            platform_sku: r.get(2),
+            reason: r.get(3),
+            note: r.get(4),
+            actor_kind: r.get(5),
+            actor_id: r.get(6),
+            order_id: r.get(7),
+            reservation_id: r.get(8),
+            on_hand: r.get(9),
+            reserved: r.get(10),
+            committed: r.get(11),
+            backordered: r.get(12),
+            at: r.get(13),
+        })
+        .collect())
+}
+
+/// An order's reservations in `statuses` (all when empty), locked when `lock`.
+pub async fn reservations_of(
+    tx: &Transaction<'_>,
+    order: Uuid,
+    statuses: &[&str],
+    lock: bool,
+) -> Result<Vec<ReservationView>, Error> {
+    let statuses: Vec<String> = statuses.iter().map(|s| (*s).to_owned()).collect();
+    let lock = if lock { " FOR UPDATE" } else { "" };
+    let rows = tx
+        .query(
+            &format!(
+                "SELECT id, warehouse_id, platform_sku, quantity, status, created_at, updated_at FROM reservations
+                  WHERE order_id = $1 AND (cardinality($2::text[]) = 0 OR status = ANY($2))
+                  ORDER BY platform_sku, warehouse_id{lock}"
+            ),
+            &[&order, &statuses],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| ReservationView {
+            id: r.get(0),
+            warehouse_id: r.get(1),
+            platform_sku: r.get(2),
+            quantity: r.get(3),
+            status: r.get(4),
+            created_at: r.get(5),
+            updated_at: r.get(6),
+        })
+        .collect())
+}
+
+pub async fn set_reservation_status(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    status: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    tx.execute("UPDATE reservations SET status = $2, updated_at = $3 WHERE id = $1", &[&id, &status, &now])
+        .await?;
+    Ok(())
+}
+
+const BACKORDER: &str =
+    "b.id, b.order_id, b.platform_sku, b.warehouse_id, b.quantity, b.status, b.created_at, b.filled_at";
+
+fn backorder(r: &tokio_postgres::Row) -> BackorderView {
+    BackorderView {
+        id: r.get(0),
+        order_id: r.get(1),
+        platform_sku: r.get(2),
+        warehouse_id: r.get(3),
+        quantity: r.get(4),
+        status: r.get(5),
+        created_at: r.get(6),
+        filled_at: r.get(7),
+    }
+}
+
+/// An order's backorders (`open` only when `open`), locked when `lock`.
+pub async fn backorders_of(
+    tx: &Transaction<'_>,
+    order: Uuid,
+    open: bool,
+    lock: bool,
+) -> Result<Vec<BackorderView>, Error> {
+    let lock = if lock { " FOR UPDATE" } else { "" };
+    let rows = tx
+        .query(
+            &format!(
+                "SELECT {BACKORDER} FROM backorders b WHERE b.order_id = $1 AND (NOT $2 OR b.status = 'open')
+                  ORDER BY b.platform_sku{lock}"
+            ),
+            &[&order, &open],
+        )
+        .await?;
+    Ok(rows.iter().map(backorder).collect())
+}
+
+/// Open backorders (of `skus`, or every SKU when none), oldest first, with their tenant.
+pub async fn open_backorders(
+    tx: &Transaction<'_>,
+    skus: Option<&[String]>,
+    limit: i64,
+) -> Result<Vec<(Uuid, BackorderView)>, Error> {
+    let rows = tx
+        .query(
+            &format!(
+                "SELECT b.tenant_id, {BACKORDER} FROM backorders b
+                  WHERE b.status = 'open' AND ($1::text[] IS NULL OR b.platform_sku = ANY($1))
+                  ORDER BY b.created_at, b.id LIMIT $2"
+            ),
+            &[&skus, &limit],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let tenant: Uuid = r.get(0);
+            let b = BackorderView {
+                id: r.get(1),
+                order_id: r.get(2),
+                platform_sku: r.get(3),
+                warehouse_id: r.get(4),
+                quantity: r.get(5),
+                status: r.get(6),
+                created_at: r.get(7),
+                filled_at: r.get(8),
+            };
+            (tenant, b)
+        })
+        .collect())
+}
+
+pub async fn set_backorder_status(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    status: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    tx.execute(
+        "UPDATE backorders SET status = $2, filled_at = CASE WHEN $2 = 'filled' THEN $3::timestamptz END WHERE id = $1",
+        &[&id, &status, &now],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Units ordered (reserved or backordered by the stock step) per SKU and day from `from` until
+/// `until`, of the levels the transaction may see.
+pub async fn daily_demand(
+    tx: &Transaction<'_>,
+    sku: Option<&str>,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<(String, chrono::NaiveDate, i64)>, Error> {
+    let rows = tx
+        .query(
+            "SELECT platform_sku, (at AT TIME ZONE 'UTC')::date, sum(reserved + backordered)::bigint
+               FROM inventory_movements
+              WHERE reason IN ('reserved', 'backordered') AND at >= $1 AND at < $3
+                AND ($2::text IS NULL OR platform_sku = $2)
+              GROUP BY 1, 2",
+            &[&from, &sku, &until],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+}
+
+/// On hand and available per SKU across the levels the transaction may see.
+pub async fn totals(tx: &Transaction<'_>, sku: Option<&str>) -> Result<Vec<(String, i64, i64)>, Error> {
+    let rows = tx
+        .query(
+            "SELECT platform_sku, sum(on_hand)::bigint, sum(on_hand - reserved - committed)::bigint
+               FROM stock_levels WHERE ($1::text IS NULL OR platform_sku = $1) GROUP BY 1",
+            &[&sku],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+}
+
+/// Units available per SKU across active warehouses, whoever owns them (what a tenant may know of
+/// stock it sells: no warehouse, no reservation).
+pub async fn available(tx: &Transaction<'_>, skus: &[String]) -> Result<Vec<(String, i64)>, Error> {
+    let rows = tx
+        .query("SELECT platform_sku, available FROM stock_available($1) ORDER BY platform_sku", &[&skus])
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }

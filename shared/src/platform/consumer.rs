@@ -150,6 +150,7 @@ where
     // A panic unwinds past this point; its claim then lapses after CLAIM_LEASE.
     match handler(delivery).await {
         Ok(()) => {
+            exit_if_told(consumer);
             finish_claim(state, consumer, event_id, true).await;
             Ok(())
         }
@@ -278,5 +279,15 @@ async fn record_dead_letter(
         Err(e) => {
             tracing::error!(consumer, error = e, "message dead-lettered; recording the exception failed")
         }
+    }
+}
+
+/// Fault injection for the crash tests: with `GATEWAY_TEST_EXIT_AFTER_HANDLER` naming this
+/// consumer, the process ends the moment the handler has committed its work — before the claim is
+/// marked done and before SQS hears the message was handled — as a crash there would.
+fn exit_if_told(consumer: &str) {
+    if std::env::var("GATEWAY_TEST_EXIT_AFTER_HANDLER").is_ok_and(|c| c == consumer) {
+        tracing::warn!(consumer, "exiting after the handler, as told (GATEWAY_TEST_EXIT_AFTER_HANDLER)");
+        std::process::exit(70);
     }
 }

@@ -19,6 +19,10 @@ pub const TAGS: &[(&str, &str)] = &[
         "payments",
         "Payment configuration (platform staff): merchant accounts at NMI and Authorize.net, account sets, tenant assignment",
     ),
+    (
+        "inventory",
+        "Warehouses, stock levels and their ledger, receipts and adjustments, alerts, the forecast, reservations",
+    ),
 ];
 
 /// The `bearer` security scheme the protected routes name: an access token from

@@ -416,6 +416,17 @@ registry! {
         PAYMENTS_GET = HttpFunction::new(Payments, api!(crate::payments::api::payments::get), P("payments:read"), &[DbApp, VerifyTokens, RateLimits]);
         PAYMENTS_LIST = HttpFunction::new(Payments, api!(crate::payments::api::payments::list), P("payments:read"), &[DbApp, VerifyTokens, RateLimits]);
         PAYMENTS_RECONCILIATION = HttpFunction::new(Payments, api!(crate::payments::api::payments::reconciliation), P("payments:read:all"), &[DbApp, DbOps, VerifyTokens, RateLimits, CircuitBreakers]);
+        INVENTORY_LIST = HttpFunction::new(Inventory, api!(crate::inventory::api::list), P("inventory:read"), &[DbApp, VerifyTokens, RateLimits]);
+        INVENTORY_RECEIVE = HttpFunction::new(Inventory, api!(crate::inventory::api::receive), P("inventory:update"), &[DbApp, DbOps, VerifyTokens, RateLimits, PublishEvents]);
+        INVENTORY_ADJUST = HttpFunction::new(Inventory, api!(crate::inventory::api::adjust), P("inventory:update"), &[DbApp, DbOps, VerifyTokens, RateLimits, PublishEvents]);
+        INVENTORY_ALERTS = HttpFunction::new(Inventory, api!(crate::inventory::api::alerts), P("inventory:read"), &[DbApp, VerifyTokens, RateLimits]);
+        INVENTORY_FORECAST = HttpFunction::new(Inventory, api!(crate::inventory::api::forecast), P("inventory:read"), &[DbApp, VerifyTokens, RateLimits]);
+        INVENTORY_MOVEMENTS = HttpFunction::new(Inventory, api!(crate::inventory::api::movements), P("inventory:read"), &[DbApp, VerifyTokens, RateLimits]);
+        INVENTORY_AVAILABILITY = HttpFunction::new(Inventory, api!(crate::inventory::api::availability), P("inventory:read"), &[DbApp, VerifyTokens, RateLimits]);
+        WAREHOUSES_LIST = HttpFunction::new(Inventory, api!(crate::inventory::api::list_warehouses), P("warehouses:read"), &[DbApp, VerifyTokens, RateLimits]);
+        WAREHOUSES_CREATE = HttpFunction::new(Inventory, api!(crate::inventory::api::create_warehouse), P("warehouses:create"), &[DbApp, VerifyTokens, RateLimits]);
+        WAREHOUSES_UPDATE = HttpFunction::new(Inventory, api!(crate::inventory::api::update_warehouse), P("warehouses:update"), &[DbApp, VerifyTokens, RateLimits]);
+        ORDERS_RESERVATIONS = HttpFunction::new(Inventory, api!(crate::inventory::api::order_reservations), P("orders:read:own"), &[DbApp, VerifyTokens, RateLimits]);
     }
     tasks {
         MIGRATE = TaskFunction::new(
@@ -526,8 +537,20 @@ registry! {
                     crate::inventory::consumers::on_payment_authorized(s, d)
                 }))
             },
-            &[DbOps, Idempotency, PublishEvents],
+            &[DbApp, DbOps, Idempotency, PublishEvents],
             &["order.payment_authorized"],
+        );
+        INVENTORY_RELEASE = QueueFunction::new(
+            Inventory,
+            "inventory-release",
+            "Releases a cancelled order's stock: reserved and committed units back to available, backorders cancelled.",
+            |s, batch| {
+                Box::pin(crate::platform::consumer::handle_batch(s, "inventory-release", batch, move |d| {
+                    crate::inventory::consumers::on_order_cancelled(s, d)
+                }))
+            },
+            &[DbApp, DbOps, Idempotency, PublishEvents],
+            &["order.cancelled"],
         );
         ORDERS_ON_MAPPING = QueueFunction::new(
             Orders,

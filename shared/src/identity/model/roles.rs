@@ -156,6 +156,7 @@ pub static ROLES: &[Role] = &[
             "finance:*:all",
             "orders:read:all",
             "tenants:read:all",
+            "inventory:read:all",
         ]
     ),
     role!(
@@ -169,6 +170,7 @@ pub static ROLES: &[Role] = &[
             "payouts:read:all",
             "finance:read:all",
             "orders:read:all",
+            "inventory:read:all",
         ]
     ),
     role!("AUDITOR", true, "Read-only, system-wide, including the audit log.", ["*:read:all"]),

@@ -34,3 +34,29 @@ pub async fn tenant_setting(
 ) -> Result<Option<Value>, tokio_postgres::Error> {
     store::settings::get(tx, tenant, key).await
 }
+
+/// One email per operations contact of `tenant` (setting `notifications.operations_emails`); the
+/// events to publish after commit. None set: a warning, and whatever raised it is the only trace.
+pub async fn notify_operations(
+    tx: &Transaction<'_>,
+    clock: &dyn crate::platform::clock::Clock,
+    tenant: TenantId,
+    subject: &str,
+    text: &str,
+) -> Result<Vec<crate::platform::events::Envelope>, crate::platform::events::EventError> {
+    use crate::notifications::{EmailRequested, EmailTemplate};
+    let contacts = tenant_setting(tx, tenant, "notifications.operations_emails").await?;
+    let contacts: Vec<String> = contacts.and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default();
+    if contacts.is_empty() {
+        tracing::warn!(tenant = %tenant, subject, "the tenant has no operations contacts to tell");
+    }
+    let mut out = Vec::new();
+    for to in contacts {
+        let mut params = serde_json::Map::new();
+        params.insert("subject".into(), subject.into());
+        params.insert("text".into(), text.into());
+        let mail = EmailRequested { to, template: EmailTemplate::Notice, params };
+        out.push(crate::platform::events::record(tx, Some(tenant), clock, &mail).await?);
+    }
+    Ok(out)
+}

@@ -7,10 +7,9 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::Transaction;
 use uuid::Uuid;
 
-use crate::notifications::{EmailRequested, EmailTemplate};
 use crate::orders::model::{Error, OrderStatus};
 use crate::orders::store::orders as store;
-use crate::platform::events::{self, Envelope};
+use crate::platform::events::Envelope;
 use crate::platform::exceptions::{self, NewException, Severity};
 use crate::platform::state::AppState;
 use crate::platform::tenant::TenantId;
@@ -113,7 +112,7 @@ pub async fn payment_decided(
     Ok(Some(out))
 }
 
-/// One email per operations contact of the tenant (none set: the exception is the only trace).
+/// Tells the tenant's operations contacts that a payment failed.
 async fn notify_operations(
     tx: &Transaction<'_>,
     state: &AppState,
@@ -121,26 +120,11 @@ async fn notify_operations(
     number: i64,
     f: &Failure,
 ) -> Result<Vec<Envelope>, Error> {
-    let contacts = crate::identity::tenant_setting(tx, tenant, "notifications.operations_emails").await?;
-    let contacts: Vec<String> = contacts.and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default();
-    if contacts.is_empty() {
-        tracing::warn!(tenant = %tenant, order_number = number, "a payment failed and the tenant has no operations contacts");
-    }
-    let mut out = Vec::new();
-    for to in contacts {
-        let mut params = serde_json::Map::new();
-        params.insert("subject".into(), format!("Payment failed for order {number}").into());
-        let code = f.decline_code.as_deref().map(|c| format!(" (code {c})")).unwrap_or_default();
-        params.insert(
-            "text".into(),
-            format!(
-                "The payment for order {number} failed{code}: {}.\n\nThe order waits in payment_failed. Retry it with a good payment method: POST /api/v1/orders/{{id}}/payment.\n",
-                f.reason
-            )
-            .into(),
-        );
-        let mail = EmailRequested { to, template: EmailTemplate::Notice, params };
-        out.push(events::record(tx, Some(tenant), state.clock().as_ref(), &mail).await?);
-    }
-    Ok(out)
+    let code = f.decline_code.as_deref().map(|c| format!(" (code {c})")).unwrap_or_default();
+    let text = format!(
+        "The payment for order {number} failed{code}: {}.\n\nThe order waits in payment_failed. Retry it with a good payment method: POST /api/v1/orders/{{id}}/payment.\n",
+        f.reason
+    );
+    let subject = format!("Payment failed for order {number}");
+    Ok(crate::identity::notify_operations(tx, state.clock().as_ref(), tenant, &subject, &text).await?)
 }

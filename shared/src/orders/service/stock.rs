@@ -15,6 +15,7 @@ use crate::platform::tenant::TenantId;
 #[derive(Debug, Clone)]
 pub struct StockDemand {
     pub status: OrderStatus,
+    pub number: i64,
     /// (platform SKU, units) per line.
     pub lines: Vec<(String, i64)>,
     /// The shipping address's state (allocation ranks warehouses by it).
@@ -27,6 +28,7 @@ pub async fn stock_demand(tx: &Transaction<'_>, id: Uuid) -> Result<StockDemand,
     let order = store::load(tx, id, true).await?;
     Ok(StockDemand {
         status: order.status,
+        number: order.number,
         lines: order
             .lines
             .iter()

@@ -9,8 +9,9 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::model::{self, Error};
-use super::store::{self, Movement};
+use super::Alerting;
+use crate::inventory::model::{self, Error};
+use crate::inventory::store::{self, Movement};
 use crate::orders::OrderStatus;
 use crate::platform::db::{Db, scoped_tx};
 use crate::platform::state::AppState;
@@ -42,7 +43,7 @@ pub async fn reserve_order(
     order_id: Uuid,
 ) -> Result<Option<Reservation>, Error> {
     let now = state.clock().now();
-    let envelope;
+    let mut alerts = Alerting::new(state);
     let done = {
         let mut conn = ops.conn().await?;
         let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
@@ -67,7 +68,8 @@ pub async fn reserve_order(
         let actor = ("system", None);
         for (warehouse, sku, q) in &reserved {
             let id = Uuid::now_v7();
-            store::insert_reservation(&tx, id, tenant.as_uuid(), order_id, *warehouse, sku, *q, now).await?;
+            let id = store::insert_reservation(&tx, id, tenant.as_uuid(), order_id, *warehouse, sku, *q, now)
+                .await?;
             let m = Movement {
                 warehouse_id: *warehouse,
                 platform_sku: sku,
@@ -79,7 +81,7 @@ pub async fn reserve_order(
                 reserved: *q,
                 ..Default::default()
             };
-            store::apply(&tx, &m, now).await?;
+            alerts.applied(&tx, store::apply(&tx, &m, now).await?).await?;
         }
         if to == OrderStatus::Backordered {
             for (sku, q, warehouse) in &alloc.short {
@@ -99,8 +101,9 @@ pub async fn reserve_order(
                 };
                 store::apply(&tx, &m, now).await?;
             }
+            alerts.backordered(&tx, tenant, order_id, order.number, &short).await?;
         }
-        envelope = crate::orders::advance(
+        let envelope = crate::orders::advance(
             &tx,
             state,
             tenant,
@@ -111,75 +114,14 @@ pub async fn reserve_order(
             now,
         )
         .await?;
+        alerts.events.insert(0, envelope);
         tx.commit().await?;
         Reservation { status: to, reserved, short }
     };
-    if let Err(e) = crate::platform::events::publish_committed(state, &[envelope]).await {
-        tracing::warn!(error = %e, "order event left to the relay");
-    }
+    alerts.publish().await;
     Ok(Some(done))
 }
 
-fn describe(short: &[(String, i64)]) -> String {
+pub(super) fn describe(short: &[(String, i64)]) -> String {
     short.iter().map(|(s, q)| format!("{q} × {s}")).collect::<Vec<_>>().join(", ")
-}
-
-/// Levels that do not equal their ledger's sums (the check any test or the sweep runs).
-pub async fn ledger_mismatches(ops: &Db) -> Result<Vec<(Uuid, String, String)>, Error> {
-    let mut conn = ops.conn().await?;
-    let tx = scoped_tx(&mut conn, None, None).await?;
-    store::ledger_mismatches(&tx).await
-}
-
-/// Receives (or, negative, adjusts) stock at a warehouse, with its ledger row.
-#[allow(clippy::too_many_arguments)]
-pub async fn receive(
-    state: &AppState,
-    db: &Db,
-    tenant: TenantId,
-    actor: (&str, Option<Uuid>),
-    warehouse: Uuid,
-    sku: &str,
-    quantity: i64,
-    reason: &str,
-) -> Result<model::Level, Error> {
-    let mut conn = db.conn().await?;
-    let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
-    let m = Movement {
-        warehouse_id: warehouse,
-        platform_sku: sku,
-        reason,
-        actor,
-        on_hand: quantity,
-        ..Default::default()
-    };
-    let level = store::apply(&tx, &m, state.clock().now()).await?;
-    tx.commit().await?;
-    Ok(level)
-}
-
-/// Makes a warehouse of `owner` (the platform or a vendor); its id.
-pub async fn create_warehouse(
-    state: &AppState,
-    db: &Db,
-    owner: TenantId,
-    new: &model::NewWarehouse,
-) -> Result<Uuid, Error> {
-    new.check()?;
-    let mut conn = db.conn().await?;
-    let tx = scoped_tx(&mut conn, Some(owner), None).await?;
-    let id = store::insert_warehouse(
-        &tx,
-        owner.as_uuid(),
-        &new.code,
-        new.name.trim(),
-        &new.kind,
-        &new.address,
-        new.priority,
-        &new.zones,
-        state.clock().now(),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(id)
 }
