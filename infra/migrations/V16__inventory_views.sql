@@ -24,5 +24,7 @@ GRANT EXECUTE ON FUNCTION stock_available(text[]) TO gateway_app;
 -- Finance reads stock (the matrix in identity/model/roles.rs).
 INSERT INTO role_permissions (role_code, permission) VALUES
     ('FINANCE_ADMIN', 'inventory:read:all'),
-    ('FINANCE', 'inventory:read:all')
+    ('FINANCE_ADMIN', 'warehouses:read:all'),
+    ('FINANCE', 'inventory:read:all'),
+    ('FINANCE', 'warehouses:read:all')
 ON CONFLICT DO NOTHING;

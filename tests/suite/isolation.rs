@@ -206,7 +206,7 @@ impl Walk {
             .expect(201)
             .await;
         let id = made["id"].as_str().unwrap().to_owned();
-        let sku = format!("WS-{}", &Uuid::now_v7().simple().to_string()[20..]);
+        let sku = self.fresh_sku().await;
         let body = json!({"warehouse_id": id, "platform_sku": sku, "quantity": 5});
         self.b_made("/api/v1/inventory/receive", body).await;
         (id, sku)

@@ -73,7 +73,11 @@ impl NewWarehouse {
             errors.push(FieldError::new("kind", "invalid", "internal or 3pl"));
         }
         if !self.address.is_object() || self.address.to_string().len() > 2000 {
-            errors.push(FieldError::new("address", "invalid", "an object (line1, city, state, postal_code, country)"));
+            errors.push(FieldError::new(
+                "address",
+                "invalid",
+                "an object (line1, city, state, postal_code, country)",
+            ));
         }
         if !(0..=10_000).contains(&self.priority) {
             errors.push(FieldError::new("priority", "out_of_range", "0 to 10000"));
@@ -363,7 +367,8 @@ pub struct MovementView {
     /// backorder_cancelled, committed or shipped.
     pub reason: String,
     pub note: Option<String>,
-    /// `user`, `api_key` or `system`.
+    /// `user`, `api_key`, `system` — or `order` when another tenant's order moved the owner's
+    /// stock (its order, reservation, actor and note are that tenant's, and not shown).
     pub actor_kind: String,
     pub actor_id: Option<Uuid>,
     pub order_id: Option<Uuid>,
@@ -430,7 +435,7 @@ pub struct OrderStock {
 pub struct Alerts {
     /// Levels at or below their reorder point (the owner's).
     pub low_stock: Vec<LevelView>,
-    /// Open backorders, oldest first (the acting tenant's orders; every tenant's for platform staff).
+    /// Open backorders of the acting tenant's orders, oldest first.
     pub backorders: Vec<BackorderView>,
 }
 
@@ -456,6 +461,9 @@ pub struct ForecastQuery {
     pub cover_days: Option<i64>,
     /// Smoothing factor, 0.01 to 1 (default 0.3).
     pub alpha: Option<f64>,
+    /// Units kept against surprises (default: 1.65 × the deviation of daily demand × √lead time,
+    /// a 95% service level).
+    pub safety_stock: Option<i64>,
 }
 
 /// The forecast's settings, checked.
@@ -465,6 +473,7 @@ pub struct ForecastSettings {
     pub lead_time_days: i64,
     pub cover_days: i64,
     pub alpha: f64,
+    pub safety_stock: Option<i64>,
 }
 
 impl ForecastQuery {
@@ -488,8 +497,17 @@ impl ForecastQuery {
         if !(0.01..=1.0).contains(&alpha) {
             errors.push(FieldError::new("query:alpha", "out_of_range", "0.01 to 1"));
         }
+        if self.safety_stock.is_some_and(|s| !(0..=1_000_000_000).contains(&s)) {
+            errors.push(FieldError::new("query:safety_stock", "out_of_range", "0 to 1000000000"));
+        }
         if errors.is_empty() {
-            Ok(ForecastSettings { history_days, lead_time_days, cover_days, alpha })
+            Ok(ForecastSettings {
+                history_days,
+                lead_time_days,
+                cover_days,
+                alpha,
+                safety_stock: self.safety_stock,
+            })
         } else {
             Err(Error::Invalid(errors))
         }
@@ -507,7 +525,7 @@ pub struct Forecast {
     /// Smoothed demand, units per day.
     pub daily_demand: f64,
     pub lead_time_days: i64,
-    /// 95% service level: 1.65 × the deviation of daily demand × √lead time.
+    /// As asked, or for a 95% service level: 1.65 × the deviation of daily demand × √lead time.
     pub safety_stock: i64,
     /// Demand over the lead time plus safety stock: order when available reaches it.
     pub reorder_point: i64,
@@ -535,7 +553,7 @@ pub fn forecast(
     let mean = history.iter().sum::<i64>() as f64 / n;
     let var = history.iter().map(|&d| (d as f64 - mean).powi(2)).sum::<f64>() / n;
     let lead = s.lead_time_days as f64;
-    let safety_stock = (1.65 * var.sqrt() * lead.sqrt()).ceil() as i64;
+    let safety_stock = s.safety_stock.unwrap_or_else(|| (1.65 * var.sqrt() * lead.sqrt()).ceil() as i64);
     let reorder_point = (level * lead).ceil() as i64 + safety_stock;
     let want = (level * (lead + s.cover_days as f64)).ceil() as i64 + safety_stock;
     let suggested_reorder_quantity = (want - available).max(0);
@@ -599,7 +617,13 @@ mod tests {
 
     #[test]
     fn forecast_smooths_demand_and_says_when_and_how_much_to_reorder() {
-        let s = ForecastSettings { history_days: 10, lead_time_days: 4, cover_days: 10, alpha: 0.5 };
+        let s = ForecastSettings {
+            history_days: 10,
+            lead_time_days: 4,
+            cover_days: 10,
+            alpha: 0.5,
+            safety_stock: None,
+        };
         let today = NaiveDate::from_ymd_opt(2026, 1, 10).unwrap();
         // Steady 2 a day: level 2, no deviation.
         let f = forecast("A", &[2; 10], 50, 40, s, today);

@@ -10,9 +10,10 @@ use super::model::{
     ReservationView, Warehouse,
 };
 
-/// The levels of `skus` at active warehouses, locked (`FOR UPDATE`) in one fixed order — by SKU,
-/// then warehouse — so two reservations touching the same levels never wait on each other in a
-/// circle. With each warehouse's kind, zones, priority and code.
+/// The levels of `skus`, locked (`FOR UPDATE`) in one fixed order — by SKU, then warehouse — so
+/// two transactions touching the same levels never wait on each other in a circle; every level of
+/// the SKUs is locked (an inactive warehouse's too: a release or a fill may change it), and those
+/// at active warehouses are the candidates, with each warehouse's kind, zones, priority and code.
 pub async fn lock_levels(
     tx: &Transaction<'_>,
     skus: &[String],
@@ -21,16 +22,16 @@ pub async fn lock_levels(
     let rows = tx
         .query(
             "SELECT l.warehouse_id, l.platform_sku, l.on_hand - l.reserved - l.committed, w.kind = 'internal',
-                    array_position(w.zones, $2::text), w.priority, w.code
+                    array_position(w.zones, $2::text), w.priority, w.code, w.active
                FROM stock_levels l JOIN warehouses w ON w.id = l.warehouse_id
-              WHERE l.platform_sku = ANY($1) AND w.active
+              WHERE l.platform_sku = ANY($1)
               ORDER BY l.platform_sku, l.warehouse_id
                 FOR UPDATE OF l",
             &[&skus, &destination],
         )
         .await?;
     let mut out: Vec<Candidate> = Vec::new();
-    for r in rows {
+    for r in rows.iter().filter(|r| r.get::<_, bool>(7)) {
         let id: Uuid = r.get(0);
         let rank: Option<i32> = r.get(4);
         let i = match out.iter().position(|c| c.warehouse_id == id) {
@@ -375,16 +376,27 @@ pub async fn set_reorder_point(
     point: i64,
 ) -> Result<(), Error> {
     tx.execute(
-        "UPDATE stock_levels SET reorder_point = $3 WHERE warehouse_id = $1 AND platform_sku = $2",
+        "UPDATE stock_levels SET reorder_point = $3, low_alerted = (on_hand - reserved - committed) <= $3
+          WHERE warehouse_id = $1 AND platform_sku = $2",
         &[&warehouse, &sku, &point],
     )
     .await?;
     Ok(())
 }
 
-const MOVEMENT: &str =
-    "m.id, m.warehouse_id, m.platform_sku, m.reason, m.note, m.actor_kind, m.actor_id, m.order_id,
-                        m.reservation_id, m.on_hand, m.reserved, m.committed, m.backordered, m.at";
+/// A movement as its reader may see it: an owner (a vendor) sees its stock move, but not which
+/// other tenant's order moved it, nor who (the order, the reservation, the actor and the note stay
+/// with that tenant and the platform).
+const MOVEMENT: &str = "SELECT m.id, m.warehouse_id, m.platform_sku, m.reason, m.at, m.on_hand, m.reserved,
+                               m.committed, m.backordered, v.mine,
+                               CASE WHEN v.mine THEN m.actor_kind ELSE 'order' END AS actor_kind,
+                               CASE WHEN v.mine THEN m.actor_id END AS actor_id,
+                               CASE WHEN v.mine THEN m.order_id END AS order_id,
+                               CASE WHEN v.mine THEN m.reservation_id END AS reservation_id,
+                               CASE WHEN v.mine THEN m.note END AS note
+                          FROM inventory_movements m,
+                               LATERAL (SELECT m.tenant_id IS NULL OR m.tenant_id = app_current_tenant()
+                                               OR app_acting_as_platform() AS mine) v";
 
 /// Ledger rows the transaction may see, filtered, newest first.
 pub async fn movements(
@@ -396,7 +408,7 @@ pub async fn movements(
     let rows = tx
         .query(
             &format!(
-                "SELECT {MOVEMENT} FROM inventory_movements m
+                "SELECT * FROM ({MOVEMENT}) m
                   WHERE ($1::text IS NULL OR m.platform_sku = $1) AND ($2::uuid IS NULL OR m.warehouse_id = $2)
                     AND ($3::uuid IS NULL OR m.order_id = $3) AND ($4::text IS NULL OR m.reason = $4)
                     AND ($5::timestamptz IS NULL OR m.at >= $5) AND ($6::timestamptz IS NULL OR m.at < $6)
@@ -409,20 +421,20 @@ pub async fn movements(
     Ok(rows
         .iter()
         .map(|r| MovementView {
-            id: r.get(0),
-            warehouse_id: r.get(1),
-            platform_sku: r.get(2),
-            reason: r.get(3),
-            note: r.get(4),
-            actor_kind: r.get(5),
-            actor_id: r.get(6),
-            order_id: r.get(7),
-            reservation_id: r.get(8),
-            on_hand: r.get(9),
-            reserved: r.get(10),
-            committed: r.get(11),
-            backordered: r.get(12),
-            at: r.get(13),
+            id: r.get("id"),
+            warehouse_id: r.get("warehouse_id"),
+            platform_sku: r.get("platform_sku"),
+            reason: r.get("reason"),
+            note: r.get("note"),
+            actor_kind: r.get("actor_kind"),
+            actor_id: r.get("actor_id"),
+            order_id: r.get("order_id"),
+            reservation_id: r.get("reservation_id"),
+            on_hand: r.get("on_hand"),
+            reserved: r.get("reserved"),
+            committed: r.get("committed"),
+            backordered: r.get("backordered"),
+            at: r.get("at"),
         })
         .collect())
 }

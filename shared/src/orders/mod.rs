@@ -29,4 +29,4 @@ pub use service::payment::{
     AWAITING_PAYMENT, Failure as PaymentFailure, PaymentOnFile, payment_decided, payment_on_file,
     use_payment_method,
 };
-pub use service::stock::{StockDemand, advance, stock_demand};
+pub use service::stock::{StockDemand, advance, order_exists, stock_demand};

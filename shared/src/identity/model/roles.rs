@@ -157,6 +157,7 @@ pub static ROLES: &[Role] = &[
             "orders:read:all",
             "tenants:read:all",
             "inventory:read:all",
+            "warehouses:read:all",
         ]
     ),
     role!(
@@ -171,6 +172,7 @@ pub static ROLES: &[Role] = &[
             "finance:read:all",
             "orders:read:all",
             "inventory:read:all",
+            "warehouses:read:all",
         ]
     ),
     role!("AUDITOR", true, "Read-only, system-wide, including the audit log.", ["*:read:all"]),

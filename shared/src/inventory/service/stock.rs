@@ -38,6 +38,17 @@ async fn by_hand(
         store::warehouse_by_id(&tx, m.warehouse_id, false)
             .await?
             .ok_or_else(|| Error::NotFound("the warehouse".into()))?;
+        if crate::catalog::product_by_sku(&tx, &sku)
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+            .is_none()
+        {
+            return Err(Error::Invalid(vec![crate::FieldError::new(
+                "platform_sku",
+                "unknown_product",
+                format!("no platform product {sku:?}"),
+            )]));
+        }
         let before = store::level(&tx, m.warehouse_id, &sku).await?;
         if let Some(point) = reorder_point {
             // The level is made if missing (a ledger row of no units says who set the point).
@@ -63,8 +74,24 @@ async fn by_hand(
         after
     };
     alerts.publish().await;
-    let filled =
-        if m.on_hand > 0 { fill_backorders(state, state.ops_db().await?, &[sku]).await? } else { Vec::new() };
+    if m.on_hand <= 0 {
+        return Ok((view, Vec::new()));
+    }
+    // The units are in (committed): a fill that fails now is left to the next receipt or the sweep,
+    // never reported as a failed receipt.
+    let filled = match fill_backorders(state, state.ops_db().await?, std::slice::from_ref(&sku)).await {
+        Ok(filled) => filled,
+        Err(e) => {
+            tracing::warn!(error = %e, sku, "backorders not filled now");
+            Vec::new()
+        }
+    };
+    if filled.is_empty() {
+        return Ok((view, filled));
+    }
+    let mut conn = state.db().await?.conn().await?;
+    let tx = p.tx(&mut conn).await?;
+    let view = store::level(&tx, m.warehouse_id, &sku).await?.unwrap_or(view);
     Ok((view, filled))
 }
 
@@ -255,6 +282,18 @@ async fn move_reservations(
             return Ok(None);
         }
         let held = store::reservations_of(&tx, order_id, from, true).await?;
+        let waiting = if close_backorders {
+            store::backorders_of(&tx, order_id, true, true).await?
+        } else {
+            Vec::new()
+        };
+        // Every level these touch, locked in the one order before any changes.
+        let skus: BTreeSet<String> = held
+            .iter()
+            .map(|r| r.platform_sku.clone())
+            .chain(waiting.iter().map(|b| b.platform_sku.clone()))
+            .collect();
+        store::lock_levels(&tx, &skus.into_iter().collect::<Vec<_>>(), None).await?;
         for r in &held {
             let mut m = Movement {
                 warehouse_id: r.warehouse_id,
@@ -276,8 +315,8 @@ async fn move_reservations(
             alerts.applied(&tx, store::apply(&tx, &m, now).await?).await?;
             store::set_reservation_status(&tx, r.id, to, now).await?;
         }
-        if close_backorders {
-            for b in store::backorders_of(&tx, order_id, true, true).await? {
+        {
+            for b in waiting {
                 if let Some(warehouse) = b.warehouse_id {
                     let m = Movement {
                         warehouse_id: warehouse,

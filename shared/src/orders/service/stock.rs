@@ -42,6 +42,15 @@ pub async fn stock_demand(tx: &Transaction<'_>, id: Uuid) -> Result<StockDemand,
     })
 }
 
+/// Whether the transaction's tenant has order `id` (no lock: a read beside the pipeline).
+pub async fn order_exists(tx: &Transaction<'_>, id: Uuid) -> Result<bool, Error> {
+    match store::load(tx, id, false).await {
+        Ok(_) => Ok(true),
+        Err(Error::NotFound(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Moves an order from `from` to `to` (history and event); the envelope to publish after commit.
 #[allow(clippy::too_many_arguments)]
 pub async fn advance(
