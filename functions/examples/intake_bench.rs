@@ -55,11 +55,6 @@ async fn run(router: &axum::Router, token: &str, n: usize, with_key: bool) -> Re
     Ok((n as f64 / elapsed, latencies))
 }
 
-fn p(mut v: Vec<f64>, q: f64) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[((v.len() as f64 - 1.0) * q).round() as usize]
-}
-
 #[tokio::main]
 async fn main() -> Result<()> {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(2000);
@@ -75,13 +70,13 @@ async fn main() -> Result<()> {
     let (p50, _) = stats(lat.clone());
     println!(
         "intake, no Idempotency-Key:   {tps:.0} orders/s, p50 {p50:.1} ms, p99 {:.1} ms ({n} orders, concurrency {CONCURRENCY})",
-        p(lat, 0.99)
+        common::percentile(&lat, 0.99)
     );
     let (tps_k, lat_k) = run(&router, &token, n, true).await?;
     let (p50_k, _) = stats(lat_k.clone());
     println!(
         "intake, with Idempotency-Key: {tps_k:.0} orders/s, p50 {p50_k:.1} ms, p99 {:.1} ms",
-        p(lat_k, 0.99)
+        common::percentile(&lat_k, 0.99)
     );
     println!("INTAKE_TPS={tps:.1}");
     Ok(())

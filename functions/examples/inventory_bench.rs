@@ -25,11 +25,6 @@ const CONCURRENCY: usize = 64;
 const SKU: &str = "RT-EXO-5ML";
 const LOU: Uuid = Uuid::from_u128(0x0193a0c0_0000_7000_8000_000000000901);
 
-fn p(mut v: Vec<f64>, q: f64) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[((v.len() as f64 - 1.0) * q).round() as usize]
-}
-
 #[tokio::main]
 async fn main() -> Result<()> {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(3000);
@@ -123,7 +118,7 @@ async fn main() -> Result<()> {
     let mismatches = gateway::inventory::ledger_mismatches(ops).await?;
     println!(
         "reservation storm: {tps:.0} orders/s, p50 {p50:.1} ms, p99 {:.1} ms ({n} orders of 2 units, concurrency {CONCURRENCY})",
-        p(latencies, 0.99)
+        common::percentile(&latencies, 0.99)
     );
     println!(
         "stock: {supply} units, {} wanted: {reserved} reserved, {backordered} backordered, least available {least}, ledger mismatches {}",

@@ -22,12 +22,6 @@ use gateway::platform::idempotency::{self, Scope};
 use gateway_functions::local::demo;
 use secrecy::SecretString;
 
-fn p(v: &[f64], q: f64) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[((v.len() as f64 - 1.0) * q).round() as usize]
-}
-
 fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
@@ -204,8 +198,13 @@ async fn main() -> Result<()> {
     }
     let emulator: Vec<f64> = (0..n).map(|i| read[i] + record[i] + claim[i] + finish[i]).collect();
 
-    let (d50, d99, c50, c99) = (p(&direct, 0.5), p(&direct, 0.99), p(&charge, 0.5), p(&charge, 0.99));
-    let (e50, e99) = (p(&emulator, 0.5), p(&emulator, 0.99));
+    let (d50, d99, c50, c99) = (
+        common::percentile(&direct, 0.5),
+        common::percentile(&direct, 0.99),
+        common::percentile(&charge, 0.5),
+        common::percentile(&charge, 0.99),
+    );
+    let (e50, e99) = (common::percentile(&emulator, 0.5), common::percentile(&emulator, 0.99));
     println!("payments: {n} charges, the NMI sandbox answering after {delay} ms");
     println!("  direct client call (Nmi::execute sale):   p50 {d50:.1} ms, p99 {d99:.1} ms");
     println!("  POST /api/v1/payments/charge:             p50 {c50:.1} ms, p99 {c99:.1} ms");
@@ -217,17 +216,17 @@ async fn main() -> Result<()> {
     );
     println!(
         "  breaker-state read (GetItem, moto):       p50 {:.2} ms, p99 {:.2} ms",
-        p(&read, 0.5),
-        p(&read, 0.99)
+        common::percentile(&read, 0.5),
+        common::percentile(&read, 0.99)
     );
     println!(
         "  emulator time per charge, apart (breaker read + record, key claim + finish): p50 {e50:.1} ms, p99 {e99:.1} ms"
     );
     println!(
         "    breaker record {:.2} ms, key claim {:.2} ms, key finish {:.2} ms (p50 each)",
-        p(&record, 0.5),
-        p(&claim, 0.5),
-        p(&finish, 0.5)
+        common::percentile(&record, 0.5),
+        common::percentile(&claim, 0.5),
+        common::percentile(&finish, 0.5)
     );
     println!("  overhead without the emulator's time:     p50 {:.1} ms", c50 - d50 - e50);
     Ok(())

@@ -224,20 +224,7 @@ async fn orders_reserve_by_themselves_backorders_fill_when_stock_arrives_and_can
     );
     assert!(w.outbox("inventory.low_stock").await.iter().any(|e| e["platform_sku"] == sku.as_str()));
     let number = waiting["number"].as_i64().unwrap();
-    let mut mail = String::new();
-    for _ in 0..300 {
-        mail = std::fs::read_dir(twin.mailbox())
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-            .find(|m| m.contains(&format!("Order {number} is backordered")))
-            .unwrap_or_default();
-        if !mail.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let mail = twin.mail_containing(&format!("Order {number} is backordered")).await;
     assert!(mail.contains("ops@clinic.example"), "an email to the operations contact: {mail:?}");
 
     // Stock arrives: the backorder fills by itself.

@@ -153,20 +153,7 @@ async fn an_order_pays_by_itself_through_the_bus_and_a_declined_one_is_retried()
     assert_eq!((open.len(), open[0]["kind"].as_str()), (1, Some("payment_failed")), "{failed}");
     assert_eq!(open[0]["details"]["decline_code"], "200", "{failed}");
     let number = failed["number"].as_i64().unwrap();
-    let mut mail = String::new();
-    for _ in 0..300 {
-        mail = std::fs::read_dir(twin.mailbox())
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-            .find(|m| m.contains(&format!("Payment failed for order {number}")))
-            .unwrap_or_default();
-        if !mail.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let mail = twin.mail_containing(&format!("Payment failed for order {number}")).await;
     assert!(mail.contains("ops@clinic.example"), "an email to the operations contact: {mail:?}");
 
     // Retried with a good method (a card at Authorize.net): authorized, the exception resolved.

@@ -443,6 +443,23 @@ impl Twin {
         tokio::time::timeout(std::time::Duration::from_secs(10), wait).await.ok()?.ok()?.code()
     }
 
+    /// The first email in its mailbox that contains `needle` (waits up to 30 s; empty if none came).
+    pub async fn mail_containing(&self, needle: &str) -> String {
+        for _ in 0..300 {
+            let mail = std::fs::read_dir(self.mailbox())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                .find(|m| m.contains(needle));
+            if let Some(mail) = mail {
+                return mail;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        String::new()
+    }
+
     /// Stops the process now (rather than when dropped).
     pub async fn stop(mut self) {
         self.child.kill().await.unwrap();

@@ -24,6 +24,13 @@ pub async fn stack() -> Result<(AppState, axum::Router, Db)> {
     Ok((state, router, admin))
 }
 
+/// The `q` quantile (0 to 1) of `v`.
+pub fn percentile(v: &[f64], q: f64) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() as f64 - 1.0) * q).round() as usize]
+}
+
 /// The median and the 95th percentile.
 pub fn stats(mut v: Vec<f64>) -> (f64, f64) {
     v.sort_by(|a, b| a.total_cmp(b));
