@@ -25,13 +25,13 @@ SELECT line_no, tenant_sku, channel_product_id, channel_variant_id, name, produc
                FROM order_lines WHERE order_id = ':o_id' ORDER BY line_no;
 SELECT EXISTS (SELECT 1 FROM reservations WHERE order_id = ':o_id')
                  OR EXISTS (SELECT 1 FROM backorders WHERE order_id = ':o_id');
+SELECT value FROM tenant_settings WHERE tenant_id = '0193a0c0-0000-7000-8000-000000000001' AND key = 'inventory.short_stock';
 SELECT l.warehouse_id, l.platform_sku, l.on_hand - l.reserved - l.committed, w.kind = 'internal',
-                    array_position(w.zones, 'KY'::text), w.priority, w.code
+                    array_position(w.zones, 'KY'::text), w.priority, w.code, w.active
                FROM stock_levels l JOIN warehouses w ON w.id = l.warehouse_id
-              WHERE l.platform_sku = ANY(ARRAY['RT-EXO-5ML']) AND w.active
+              WHERE l.platform_sku = ANY(ARRAY['RT-EXO-5ML'])
               ORDER BY l.platform_sku, l.warehouse_id
                 FOR UPDATE OF l;
-SELECT value FROM tenant_settings WHERE tenant_id = '0193a0c0-0000-7000-8000-000000000001' AND key = 'inventory.short_stock';
 INSERT INTO reservations (id, tenant_id, order_id, warehouse_id, platform_sku, quantity, status, created_at, updated_at)
          VALUES (gen_random_uuid(), '0193a0c0-0000-7000-8000-000000000001', ':o_id', '0193a0c0-0000-7000-8000-000000000901',
                  'RT-EXO-5ML', 2, 'reserved', now(), now())

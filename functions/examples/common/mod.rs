@@ -12,13 +12,17 @@ use gateway_functions::local::{self, LocalStack};
 use http::Request;
 use tower::ServiceExt;
 
-/// The benchmark's state, router and schema-owner pool (migrated and provisioned by scripts/bench).
-pub async fn stack() -> Result<(AppState, axum::Router, Db)> {
+/// The environment the local runner gives every function of the stack scripts/bench set up.
+pub fn env() -> Result<Env> {
     let process = Env::from_process();
     let template = local::template::Template::load(&local::repo_root().join("template.yaml"))?;
     let stack = LocalStack::from_env(template, &process);
-    let env = stack.env(&process)?;
-    let state = AppState::from_env(&env)?;
+    stack.env(&process)
+}
+
+/// The benchmark's state, router and schema-owner pool (migrated and provisioned by scripts/bench).
+pub async fn stack() -> Result<(AppState, axum::Router, Db)> {
+    let state = AppState::from_env(&env()?)?;
     let admin = state.connect_db(DbRole::Admin).await?;
     let router = local::router(&state).await?;
     Ok((state, router, admin))

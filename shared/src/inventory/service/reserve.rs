@@ -53,9 +53,10 @@ pub async fn reserve_order(
         }
         let demand = model::demand(&order.lines);
         let skus: Vec<String> = demand.iter().map(|(s, _)| s.clone()).collect();
+        // Read before the levels are locked: the locks are held for as little as can be.
+        let reject = rejects_short(&tx, tenant).await?;
         let candidates = store::lock_levels(&tx, &skus, order.destination_state.as_deref()).await?;
         let alloc = model::allocate(&demand, candidates, true);
-        let reject = rejects_short(&tx, tenant).await?;
         let short: Vec<(String, i64)> = alloc.short.iter().map(|(s, q, _)| (s.clone(), *q)).collect();
         let (to, reason) = if short.is_empty() {
             (OrderStatus::InventoryReserved, "every unit reserved".to_owned())
