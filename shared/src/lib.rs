@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod identity;
 pub mod inventory;
 pub mod notifications;
+pub mod operations;
 pub mod orders;
 pub mod payments;
 pub mod platform;

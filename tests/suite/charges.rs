@@ -283,21 +283,22 @@ async fn an_answer_lost_after_nmi_charged_leaves_the_payment_pending_and_never_f
 /// how many attempts they settled as `outcome` (`completed`, `voided`, …) together, and their
 /// reports.
 pub async fn reconcile_in_two_processes(w: &World, env: &[(&str, String)], outcome: &str) -> (i64, String) {
+    let (ra, rb) = invoke_in_two_processes(w, env, "payments-reconcile-pending").await;
+    (ra[outcome].as_i64().unwrap_or(0) + rb[outcome].as_i64().unwrap_or(0), format!("{ra} {rb}"))
+}
+
+/// Runs the task `function` in two runner processes at once (with `env`); their two answers.
+pub async fn invoke_in_two_processes(w: &World, env: &[(&str, String)], function: &str) -> (Value, Value) {
     let (a, b) = (w.twin_with(env).await, w.twin_with(env).await);
     let http = crate::support::http_client();
     let run = |api: String| {
         let http = http.clone();
         async move {
-            let r = http
-                .post(format!("{api}/_local/functions/payments-reconcile-pending/invoke"))
-                .send()
-                .await
-                .unwrap();
+            let r = http.post(format!("{api}/_local/functions/{function}/invoke")).send().await.unwrap();
             r.json::<Value>().await.unwrap()
         }
     };
-    let (ra, rb) = futures::future::join(run(a.api.clone()), run(b.api.clone())).await;
-    (ra[outcome].as_i64().unwrap_or(0) + rb[outcome].as_i64().unwrap_or(0), format!("{ra} {rb}"))
+    futures::future::join(run(a.api.clone()), run(b.api.clone())).await
 }
 
 /// `payments-reconcile-pending` run as its schedule would, in this process.

@@ -24,6 +24,7 @@ mod isolation;
 mod mfa;
 mod migrations;
 mod openapi;
+mod operations;
 mod orders;
 mod outbox_and_queues;
 mod payments;

@@ -294,6 +294,7 @@ async fn settings_are_validated_audited_and_take_effect() {
             "orders.default_payment_source",
             "notifications.operations_emails",
             "payments.capture",
+            "orders.stuck_after_minutes",
             "inventory.short_stock",
             "mfa.required_roles"
         ]

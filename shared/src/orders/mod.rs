@@ -21,7 +21,7 @@ mod woocommerce;
 pub use events::OrderEvent;
 pub use model::{
     Address, Customer, Error, FIELD_ALIASES, InvalidTransition, LineInput, Order, OrderEventType, OrderInput,
-    OrderStatus, Origin, Payment, transition,
+    OrderStatus, Origin, Payment, STUCK, transition,
 };
 pub use service::channels::{seal_secret, sign};
 pub use service::orders::find as find_order;
@@ -29,4 +29,4 @@ pub use service::payment::{
     AWAITING_PAYMENT, Failure as PaymentFailure, PaymentOnFile, payment_decided, payment_on_file,
     use_payment_method,
 };
-pub use service::stock::{StockDemand, advance, order_exists, stock_demand};
+pub use service::stock::{StockDemand, Stuck, advance, order_exists, stock_demand, stuck_orders};

@@ -33,6 +33,7 @@ pub enum Context {
     Orders,
     Payments,
     Inventory,
+    Operations,
 }
 
 impl Context {
@@ -43,6 +44,7 @@ impl Context {
         Context::Orders,
         Context::Payments,
         Context::Inventory,
+        Context::Operations,
     ];
 
     /// Lower-case name: the nested stack's file (`infra/stacks/<name>.yaml`) and OpenAPI tag.
@@ -54,6 +56,7 @@ impl Context {
             Context::Orders => "orders",
             Context::Payments => "payments",
             Context::Inventory => "inventory",
+            Context::Operations => "operations",
         }
     }
 }
@@ -468,6 +471,14 @@ registry! {
         )
         .schedule("cron(30 6 * * ? *)")
         .timeout(600);
+        OPERATIONS_SWEEP = TaskFunction::new(
+            Operations,
+            "operations-sweep",
+            "Finds orders that stayed in a state past its limit (one stuck_order exception per order and state) and stock levels that differ from their ledger (cross-tenant; gateway_ops role).",
+            |s, _event| Box::pin(crate::operations::sweep_task(s)),
+            &[DbOps],
+        )
+        .schedule("rate(5 minutes)");
         PAYMENTS_REAUTHORIZE = TaskFunction::new(
             Payments,
             "payments-reauthorize",

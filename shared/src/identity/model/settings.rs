@@ -133,6 +133,37 @@ static KNOWN: &[Known] = &[
         },
     },
     Known {
+        key: "orders.stuck_after_minutes",
+        description: "How long an order may stay in a state before the sweep raises a stuck_order exception, per state in minutes (at least 5), over the defaults (accepted 15, payment_pending 30, payment_authorized 15, needs_review and inventory_reserved 1440, payment_failed 2880, on_hold and fulfillment_submitted 4320, backordered and partially_shipped 10080, shipped 20160).",
+        default: || Value::Object(Default::default()),
+        check: |v| {
+            // The order states that are not final (the orders context's `OrderStatus::stuck_after`).
+            const STATES: &[&str] = &[
+                "needs_review",
+                "on_hold",
+                "accepted",
+                "payment_pending",
+                "payment_authorized",
+                "payment_failed",
+                "inventory_reserved",
+                "backordered",
+                "fulfillment_submitted",
+                "partially_shipped",
+                "shipped",
+            ];
+            let Some(map) = v.as_object() else { return Err("an object of state: minutes".into()) };
+            for (state, minutes) in map {
+                if !STATES.contains(&state.as_str()) {
+                    return Err(format!("{state} is not an order state that can be stuck"));
+                }
+                if !minutes.as_i64().is_some_and(|m| (5..=525_600).contains(&m)) {
+                    return Err(format!("{state}: whole minutes, 5 to 525600"));
+                }
+            }
+            Ok(())
+        },
+    },
+    Known {
         key: "inventory.short_stock",
         description: "What the reservation step does with units no warehouse has: backorder them (filled as stock arrives) or reject (the order is held for a person).",
         default: || Value::from("backorder"),

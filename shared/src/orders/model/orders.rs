@@ -26,6 +26,14 @@ pub enum OrderStatus {
     Cancelled,
 }
 
+/// The kind of the exception the sweep raises for an order that is not moving.
+pub const STUCK: &str = "stuck_order";
+
+/// What names the order's stuck exception in `status` (one per order and state).
+pub fn stuck_subject(order: Uuid, status: OrderStatus) -> String {
+    format!("order/{order}/stuck/{}", status.as_str())
+}
+
 /// The order events: the one each state publishes when an order enters it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OrderEventType {
@@ -103,6 +111,21 @@ impl OrderStatus {
             Self::Shipped => "shipped",
             Self::Delivered => "delivered",
             Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// How long an order may stay in this state before the sweep calls it stuck, in minutes (a
+    /// tenant's setting `orders.stuck_after_minutes` overrides it per state); none for a final state.
+    pub const fn stuck_after(self) -> Option<i64> {
+        match self {
+            Self::Accepted | Self::PaymentAuthorized => Some(15),
+            Self::PaymentPending => Some(30),
+            Self::NeedsReview | Self::InventoryReserved => Some(1440),
+            Self::PaymentFailed => Some(2880),
+            Self::OnHold | Self::FulfillmentSubmitted => Some(4320),
+            Self::Backordered | Self::PartiallyShipped => Some(10_080),
+            Self::Shipped => Some(20_160),
+            Self::Delivered | Self::Cancelled => None,
         }
     }
 

@@ -65,3 +65,56 @@ pub async fn advance(
 ) -> Result<Envelope, Error> {
     store::transition(tx, state, tenant, id, Some(from), to, reason, ("system", None), now).await
 }
+
+/// An order that has not moved for longer than its state allows.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Stuck {
+    pub tenant: TenantId,
+    pub order_id: Uuid,
+    pub number: i64,
+    pub status: OrderStatus,
+    /// When it entered the state.
+    pub since: DateTime<Utc>,
+    pub limit_minutes: i64,
+}
+
+impl Stuck {
+    /// Its exception: kind, and the subject that makes it one per order and state.
+    pub fn subject(&self) -> String {
+        crate::orders::model::stuck_subject(self.order_id, self.status)
+    }
+}
+
+/// Every tenant's orders (the operations role) that have stayed in a state longer than its limit
+/// (`OrderStatus::stuck_after`, or the tenant's setting `orders.stuck_after_minutes`), oldest first.
+pub async fn stuck_orders(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<Vec<Stuck>, Error> {
+    let live: Vec<OrderStatus> = OrderStatus::ALL.into_iter().filter(|s| s.stuck_after().is_some()).collect();
+    let names: Vec<&str> = live.iter().map(|s| s.as_str()).collect();
+    // No tenant may set a limit under 5 minutes: nothing younger can be stuck.
+    let rows = store::unmoved(tx, &names, now - chrono::Duration::minutes(5), 1000).await?;
+    let mut limits: std::collections::HashMap<Uuid, serde_json::Value> = Default::default();
+    let mut out = Vec::new();
+    for (tenant, order_id, number, status, since) in rows {
+        let Some(status) = OrderStatus::parse(&status) else { continue };
+        if let std::collections::hash_map::Entry::Vacant(e) = limits.entry(tenant) {
+            let key = "orders.stuck_after_minutes";
+            e.insert(
+                crate::identity::tenant_setting(tx, TenantId::from_uuid(tenant), key)
+                    .await?
+                    .unwrap_or_default(),
+            );
+        }
+        let limit = limits[&tenant][status.as_str()].as_i64().or(status.stuck_after()).unwrap_or(i64::MAX);
+        if now - since >= chrono::Duration::minutes(limit) {
+            out.push(Stuck {
+                tenant: TenantId::from_uuid(tenant),
+                order_id,
+                number,
+                status,
+                since,
+                limit_minutes: limit,
+            });
+        }
+    }
+    Ok(out)
+}

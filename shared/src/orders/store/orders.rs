@@ -6,7 +6,7 @@ use tokio_postgres::{Row, Transaction};
 use uuid::Uuid;
 
 use crate::orders::events::OrderEvent;
-use crate::orders::model::Error;
+use crate::orders::model::{Error, STUCK, stuck_subject};
 use crate::orders::model::{HistoryEntry, Line, Order, OrderEventEntry, OrderFilter, OrderStatus, Origin};
 use crate::orders::service::intake::{Evaluation, Hold};
 use crate::orders::{Address, OrderInput};
@@ -261,10 +261,20 @@ pub async fn transition(
     now: DateTime<Utc>,
 ) -> Result<Envelope, Error> {
     let kind = crate::orders::model::transition(from, to)?;
-    if from.is_some() {
+    if let Some(left) = from {
         tx.execute(
             "UPDATE orders SET status = $2, updated_at = $3 WHERE id = $1",
             &[&order, &to.as_str(), &now],
+        )
+        .await?;
+        // It was stuck there: not any more.
+        let subject = stuck_subject(order, left);
+        exceptions::resolve_subject(
+            tx,
+            STUCK,
+            &subject,
+            &format!("the order moved on to {}", to.as_str()),
+            now,
         )
         .await?;
     }
@@ -307,6 +317,28 @@ pub async fn transition(
     )
     .await?;
     Ok(envelope)
+}
+
+/// Orders (every tenant's: the operations role) in one of `statuses` whose last change of state is
+/// older than `before`, oldest first: (tenant, id, number, status, since).
+pub async fn unmoved(
+    tx: &Transaction<'_>,
+    statuses: &[&str],
+    before: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<(Uuid, Uuid, i64, String, DateTime<Utc>)>, Error> {
+    let statuses: Vec<String> = statuses.iter().map(|s| (*s).to_owned()).collect();
+    let rows = tx
+        .query(
+            "SELECT o.tenant_id, o.id, o.number, o.status, h.at
+               FROM orders o
+               JOIN LATERAL (SELECT max(at) AS at FROM order_status_history h WHERE h.order_id = o.id) h ON true
+              WHERE o.status = ANY($1) AND h.at < $2
+              ORDER BY h.at LIMIT $3",
+            &[&statuses, &before, &limit],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))).collect())
 }
 
 /// The tenant's orders in review with a line no mapping resolved whose SKU or channel product id is
