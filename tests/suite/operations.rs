@@ -30,6 +30,10 @@ async fn an_order_left_past_its_limit_is_raised_once_by_two_sweeps_and_resolves_
         .by(&shop.admin)
         .expect(200)
         .await;
+    w.put("/api/v1/settings/notifications.operations_emails", json!({"value": ["ops@clinic.example"]}))
+        .by(&shop.admin)
+        .expect(200)
+        .await;
     let bad = w.put("/api/v1/settings/orders.stuck_after_minutes", json!({"value": {"delivered": 6}}));
     bad.by(&shop.admin).expect(422).await;
     let body = json!({"currency": "USD", "customer": {"email": "jane@example.com"},
@@ -58,9 +62,28 @@ async fn an_order_left_past_its_limit_is_raised_once_by_two_sweeps_and_resolves_
         "{open:?}"
     );
     assert!(a["stuck"].as_i64().unwrap() >= 1 && b["stuck"].as_i64().unwrap() >= 1, "{a} {b}");
+    // The tenant's operations contact is told once, with the exception to open.
+    let number = made["number"].as_i64().unwrap();
+    let told: Vec<Value> = w
+        .outbox("notification.email_requested")
+        .await
+        .into_iter()
+        .filter(|m| m["params"]["subject"] == format!("Order {number} is stuck in needs_review").as_str())
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["to"], "ops@clinic.example");
+    let link = format!("/api/v1/admin/exceptions/{}", open[0]["id"].as_str().unwrap());
+    assert!(told[0]["params"]["text"].as_str().unwrap().contains(&link), "{told:?}");
     w.clock.advance(chrono::Duration::minutes(7));
     sweep().await;
     assert_eq!(stuck(&shop, id, "open").await.len(), 1, "a later sweep adds nothing");
+    let again = w.outbox("notification.email_requested").await;
+    let subject = format!("Order {number} is stuck in needs_review");
+    assert_eq!(
+        again.iter().filter(|m| m["params"]["subject"] == subject.as_str()).count(),
+        1,
+        "nor tells again"
+    );
 
     // The order moves on (here: cancelled): its stuck exception resolves itself.
     shop.cancel(id).await;

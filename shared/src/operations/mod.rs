@@ -1,6 +1,7 @@
 //! The operations context: what keeps the pipeline moving when nothing else does. The stuck-order
 //! sweep (`operations-sweep`, scheduled) finds every order that has stayed in a state longer than
-//! the state allows and raises one `stuck_order` exception per order and state (it resolves itself
+//! the state allows and raises one `stuck_order` exception per order and state, telling the tenant's
+//! operations contacts once (an email naming the exception); it resolves itself
 //! when the order moves on: the orders context's transition does that), and checks that the
 //! inventory levels still equal their ledger (a `ledger_discrepancy` exception per level that does
 //! not).

@@ -26,4 +26,6 @@ pub enum Error {
     Orders(#[from] crate::orders::Error),
     #[error(transparent)]
     Inventory(#[from] crate::inventory::Error),
+    #[error("events: {0}")]
+    Events(String),
 }

@@ -16,7 +16,8 @@ pub async fn sweep(state: &AppState, ops: &Db) -> Result<SweepReport, Error> {
         let tx = scoped_tx(&mut conn, None, None).await?;
         crate::orders::stuck_orders(&tx, now).await?
     };
-    let conn = ops.conn().await?;
+    let mut conn = ops.conn().await?;
+    let mut emails = Vec::new();
     for s in &stuck {
         report.stuck += 1;
         let minutes = (now - s.since).num_minutes();
@@ -30,12 +31,27 @@ pub async fn sweep(state: &AppState, ops: &Db) -> Result<SweepReport, Error> {
         .order(s.order_id)
         .subject(s.subject())
         .details(serde_json::json!({"status": s.status, "since": s.since, "minutes": minutes, "limit_minutes": s.limit_minutes}));
-        if exceptions::open(&**conn, &ex, now).await?.is_some() {
-            report.raised += 1;
-            tracing::warn!(order = %s.order_id, status = s.status.as_str(), minutes, "a stuck order");
-        }
+        // Raised and told in one transaction: the email goes out once, with the exception.
+        let tx = scoped_tx(&mut conn, Some(s.tenant), None).await?;
+        let Some(id) = exceptions::open(&*tx, &ex, now).await? else { continue };
+        report.raised += 1;
+        tracing::warn!(order = %s.order_id, status = s.status.as_str(), minutes, "a stuck order");
+        let subject = format!("Order {} is stuck in {}", s.number, s.status.as_str());
+        let text = format!(
+            "Order {} has been {} for {minutes} minutes (the limit is {}).\n\nSee GET /api/v1/admin/exceptions/{id}.\n",
+            s.number,
+            s.status.as_str(),
+            s.limit_minutes
+        );
+        let told =
+            crate::identity::notify_operations(&tx, state.clock().as_ref(), s.tenant, &subject, &text).await;
+        emails.extend(told.map_err(|e| Error::Events(e.to_string()))?);
+        tx.commit().await?;
     }
     drop(conn);
+    if let Err(e) = crate::platform::events::publish_committed(state, &emails).await {
+        tracing::warn!(error = %e, "stuck-order emails left to the relay");
+    }
     let mismatches = crate::inventory::ledger_mismatches(ops).await?;
     let conn = ops.conn().await?;
     for (warehouse, sku, what) in &mismatches {
