@@ -1009,7 +1009,10 @@ async fn a_card_security_code_is_stored_nowhere_whatever_field_it_is_sent_in() {
             .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
             .collect();
         assert!(codes.contains(&(field, "card_security_code_refused")), "{field}: {codes:?}");
-        assert!(!r.body.to_string().contains(CVV), "the value is never echoed: {}", r.body);
+        // (The request id is random: its hex digits may hold the four, by chance.)
+        let mut answer = r.body.clone();
+        answer.as_object_mut().map(|o| o.remove("request_id"));
+        assert!(!answer.to_string().contains(CVV), "the value is never echoed: {}", r.body);
     };
     // Written in any text field of an order.
     let mut fields = Vec::new();

@@ -476,7 +476,7 @@ registry! {
             "operations-sweep",
             "Finds orders that stayed in a state past its limit (one stuck_order exception per order and state) and stock levels that differ from their ledger (cross-tenant; gateway_ops role).",
             |s, _event| Box::pin(crate::operations::sweep_task(s)),
-            &[DbOps],
+            &[DbApp, DbOps, PublishEvents],
         )
         .schedule("rate(5 minutes)");
         PAYMENTS_REAUTHORIZE = TaskFunction::new(
