@@ -10,7 +10,7 @@ use crate::support::unique;
 use crate::world::{Person, World};
 
 /// A platform warehouse made through the API by `staff`, serving `zones` nearest first; its id.
-async fn warehouse(w: &World, staff: &Person, code: &str, zones: &[&str]) -> String {
+pub async fn warehouse(w: &World, staff: &Person, code: &str, zones: &[&str]) -> String {
     let body = json!({"code": code, "name": format!("Warehouse {code}"), "kind": "internal",
         "address": {"line1": "1 Dock Rd", "city": "Louisville", "state": "KY", "postal_code": "40202", "country": "US"},
         "zones": zones});
@@ -19,14 +19,14 @@ async fn warehouse(w: &World, staff: &Person, code: &str, zones: &[&str]) -> Str
 }
 
 /// `quantity` units of `sku` received at `warehouse` by `picker` (201); the answer.
-async fn receive(w: &World, picker: &Person, warehouse: &str, sku: &str, quantity: i64) -> Value {
+pub async fn receive(w: &World, picker: &Person, warehouse: &str, sku: &str, quantity: i64) -> Value {
     let body =
         json!({"warehouse_id": warehouse, "platform_sku": sku, "quantity": quantity, "reference": "PO-1"});
     w.post("/api/v1/inventory/receive", body).by(picker).expect(201).await
 }
 
 /// The units of each of the order's reservations.
-async fn held(w: &World, order: &str) -> Vec<i64> {
+pub async fn held(w: &World, order: &str) -> Vec<i64> {
     let db = w.db.admin().await;
     let rows =
         db.query("SELECT quantity FROM reservations WHERE order_id::text = $1", &[&order]).await.unwrap();
@@ -34,7 +34,7 @@ async fn held(w: &World, order: &str) -> Vec<i64> {
 }
 
 /// Levels that differ from their ledger.
-async fn mismatches(w: &World) -> Vec<(Uuid, String, String)> {
+pub async fn mismatches(w: &World) -> Vec<(Uuid, String, String)> {
     gateway::inventory::ledger_mismatches(w.state.ops_db().await.unwrap()).await.unwrap()
 }
 

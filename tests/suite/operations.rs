@@ -1,9 +1,12 @@
-//! Operations: the stuck-order sweep. Judged by the exceptions an operator sees through the API.
+//! Operations: the stuck-order sweep, judged by the exceptions an operator sees through the API;
+//! cancellation that undoes everything, judged by the stock ledger and the sandbox's books.
 
 use serde_json::{Value, json};
+use uuid::Uuid;
 
-use crate::charges::{Shop, invoke_in_two_processes, settings};
-use crate::pipeline::order_of;
+use crate::charges::{Shop, customer_books, invoke_in_two_processes, net_charge, settings};
+use crate::inventory::{mismatches, receive, warehouse};
+use crate::pipeline::{deliveries, history, net, order_books, order_of, step};
 use crate::support::unique;
 
 /// The tenant's `stuck_order` exceptions of `order` in `status` (open or resolved).
@@ -92,4 +95,214 @@ async fn an_order_left_past_its_limit_is_raised_once_by_two_sweeps_and_resolves_
     let resolved = stuck(&shop, id, "resolved").await;
     assert_eq!(resolved.len(), 1, "{resolved:?}");
     assert_eq!(resolved[0]["resolution"], "the order moved on to cancelled", "{resolved:?}");
+}
+
+/// The tenant's order body: `quantity` units of the shop's product, paid with the stored
+/// `method`, with `codes` to apply.
+fn order_body(shop: &Shop, quantity: u32, method: &str, codes: &[&str]) -> Value {
+    json!({"currency": "USD", "customer": {"email": "jane@example.com"},
+        "shipping_address": {"line1": "1 Main St", "city": "Louisville", "state": "KY", "postal_code": "40202", "country": "US"},
+        "lines": [{"sku": format!("T-{}", shop.platform_sku()), "quantity": quantity}],
+        "payment": {"source": "token", "payment_method_id": method}, "promotion_codes": codes})
+}
+
+/// A platform warehouse holding `units` of the shop's product; its id.
+async fn stocked(shop: &Shop, units: i64) -> String {
+    let w = &shop.w;
+    let staff = w.person(w.platform, &["SUPER_ADMIN"]).await;
+    let picker = w.person(w.platform, &["WAREHOUSE_STAFF"]).await;
+    let wh = warehouse(w, &staff, &format!("KY-{}", unique()), &["KY"]).await;
+    receive(w, &picker, &wh, shop.platform_sku(), units).await;
+    wh
+}
+
+/// The order's reservations still holding stock (reserved or committed).
+async fn holding(shop: &Shop, order: &str) -> i64 {
+    let db = shop.w.db.admin().await;
+    let row = db
+        .query_one(
+            "SELECT count(*) FROM reservations WHERE order_id::text = $1 AND status IN ('reserved', 'committed')",
+            &[&order],
+        )
+        .await
+        .unwrap();
+    row.get(0)
+}
+
+/// Cancelling an order in `inventory_reserved` whose payment was captured and has settled: the
+/// stock is back to available (a `released` movement in the ledger), the money refunded at the
+/// sandbox (its books net to zero), the promotion's use given back; each undo is in the order's
+/// history. Cancelling again, and the cancellation's event delivered again, change nothing.
+#[tokio::test]
+async fn cancelling_a_reserved_settled_order_gives_back_stock_money_and_promotion_once() {
+    let shop = Shop::open().await;
+    let w = &shop.w;
+    let wh = stocked(&shop, 10).await;
+    let promo = w
+        .post(
+            "/api/v1/promotions",
+            json!({"code": "SPRING", "discount_type": "percentage", "percent_bp": 1000, "usage_limit": 1}),
+        )
+        .by(&shop.admin)
+        .expect(201)
+        .await;
+    let (method, card) = shop.method(false).await;
+    let made = w
+        .post("/api/v1/orders", order_body(&shop, 2, &method, &["spring"]))
+        .by(&shop.admin)
+        .expect(201)
+        .await;
+    let id = made["id"].as_str().unwrap();
+    assert_eq!((made["status"].as_str(), made["total"].as_i64()), (Some("accepted"), Some(1800)), "{made}");
+    // The promotion's one use is taken by this order.
+    let promo_id = promo["id"].as_str().unwrap();
+    let shop = &shop;
+    let uses = |status: &'static str| async move {
+        let page =
+            w.get(format!("/api/v1/promotions/{promo_id}/redemptions")).by(&shop.admin).expect(200).await;
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        let promo = w.get(format!("/api/v1/promotions/{promo_id}")).by(&shop.admin).expect(200).await;
+        assert_eq!(items.len(), 1, "{page}");
+        assert_eq!(items[0]["order_ref"], id);
+        assert_eq!(items[0]["released_at"].is_null(), status == "held", "{page}");
+        promo["redemption_count"].as_i64().unwrap()
+    };
+    assert_eq!(uses("held").await, 1);
+    let other =
+        w.post("/api/v1/orders", order_body(&shop, 1, &method, &["spring"])).by(&shop.admin).send().await;
+    assert_eq!(other.status, 422, "the one use is taken: {}", other.body);
+
+    step(w, id).await;
+    let order: Uuid = id.parse().unwrap();
+    let ops = w.state.ops_db().await.unwrap();
+    let reserved = gateway::inventory::reserve_order(&w.state, ops, shop.tenant, order).await.unwrap();
+    assert_eq!(reserved.map(|r| r.status), Some(gateway::orders::OrderStatus::InventoryReserved));
+    let available = || async {
+        let l = w.get(format!("/api/v1/inventory?warehouse_id={wh}")).by(&shop.finance).expect(200).await;
+        l["items"][0]["available"].as_i64().unwrap()
+    };
+    assert_eq!(available().await, 8);
+    let payments = w.get(format!("/api/v1/payments?order_id={id}")).by(&shop.admin).expect(200).await;
+    let payment = payments["items"][0]["id"].as_str().unwrap().to_owned();
+    let captured = shop.operate(format!("/api/v1/payments/{payment}/capture"), json!({})).expect(200).await;
+    assert_eq!(captured["status"], "captured", "{captured}");
+    shop.s.settle("nmi").await;
+    assert_eq!(net_charge(&shop.s, &card).await, 1800, "charged and settled");
+
+    shop.cancel(id).await;
+    // The undo steps, as their queues deliver `order.cancelled` (twice: a duplicate changes nothing).
+    let undo = || async {
+        for d in deliveries(w, id, "order.cancelled").await {
+            gateway::inventory::consumers::on_order_cancelled(&w.state, d.clone()).await.unwrap();
+            gateway::payments::consumers::on_order_cancelled(&w.state, d).await.unwrap();
+        }
+    };
+    undo().await;
+    assert_eq!(available().await, 10, "the stock is back");
+    assert_eq!(holding(&shop, id).await, 0);
+    let moves =
+        w.get(format!("/api/v1/inventory/movements?order_id={id}")).by(&shop.finance).expect(200).await;
+    let reasons: Vec<&str> =
+        moves["items"].as_array().unwrap().iter().map(|m| m["reason"].as_str().unwrap()).collect();
+    assert_eq!(reasons.iter().filter(|r| **r == "released").count(), 1, "{moves}");
+    assert!(mismatches(w).await.is_empty());
+    let books = customer_books(&shop.s, &card).await;
+    assert_eq!(net_charge(&shop.s, &card).await, 0, "refunded: {books:?}");
+    let refunds: Vec<&Value> = books
+        .iter()
+        .flat_map(|t| t["actions"].as_array().unwrap())
+        .filter(|a| a["type"] == "refund")
+        .collect();
+    assert_eq!(refunds.len(), 1, "a refund, the capture having settled: {books:?}");
+    assert_eq!(refunds[0]["amount"], 1800);
+    assert_eq!(uses("released").await, 0, "the promotion's use is given back");
+    let cancelled = order_of(&shop, id).await;
+    let undone: Vec<&str> = cancelled["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["from_status"] == "cancelled")
+        .map(|h| h["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(undone.len(), 3, "{cancelled}");
+    assert!(undone.iter().any(|r| r.starts_with("stock released: 2 units")), "{undone:?}");
+    assert!(undone.iter().any(|r| *r == "18.00 USD refunded"), "{undone:?}");
+    assert!(undone.iter().any(|r| *r == "promotion redemptions released: SPRING"), "{undone:?}");
+
+    // Again: refused (it is cancelled), and the events delivered again: nothing more moves.
+    let again = w
+        .patch(format!("/api/v1/orders/{id}"), json!({"action": "cancel", "reason": "again"}))
+        .by(&shop.admin)
+        .send()
+        .await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    undo().await;
+    assert_eq!(customer_books(&shop.s, &card).await, books, "no second refund");
+    assert_eq!(available().await, 10);
+    let moves_after =
+        w.get(format!("/api/v1/inventory/movements?order_id={id}")).by(&shop.finance).expect(200).await;
+    assert_eq!(moves_after["items"].as_array().unwrap().len(), moves["items"].as_array().unwrap().len());
+    assert_eq!(order_of(&shop, id).await["history"], cancelled["history"], "nothing undone twice");
+    assert_eq!(uses("released").await, 0);
+    // The use given back can be taken by another order.
+    w.post("/api/v1/orders", order_body(&shop, 1, &method, &["spring"])).by(&shop.admin).expect(201).await;
+}
+
+/// 52 orders (four at a time), each cancelled at a random moment while the pipeline (payment, then reservation)
+/// runs in another process: every one ends cancelled, with nothing reserved for it, no money held
+/// at the sandbox (any authorization voided), and the levels equal to the ledger.
+#[tokio::test]
+async fn a_cancel_racing_the_pipeline_in_another_process_always_ends_consistent() {
+    // Four at a time, with pools big enough for them in each process.
+    let pool = [("DB_POOL_SIZE", "8".to_owned())];
+    let shop = Shop::open_with(&pool).await;
+    let w = &shop.w;
+    stocked(&shop, 1000).await;
+    let (method, _) = shop.method(false).await;
+    let twin = w.twin_with(&[settings(), pool.to_vec()].concat()).await;
+    let shop = &shop;
+    let method = method.as_str();
+    let run = |delay_ms: u64| async move {
+        let made =
+            shop.w.post("/api/v1/orders", order_body(shop, 1, method, &[])).by(&shop.admin).expect(201).await;
+        let id = made["id"].as_str().unwrap().to_owned();
+        tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+        shop.cancel(&id).await;
+        // Settled: cancelled, nothing held, the sandbox's books for its payments at zero.
+        for _ in 0..300 {
+            let books = order_books(shop, &id).await;
+            if holding(shop, &id).await == 0
+                && net(&books) == 0
+                && books.iter().all(|t| t["state"] != "authorized")
+            {
+                let order = order_of(shop, &id).await;
+                assert_eq!(order["status"], "cancelled", "{order}");
+                return order;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!(
+            "order {id} (cancelled after {delay_ms} ms) still holds stock or money: {:?}",
+            order_books(shop, &id).await
+        );
+    };
+    let mut reached = std::collections::BTreeMap::new();
+    for round in 0..13 {
+        let delays: Vec<u64> = (0..4).map(|_| (Uuid::new_v4().as_u128() % 600) as u64).collect();
+        let done = futures::future::join_all(delays.iter().map(|d| run(*d))).await;
+        for order in &done {
+            // The furthest the pipeline got before the cancel. (By the states the history holds,
+            // not their times: the other process writes on the wall clock, this one on its own.)
+            let seen = history(order);
+            let furthest = ["inventory_reserved", "payment_authorized", "payment_pending", "accepted"]
+                .into_iter()
+                .find(|s| seen.contains(s))
+                .unwrap_or_default();
+            *reached.entry(furthest).or_insert(0) += 1;
+        }
+        assert!(mismatches(w).await.is_empty(), "round {round}: the levels equal the ledger");
+    }
+    // The cancels landed in more than one window of the pipeline.
+    assert!(reached.len() >= 2, "{reached:?}");
+    twin.stop().await;
 }

@@ -14,13 +14,22 @@ pub async fn accepted(
     w: &World,
     order: &str,
 ) -> Vec<gateway::platform::consumer::Delivery<gateway::orders::events::OrderEvent>> {
+    deliveries(w, order, "order.accepted").await
+}
+
+/// Every event of `event_type` about the order, oldest first, as a queue delivers them.
+pub async fn deliveries(
+    w: &World,
+    order: &str,
+    event_type: &str,
+) -> Vec<gateway::platform::consumer::Delivery<gateway::orders::events::OrderEvent>> {
     let rows =
         w.db.admin()
             .await
             .query(
                 "SELECT id, tenant_id, event_type, event_version, occurred_at, data FROM outbox
-              WHERE event_type = 'order.accepted' AND data->>'order_id' = $1 ORDER BY id",
-                &[&order],
+              WHERE event_type = $2 AND data->>'order_id' = $1 ORDER BY id",
+                &[&order, &event_type],
             )
             .await
             .unwrap();
@@ -54,7 +63,7 @@ async fn payments_of(shop: &Shop, order: &str) -> Vec<Value> {
 }
 
 /// The sandbox's transactions made for the order's payments (found by each attempt's reference).
-async fn order_books(shop: &Shop, order: &str) -> Vec<Value> {
+pub async fn order_books(shop: &Shop, order: &str) -> Vec<Value> {
     let mut out = Vec::new();
     for p in payments_of(shop, order).await {
         let p = shop.payment(p["id"].as_str().unwrap()).await;
@@ -70,7 +79,7 @@ async fn order_books(shop: &Shop, order: &str) -> Vec<Value> {
     out
 }
 
-fn net(books: &[Value]) -> i64 {
+pub fn net(books: &[Value]) -> i64 {
     books.iter().map(|t| t["net"].as_i64().unwrap() + t["pending_hold"].as_i64().unwrap()).sum()
 }
 

@@ -27,11 +27,11 @@ use uuid::Uuid;
 pub use events::{MappingRef, MappingsChanged, SkuMappingCreated, SkuMappingUpdated};
 pub use model::{
     BULK_BODY_LIMIT, Cart, CartLine, Error, LinePrice, Lookup, MAX_CODES, MAX_LINES, MAX_QUANTITY, NoPrice,
-    Outcome, Resolution, customer_key, id_like,
+    Outcome, Redemption, Resolution, customer_key, id_like,
 };
 pub use service::mappings::resolve;
 pub use service::pricing::price;
-pub use service::promotions::evaluate;
+pub use service::promotions::{evaluate, redeem_applied, release_redemptions};
 pub use service::require_sellable;
 
 pub use crate::platform::validate::MAX_UNIT_PRICE;

@@ -29,4 +29,6 @@ pub use service::payment::{
     AWAITING_PAYMENT, Failure as PaymentFailure, PaymentOnFile, payment_decided, payment_on_file,
     use_payment_method,
 };
-pub use service::stock::{StockDemand, Stuck, advance, order_exists, stock_demand, stuck_orders};
+pub use service::stock::{
+    StockDemand, Stuck, advance, order_exists, record_undo, stock_demand, stuck_orders,
+};

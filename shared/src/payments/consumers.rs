@@ -31,3 +31,18 @@ pub async fn on_order_accepted(state: &AppState, delivery: Delivery<OrderEvent>)
     }
     Ok(())
 }
+
+/// `payment-release` (rule on `order.cancelled`): a cancelled order's authorization voided, its
+/// capture refunded. A failure leaves a `cancellation_incomplete` exception and is retried.
+pub async fn on_order_cancelled(state: &AppState, delivery: Delivery<OrderEvent>) -> Result<(), Cause> {
+    let Some(tenant) = delivery.envelope.tenant_id else { return Ok(()) };
+    let order_id = delivery.envelope.data.order_id;
+    let db = state.db().await?;
+    let caller = crate::platform::http::Caller::default();
+    let ctx = Ctx { state, db, tenant, actor: Actor::system(&caller) };
+    match crate::payments::service::cancel::release_cancelled(&ctx, order_id).await? {
+        Some(what) => tracing::info!(order_id = %order_id, what, "cancelled order's payment given back"),
+        None => tracing::info!(order_id = %order_id, "no payment to give back"),
+    }
+    Ok(())
+}

@@ -551,6 +551,19 @@ registry! {
             &[DbApp, DbOps, Idempotency, PublishEvents],
             &["order.payment_authorized"],
         );
+        PAYMENT_RELEASE = QueueFunction::new(
+            Payments,
+            "payment-release",
+            "Gives back a cancelled order's money: its authorization voided, its capture refunded (a failure leaves an exception and is retried).",
+            |s, batch| {
+                Box::pin(crate::platform::consumer::handle_batch(s, "payment-release", batch, move |d| {
+                    crate::payments::consumers::on_order_cancelled(s, d)
+                }))
+            },
+            &[DbApp, Idempotency, CircuitBreakers, PaymentGateways, PublishEvents],
+            &["order.cancelled"],
+        )
+        .timeout(60);
         INVENTORY_RELEASE = QueueFunction::new(
             Inventory,
             "inventory-release",

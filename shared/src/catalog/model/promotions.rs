@@ -358,6 +358,8 @@ pub struct Redemption {
     pub discount: i64,
     pub currency: String,
     pub redeemed_at: DateTime<Utc>,
+    /// When the order was cancelled and the use given back (it no longer counts against limits).
+    pub released_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -711,6 +713,7 @@ mod tests {
             discount: 100,
             currency: "EUR".into(),
             redeemed_at: at(),
+            released_at: None,
         };
         let same = replay("o-1".into(), vec![r("A"), r("B")], &["b".into(), "A".into(), "a".into()]);
         assert!(matches!(same, Ok(Redeemed { replayed: true, discount: 200, .. })));

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::mappings::resolve;
 use crate::catalog::model::{
-    Cart, CartInput, CartLine, Error, Lookup, MAX_TARGETS, Outcome, Promotion, Redeemed, Terms, Writer,
-    check, customer_key, evaluate_codes, lowered, refused_codes, replay,
+    Cart, CartInput, CartLine, Error, Lookup, MAX_TARGETS, Outcome, Promotion, Redeemed, Redemption, Terms,
+    Writer, check, customer_key, evaluate_codes, lowered, refused_codes, replay,
 };
 use crate::catalog::store::products;
 use crate::catalog::store::promotions::{self as store, NewRedemption};
@@ -161,4 +161,36 @@ pub async fn redeem(
         redemptions.push(store::redeem(tx, by, r).await?);
     }
     Ok(Redeemed::of(order_ref, false, redemptions))
+}
+
+/// Counts the promotions an order's intake applied (`applied`: promotion and discount) as that
+/// order's redemptions, in promotion order (concurrent intakes cannot deadlock).
+pub async fn redeem_applied(
+    tx: &Transaction<'_>,
+    tenant: TenantId,
+    order_ref: &str,
+    customer: Option<&str>,
+    currency: &str,
+    applied: &[(Uuid, i64)],
+    now: DateTime<Utc>,
+) -> Result<Vec<Redemption>, Error> {
+    let mut applied = applied.to_vec();
+    applied.sort();
+    let by = Writer { tenant, user: Uuid::nil(), now };
+    let mut made = Vec::with_capacity(applied.len());
+    for (promotion, discount) in applied {
+        let r = NewRedemption { promotion, order_ref, customer, discount, currency };
+        made.push(store::redeem(tx, by, r).await?);
+    }
+    Ok(made)
+}
+
+/// Gives back the uses an order holds (it was cancelled); nothing the second time.
+pub async fn release_redemptions(
+    tx: &Transaction<'_>,
+    tenant: TenantId,
+    order_ref: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Redemption>, Error> {
+    store::release(tx, tenant, order_ref, now).await
 }

@@ -213,7 +213,8 @@ pub async fn customer_uses(
     Ok(tx
         .query(
             "SELECT promotion_id, count(*) FROM promotion_redemptions
-              WHERE tenant_id = $1 AND promotion_id = ANY($2) AND customer_key = $3 GROUP BY promotion_id",
+              WHERE tenant_id = $1 AND promotion_id = ANY($2) AND customer_key = $3 AND released_at IS NULL
+              GROUP BY promotion_id",
             &[&tenant.as_uuid(), &promotions, &customer],
         )
         .await?
@@ -245,7 +246,7 @@ pub async fn lock_for_redemption(
 
 const REDEMPTION: &str =
     "SELECT r.id, r.promotion_id, p.code, r.order_ref, r.customer_key, r.discount_minor, r.currency,
-        r.redeemed_at
+        r.redeemed_at, r.released_at
    FROM promotion_redemptions r JOIN promotions p ON p.id = r.promotion_id";
 
 fn redemption(r: &Row) -> Redemption {
@@ -258,6 +259,7 @@ fn redemption(r: &Row) -> Redemption {
         discount: r.get(5),
         currency: r.get(6),
         redeemed_at: r.get(7),
+        released_at: r.get(8),
     }
 }
 
@@ -269,7 +271,9 @@ pub async fn order_redemptions(
 ) -> Result<Vec<Redemption>, Error> {
     Ok(tx
         .query(
-            &format!("{REDEMPTION} WHERE r.tenant_id = $1 AND r.order_ref = $2 ORDER BY r.id"),
+            &format!(
+                "{REDEMPTION} WHERE r.tenant_id = $1 AND r.order_ref = $2 AND r.released_at IS NULL ORDER BY r.id"
+            ),
             &[&tenant.as_uuid(), &order_ref],
         )
         .await?
@@ -326,4 +330,38 @@ pub async fn redemptions(
         )
         .await?;
     Ok(rows.iter().map(redemption).collect())
+}
+
+/// Gives back the uses `order_ref` still holds (its order was cancelled): each redemption marked
+/// released, its promotion's count lowered. Returns what was released; nothing the second time.
+pub async fn release(
+    tx: &Transaction<'_>,
+    tenant: TenantId,
+    order_ref: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Redemption>, Error> {
+    let ids: Vec<Uuid> = tx
+        .query(
+            "UPDATE promotion_redemptions SET released_at = $3
+              WHERE tenant_id = $1 AND order_ref = $2 AND released_at IS NULL RETURNING id",
+            &[&tenant.as_uuid(), &order_ref, &now],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let released: Vec<Redemption> = tx
+        .query(&format!("{REDEMPTION} WHERE r.id = ANY($1) ORDER BY r.promotion_id"), &[&ids])
+        .await?
+        .iter()
+        .map(redemption)
+        .collect();
+    for r in &released {
+        tx.execute(
+            "UPDATE promotions SET redemption_count = greatest(redemption_count - 1, 0) WHERE id = $1",
+            &[&r.promotion_id],
+        )
+        .await?;
+    }
+    Ok(released)
 }

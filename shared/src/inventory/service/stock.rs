@@ -315,6 +315,11 @@ async fn move_reservations(
             alerts.applied(&tx, store::apply(&tx, &m, now).await?).await?;
             store::set_reservation_status(&tx, r.id, to, now).await?;
         }
+        if to == "released" && !held.is_empty() {
+            let units: i64 = held.iter().map(|r| r.quantity).sum();
+            let undo = format!("stock released: {units} units back to available");
+            crate::orders::record_undo(&tx, tenant, order_id, &undo, now).await?;
+        }
         {
             for b in waiting {
                 if let Some(warehouse) = b.warehouse_id {

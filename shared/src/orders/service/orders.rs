@@ -87,13 +87,56 @@ pub async fn take(
     }
     let ev = intake::evaluate(tx, ctx, input).await?;
     match store::insert(tx, state, ctx.tenant, origin, input, &ev, ctx.at).await? {
-        Some((id, envelope)) => Ok((StatusCode::CREATED, store::load(tx, id, false).await?, vec![envelope])),
+        Some((id, envelope)) => {
+            redeem_promotions(tx, ctx.tenant, id, input, &ev, ctx.at).await?;
+            Ok((StatusCode::CREATED, store::load(tx, id, false).await?, vec![envelope]))
+        }
         // Another request made it between our look and our insert: the constraints kept it to one.
         None => Err(Error::Conflict {
             code: "request_in_progress",
             detail: "the same order is being created by another request; retry to get it".into(),
         }),
     }
+}
+
+/// The promotions intake applied to a new order count as its redemptions (the order id is the
+/// reference): its cancellation gives them back.
+async fn redeem_promotions(
+    tx: &Transaction<'_>,
+    tenant: TenantId,
+    order: Uuid,
+    input: &OrderInput,
+    ev: &intake::Evaluation,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let applied: Vec<(Uuid, i64)> = ev
+        .pricing
+        .get("promotions")
+        .and_then(|p| p.as_array())
+        .into_iter()
+        .flatten()
+        .filter(|o| o.get("applies").and_then(|a| a.as_bool()) == Some(true))
+        .filter_map(|o| {
+            let id = o.get("promotion_id")?.as_str()?.parse().ok()?;
+            Some((id, o.get("discount")?.as_i64()?))
+        })
+        .collect();
+    if applied.is_empty() {
+        return Ok(());
+    }
+    let customer = input.customer.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
+    let customer = customer.map(crate::catalog::customer_key);
+    crate::catalog::redeem_applied(
+        tx,
+        tenant,
+        &order.to_string(),
+        customer.as_deref(),
+        &ev.currency,
+        &applied,
+        now,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Runs a held order through intake again (its stored lines, with today's mappings and prices):
@@ -249,7 +292,20 @@ pub async fn change(
             });
         }
     };
-    store::transition(tx, state, tenant, order.id, Some(from), to, how.reason, how.actor, how.now).await
+    let envelope =
+        store::transition(tx, state, tenant, order.id, Some(from), to, how.reason, how.actor, how.now)
+            .await?;
+    if to == OrderStatus::Cancelled {
+        // What the order held that is not stock or money (those follow `order.cancelled`).
+        let released =
+            crate::catalog::release_redemptions(tx, tenant, &order.id.to_string(), how.now).await?;
+        if !released.is_empty() {
+            let codes: Vec<&str> = released.iter().map(|r| r.code.as_str()).collect();
+            let undo = format!("promotion redemptions released: {}", codes.join(", "));
+            store::record_undo(tx, tenant, order.id, &undo, ("system", None), how.now).await?;
+        }
+    }
+    Ok(envelope)
 }
 
 /// Applies an operator's change to `before` (locked by the caller): every field problem at once

@@ -66,6 +66,18 @@ pub async fn advance(
     store::transition(tx, state, tenant, id, Some(from), to, reason, ("system", None), now).await
 }
 
+/// Records in a cancelled order's history what its cancellation undid (the stock released, the
+/// payment voided or refunded), by the system.
+pub async fn record_undo(
+    tx: &Transaction<'_>,
+    tenant: TenantId,
+    id: Uuid,
+    what: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    store::record_undo(tx, tenant, id, what, ("system", None), now).await
+}
+
 /// An order that has not moved for longer than its state allows.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Stuck {

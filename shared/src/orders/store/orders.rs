@@ -319,6 +319,25 @@ pub async fn transition(
     Ok(envelope)
 }
 
+/// Records in a cancelled order's history one thing its cancellation undid (stock released, a
+/// payment voided or refunded, promotions given back): an entry from and to `cancelled`.
+pub async fn record_undo(
+    tx: &Transaction<'_>,
+    tenant: TenantId,
+    order: Uuid,
+    what: &str,
+    actor: (&'static str, Option<Uuid>),
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    tx.execute(
+        "INSERT INTO order_status_history (id, tenant_id, order_id, from_status, to_status, reason, actor_kind, actor_id, at)
+         VALUES ($1, $2, $3, 'cancelled', 'cancelled', $4, $5, $6, $7)",
+        &[&Uuid::now_v7(), &tenant.as_uuid(), &order, &what, &actor.0, &actor.1, &now],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Orders (every tenant's: the operations role) in one of `statuses` whose last change of state is
 /// older than `before`, oldest first: (tenant, id, number, status, since).
 pub async fn unmoved(

@@ -12,6 +12,7 @@ use crate::payments::model::{
 };
 use crate::payments::nmi::Nmi;
 
+pub mod cancel;
 pub mod payments;
 pub mod reauthorize;
 pub mod settlement;
