@@ -191,7 +191,42 @@ impl Walk {
         if let Some(case) = Box::pin(self.payments_case(method, path)).await {
             return Some(case);
         }
-        Box::pin(self.inventory_case(method, path)).await
+        if let Some(case) = Box::pin(self.inventory_case(method, path)).await {
+            return Some(case);
+        }
+        Box::pin(self.operations_case(method, path)).await
+    }
+
+    /// Dead letters are platform operations' alone: a tenant's admin is refused every route;
+    /// platform staff list, replay and purge (a message put in a dead-letter queue first).
+    async fn operations_case(&self, method: &str, path: &str) -> Option<Case> {
+        Some(match (method, path) {
+            ("GET", "/api/v1/admin/dlq") => {
+                let r = req("GET", path, None);
+                guarded(r.clone(), r, self.staff().await)
+            }
+            ("POST", "/api/v1/admin/dlq/{queue}/replay") => {
+                let r = req("POST", path.replace("{queue}", "notify-email"), Some(json!({"all": true})));
+                guarded(r.clone(), r, self.staff().await)
+            }
+            ("POST", "/api/v1/admin/dlq/{queue}/purge") => {
+                let sqs = self.w.state.sqs().await.unwrap();
+                let url = sqs
+                    .get_queue_url()
+                    .queue_name(format!("{}-notify-email-dlq", self.w.stack))
+                    .send()
+                    .await
+                    .unwrap()
+                    .queue_url()
+                    .unwrap()
+                    .to_owned();
+                let sent = sqs.send_message().queue_url(url).message_body("{}").send().await.unwrap();
+                let body = json!({"message_id": sent.message_id().unwrap(), "reason": "a test letter"});
+                let r = req("POST", path.replace("{queue}", "notify-email"), Some(body));
+                guarded(r.clone(), r, self.staff().await)
+            }
+            _ => return None,
+        })
     }
 
     /// A warehouse of B (a marketplace vendor keeps its own stock), made by platform staff acting

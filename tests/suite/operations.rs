@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::charges::{Shop, customer_books, invoke_in_two_processes, net_charge, settings};
 use crate::inventory::{mismatches, receive, warehouse};
-use crate::pipeline::{deliveries, history, net, order_books, order_of, step};
+use crate::pipeline::{deliveries, history, net, order_books, order_of, step, until};
 use crate::support::unique;
 
 /// The tenant's `stuck_order` exceptions of `order` in `status` (open or resolved).
@@ -305,4 +305,199 @@ async fn a_cancel_racing_the_pipeline_in_another_process_always_ends_consistent(
     // The cancels landed in more than one window of the pipeline.
     assert!(reached.len() >= 2, "{reached:?}");
     twin.stop().await;
+}
+
+/// Queues that give a failed message back at once and dead-letter it on its third delivery.
+fn quick_queues() -> Vec<(&'static str, String)> {
+    let mut env = settings();
+    env.push(("LOCAL_VISIBILITY_TIMEOUT", "0".into()));
+    env.push(("CFN_PARAM_MaxReceiveCount", "3".into()));
+    env
+}
+
+/// The payment step fails every delivery (in the other process that runs the pipeline): the
+/// order's event ends in the step's dead-letter queue with a `dead_letter` exception, and the DLQ
+/// route shows it with its tenant and order. The fault cleared (the process restarted without
+/// it), the message replayed from the API carries the order to `inventory_reserved`, the
+/// exception resolves, the queue is empty, and the replay is in the audit log.
+#[tokio::test]
+async fn a_payment_step_failing_every_delivery_is_dead_lettered_and_replayed_to_inventory_reserved() {
+    let shop = Shop::open().await;
+    let w = &shop.w;
+    stocked(&shop, 10).await;
+    let (method, _) = shop.method(false).await;
+    let ops = w.person(w.platform, &["OPERATIONS_ADMIN"]).await;
+    let mut failing = quick_queues();
+    failing.push(("GATEWAY_TEST_FAIL_CONSUMER", "payment-authorize".into()));
+    let twin = w.twin_with(&failing).await;
+    let made = w.post("/api/v1/orders", order_body(&shop, 1, &method, &[])).by(&shop.admin).expect(201).await;
+    let id = made["id"].as_str().unwrap();
+    let ops = &ops;
+    let queue = || async move {
+        let all = w.get("/api/v1/admin/dlq?queue=payment-authorize").by(ops).expect(200).await;
+        all["queues"][0].clone()
+    };
+    let mut dlq = Value::Null;
+    for _ in 0..300 {
+        dlq = queue().await;
+        if dlq["depth"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(dlq["depth"], 1, "dead-lettered: {dlq}");
+    let letter = &dlq["messages"][0];
+    assert_eq!(
+        (letter["order_id"].as_str(), letter["tenant_id"].as_str(), letter["event_type"].as_str()),
+        (Some(id), Some(shop.tenant.to_string().as_str()), Some("order.accepted")),
+        "{dlq}"
+    );
+    assert!(dlq["oldest_age_seconds"].is_i64(), "{dlq}");
+    let message = letter["message_id"].as_str().unwrap().to_owned();
+    let event: uuid::Uuid = letter["event_id"].as_str().unwrap().parse().unwrap();
+    let exception = || async {
+        let db = w.db.admin().await;
+        let rows = db
+            .query(
+                "SELECT status, resolution, attempts, message_id FROM exception_records
+                  WHERE kind = 'dead_letter' AND source = 'payment-authorize' AND event_id = $1",
+                &[&event],
+            )
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| {
+                (
+                    r.get::<_, String>(0),
+                    r.get::<_, Option<String>>(1),
+                    r.get::<_, i32>(2),
+                    r.get::<_, String>(3),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    // (The emulator moves the message on its fourth receive, which the consumer's batching window
+    // makes before the third delivery's handler has failed: the exception follows a moment later.)
+    for _ in 0..100 {
+        if !exception().await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        exception().await,
+        [("open".to_owned(), None, 3, message.clone())],
+        "one exception, on the last attempt"
+    );
+    assert_eq!(order_of(&shop, id).await["status"], "accepted", "the order did not move");
+    // A tenant's admin sees no dead letters and cannot replay them.
+    w.get("/api/v1/admin/dlq").by(&shop.admin).expect(403).await;
+
+    // The fault cleared: the pipeline's process restarted without it; the message replayed.
+    twin.stop().await;
+    // (Queues as deployed again: a message handed back at once would be dead-lettered by the
+    // poller's own re-receives while its handler runs.)
+    let mut cleared = settings();
+    cleared.extend([
+        ("LOCAL_VISIBILITY_TIMEOUT", "60".to_owned()),
+        ("CFN_PARAM_MaxReceiveCount", "3".to_owned()),
+    ]);
+    let twin = w.twin_with(&cleared).await;
+    let bad =
+        w.post("/api/v1/admin/dlq/payment-authorize/replay", json!({"all": true, "message_id": message}));
+    bad.by(ops).expect(422).await;
+    let replayed = w
+        .post("/api/v1/admin/dlq/payment-authorize/replay", json!({"message_id": message}))
+        .by(ops)
+        .expect(200)
+        .await;
+    assert_eq!(replayed["replayed"], json!([message]), "{replayed}");
+    let reserved = until(&shop, id, "inventory_reserved").await;
+    assert!(history(&reserved).contains(&"payment_authorized"), "{reserved}");
+    assert_eq!(
+        exception().await,
+        [("resolved".to_owned(), Some("replayed to its queue".to_owned()), 3, message.clone())]
+    );
+    assert_eq!(queue().await["depth"], 0);
+    // Replaying it again finds nothing; the replay is audited.
+    w.post("/api/v1/admin/dlq/payment-authorize/replay", json!({"message_id": message}))
+        .by(&ops)
+        .expect(404)
+        .await;
+    assert!(w.audit_actions(Some(w.platform)).await.contains(&"dlq.replayed".to_owned()));
+    twin.stop().await;
+}
+
+/// A payment whose answer was lost leaves its order in `payment_pending`. Past the tenant's limit
+/// for that state (the clock moved, not slept) two sweeps at once in two processes raise it once;
+/// `retry` publishes a fresh `order.accepted`, on which the payment step asks NMI about the
+/// pending authorization (never charging again): the order moves on to `payment_authorized` and
+/// the exception resolves itself. Pressed again, retry is refused (resolved), and the event
+/// delivered again changes nothing at the gateway.
+#[tokio::test]
+async fn a_pending_payment_past_its_limit_is_raised_once_and_retry_moves_it_on() {
+    let shop = Shop::open().await;
+    let w = &shop.w;
+    w.put("/api/v1/settings/orders.stuck_after_minutes", json!({"value": {"payment_pending": 6}}))
+        .by(&shop.admin)
+        .expect(200)
+        .await;
+    let (method, _) = shop.method(false).await;
+    shop.s.fault("nmi", "drop_after_processing", Some(1), None).await;
+    let made = w.post("/api/v1/orders", order_body(&shop, 1, &method, &[])).by(&shop.admin).expect(201).await;
+    let id = made["id"].as_str().unwrap();
+    step(w, id).await;
+    assert_eq!(order_of(&shop, id).await["status"], "payment_pending");
+    let books = order_books(&shop, id).await;
+    assert_eq!(books.len(), 1, "the gateway took it; we did not hear: {books:?}");
+    (gateway::registry::OPERATIONS_SWEEP.handler)(&w.state, json!({})).await.unwrap();
+    assert_eq!(stuck(&shop, id, "open").await, Vec::<Value>::new(), "not past its limit yet");
+
+    // The sweeps' processes run the pipeline's consumers too: the step already ran here on the
+    // event still in its queue, so the queue is emptied first (or they would ask NMI themselves).
+    let sqs = w.state.sqs().await.unwrap();
+    let queue =
+        sqs.get_queue_url().queue_name(format!("{}-payment-authorize", w.stack)).send().await.unwrap();
+    sqs.purge_queue().queue_url(queue.queue_url().unwrap()).send().await.unwrap();
+    let clock_file = std::env::temp_dir().join(format!("clock-{}", unique()));
+    gateway::OffsetFileClock::write(&clock_file, chrono::Duration::minutes(7)).unwrap();
+    let mut env = settings();
+    env.push(("CLOCK_OFFSET_FILE", clock_file.display().to_string()));
+    let (a, b) = invoke_in_two_processes(w, &env, "operations-sweep").await;
+    std::fs::remove_file(&clock_file).ok();
+    let open = stuck(&shop, id, "open").await;
+    assert_eq!(open.len(), 1, "once, from two sweeps at once: {open:?} ({a} {b})");
+    assert_eq!(open[0]["details"]["status"], "payment_pending", "{open:?}");
+    assert_eq!(order_of(&shop, id).await["status"], "payment_pending");
+    let list = w.get("/api/v1/admin/exceptions?kind=stuck_order").by(&shop.admin).expect(200).await;
+    assert_eq!(list["counts"]["stuck_order"], 1, "{list}");
+
+    let exception = open[0]["id"].as_str().unwrap();
+    let retried = w
+        .post(format!("/api/v1/admin/exceptions/{exception}/retry"), json!({}))
+        .by(&shop.admin)
+        .expect(202)
+        .await;
+    assert_eq!(retried["status"], "payment_pending", "re-driven, not moved yet: {retried}");
+    assert_eq!(deliveries(w, id, "order.accepted").await.len(), 2, "a fresh order.accepted");
+    step(w, id).await;
+    let moved = order_of(&shop, id).await;
+    assert_eq!(moved["status"], "payment_authorized", "{moved}");
+    let resolved = stuck(&shop, id, "resolved").await;
+    assert_eq!(resolved.len(), 1, "{resolved:?}");
+    assert_eq!(resolved[0]["resolution"], "the order moved on to payment_authorized");
+    let after = order_books(&shop, id).await;
+    assert_eq!((after.len(), net(&after)), (1, 1000), "asked, not charged again: {after:?}");
+
+    let again =
+        w.post(format!("/api/v1/admin/exceptions/{exception}/retry"), json!({})).by(&shop.admin).send().await;
+    assert_eq!(
+        (again.status.as_u16(), again.body["code"].as_str()),
+        (409, Some("not_retryable")),
+        "{}",
+        again.body
+    );
+    step(w, id).await;
+    assert_eq!(order_books(&shop, id).await, after, "a repeated delivery changes nothing");
+    assert!(w.audit_actions(Some(shop.tenant)).await.contains(&"exception.retried".to_owned()));
 }

@@ -15,6 +15,11 @@ pub async fn on_payment_authorized(state: &AppState, delivery: Delivery<OrderEve
         Some(r) => {
             tracing::info!(order_id = %order_id, status = %r.status, short = r.short.len(), "stock step done")
         }
+        // Re-driven while backordered (an operator's retry): fill it from what is there now.
+        None if delivery.envelope.data.status == crate::orders::OrderStatus::Backordered => {
+            let filled = super::fill_order(state, ops, tenant, order_id).await?;
+            tracing::info!(order_id = %order_id, filled = filled.contains(&order_id), "backorder looked at again")
+        }
         None => tracing::info!(order_id = %order_id, "not waiting for stock; left alone"),
     }
     Ok(())

@@ -18,6 +18,6 @@ pub use model::{
     OrderStock, Receipt, Warehouse, allocate, demand, forecast,
 };
 pub use service::{
-    Reservation, commit_order, fill_backorders, ledger_mismatches, record_history, release_order,
+    Reservation, commit_order, fill_backorders, fill_order, ledger_mismatches, record_history, release_order,
     reserve_order, ship_order,
 };

@@ -6,13 +6,20 @@
 //! inventory levels still equal their ledger (a `ledger_discrepancy` exception per level that does
 //! not).
 //!
-//! Shape: `model` (the sweep's report), `service` (the sweep). Other contexts are reached through
+//! Dead letters: `GET /api/v1/admin/dlq` shows each queue-fed function's dead-letter queue (depth,
+//! the oldest message's age, messages peeked with their envelopes parsed); replay sends messages
+//! back to their source queue, purge drops one with a reason; both audited.
+//!
+//! Shape: `model` (the sweep's report, dead letters), `service` (the sweep, `dlq`), `api`. Other contexts are reached through
 //! their `mod.rs` only; exceptions through the platform's one open/resolve.
 
+pub mod api;
 mod model;
 mod service;
 
-pub use model::SweepReport;
+pub use model::{
+    DeadLetter, DeadLetterQueue, Error, PurgeRequest, Purged, ReplayRequest, Replayed, SweepReport,
+};
 pub use service::sweep;
 
 /// The `operations-sweep` function.

@@ -23,8 +23,9 @@ pub use model::{
     Address, Customer, Error, FIELD_ALIASES, InvalidTransition, LineInput, Order, OrderEventType, OrderInput,
     OrderStatus, Origin, Payment, STUCK, transition,
 };
+pub use service::channels::retry as retry_refused_delivery;
 pub use service::channels::{seal_secret, sign};
-pub use service::orders::find as find_order;
+pub use service::orders::{find as find_order, redrive};
 pub use service::payment::{
     AWAITING_PAYMENT, Failure as PaymentFailure, PaymentOnFile, payment_decided, payment_on_file,
     use_payment_method,

@@ -37,6 +37,8 @@ pub enum Capability {
     HealthProbe,
     /// Read the merchant accounts' gateway credentials (Secrets Manager, `<stack>/payments/*`).
     PaymentGateways,
+    /// List the stack's queues; peek, replay and purge their dead-letter queues.
+    DeadLetters,
 }
 
 use Capability::*;
@@ -72,6 +74,7 @@ impl Capability {
         SendEmail,
         HealthProbe,
         PaymentGateways,
+        DeadLetters,
     ];
 
     /// The name used in errors and the README (`db-app`, `publish-events`).
@@ -92,6 +95,7 @@ impl Capability {
             SendEmail => "send-email",
             HealthProbe => "health-probe",
             PaymentGateways => "payment-gateways",
+            DeadLetters => "dead-letters",
         }
     }
 
@@ -113,6 +117,7 @@ impl Capability {
             SendEmail => "SendEmailPolicy",
             HealthProbe => "HealthProbePolicy",
             PaymentGateways => "PaymentGatewaysPolicy",
+            DeadLetters => "DeadLettersPolicy",
         }
     }
 
@@ -142,6 +147,7 @@ impl Capability {
                 &[env!("IDEMPOTENCY_TABLE", "IdempotencyTable"), env!("EVENT_BUS_NAME", "EventBus")]
             }
             PaymentGateways => &[],
+            DeadLetters => &[env!("QUEUE_PREFIX", "Prefix")],
         }
     }
 

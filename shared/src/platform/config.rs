@@ -275,6 +275,7 @@ pub struct Config {
     circuit_breaker_table: Option<String>,
     rate_limit_table: Option<String>,
     event_bus: Option<String>,
+    queue_prefix: Option<String>,
     bucket: Option<String>,
     signing_keys_secret: Option<String>,
     verification_keys_secret: Option<String>,
@@ -301,6 +302,7 @@ impl Config {
             circuit_breaker_table: get("CIRCUIT_BREAKER_TABLE"),
             rate_limit_table: get("RATE_LIMIT_TABLE"),
             event_bus: get("EVENT_BUS_NAME"),
+            queue_prefix: get("QUEUE_PREFIX"),
             bucket: get("FILES_BUCKET"),
             signing_keys_secret: get("SIGNING_KEYS_SECRET"),
             verification_keys_secret: get("VERIFICATION_KEYS_SECRET"),
@@ -355,6 +357,10 @@ impl Config {
     }
     pub fn event_bus(&self) -> Result<&str, ConfigError> {
         self.need(&[PublishEvents], &self.event_bus, "EVENT_BUS_NAME")
+    }
+    /// What every queue of the stack is named after (`<prefix>-<function>`, its DLQ `…-dlq`).
+    pub fn queue_prefix(&self) -> Result<&str, ConfigError> {
+        self.need(&[DeadLetters], &self.queue_prefix, "QUEUE_PREFIX")
     }
     /// What the readiness probe describes (the idempotency table, the bus): names only, for a
     /// function that may describe them but not write to them.

@@ -146,6 +146,10 @@ where
         Claim::HeldElsewhere => return Err("another delivery of this event is being processed".into()),
         Claim::Acquired => {}
     }
+    if failing_as_told(consumer) {
+        finish_claim(state, consumer, event_id, false).await;
+        return Err("failing every delivery, as told (GATEWAY_TEST_FAIL_CONSUMER)".into());
+    }
     let delivery = Delivery { message_id: message_id.to_owned(), receive_count, envelope: event.detail };
     // A panic unwinds past this point; its claim then lapses after CLAIM_LEASE.
     match handler(delivery).await {
@@ -290,4 +294,10 @@ fn exit_if_told(consumer: &str) {
         tracing::warn!(consumer, "exiting after the handler, as told (GATEWAY_TEST_EXIT_AFTER_HANDLER)");
         std::process::exit(70);
     }
+}
+
+/// Fault injection for the dead-letter tests: with `GATEWAY_TEST_FAIL_CONSUMER` naming this
+/// consumer, every delivery fails before its handler runs (as a step whose dependency is down).
+fn failing_as_told(consumer: &str) -> bool {
+    std::env::var("GATEWAY_TEST_FAIL_CONSUMER").is_ok_and(|c| c == consumer)
 }

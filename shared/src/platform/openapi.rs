@@ -23,6 +23,7 @@ pub const TAGS: &[(&str, &str)] = &[
         "inventory",
         "Warehouses, stock levels and their ledger, receipts and adjustments, alerts, the forecast, reservations",
     ),
+    ("operations", "Dead-letter queues: peek, replay, purge (platform operations)"),
 ];
 
 /// The `bearer` security scheme the protected routes name: an access token from

@@ -10,7 +10,7 @@ use tokio::sync::OnceCell;
 use super::aws::Aws;
 use super::capability::Capabilities;
 use super::capability::Capability::{
-    CircuitBreakers, Files, HealthProbe, Idempotency, PublishEvents, RateLimits, SendEmail,
+    CircuitBreakers, DeadLetters, Files, HealthProbe, Idempotency, PublishEvents, RateLimits, SendEmail,
 };
 use super::clock::{SharedClock, SystemClock};
 use super::config::{Config, ConfigError, DbRole, DbSource, Env};
@@ -148,7 +148,7 @@ impl AppState {
 
     /// The SQS client: only the readiness probe lists queues (Lambda feeds the consumers).
     pub async fn sqs(&self) -> Result<&aws_sdk_sqs::Client, ConfigError> {
-        self.config().require(&[HealthProbe])?;
+        self.config().require(&[HealthProbe, DeadLetters])?;
         let aws = self.aws().await;
         Ok(self.inner.sqs.get_or_init(|| async { aws.sqs() }).await)
     }

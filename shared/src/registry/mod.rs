@@ -429,6 +429,9 @@ registry! {
         WAREHOUSES_LIST = HttpFunction::new(Inventory, api!(crate::inventory::api::list_warehouses), P("warehouses:read"), &[DbApp, VerifyTokens, RateLimits]);
         WAREHOUSES_CREATE = HttpFunction::new(Inventory, api!(crate::inventory::api::create_warehouse), P("warehouses:create"), &[DbApp, VerifyTokens, RateLimits]);
         WAREHOUSES_UPDATE = HttpFunction::new(Inventory, api!(crate::inventory::api::update_warehouse), P("warehouses:update"), &[DbApp, VerifyTokens, RateLimits]);
+        DLQ_LIST = HttpFunction::new(Operations, api!(crate::operations::api::list), P("exceptions:read:all"), &[DbApp, VerifyTokens, RateLimits, DeadLetters]);
+        DLQ_REPLAY = HttpFunction::new(Operations, api!(crate::operations::api::replay), P("exceptions:update:all"), &[DbApp, DbOps, VerifyTokens, RateLimits, DeadLetters]);
+        DLQ_PURGE = HttpFunction::new(Operations, api!(crate::operations::api::purge), P("exceptions:update:all"), &[DbApp, DbOps, VerifyTokens, RateLimits, DeadLetters]);
         ORDERS_RESERVATIONS = HttpFunction::new(Inventory, api!(crate::inventory::api::order_reservations), P("orders:read:own"), &[DbApp, VerifyTokens, RateLimits]);
     }
     tasks {

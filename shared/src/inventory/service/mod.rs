@@ -11,8 +11,8 @@ mod views;
 
 pub use reserve::{Reservation, reserve_order};
 pub use stock::{
-    adjust, commit_order, fill_backorders, ledger_mismatches, receive, record_history, release_order,
-    ship_order,
+    adjust, commit_order, fill_backorders, fill_order, ledger_mismatches, receive, record_history,
+    release_order, ship_order,
 };
 pub use views::{
     alerts, availability, create_warehouse, forecast, levels, movements, order_stock, update_warehouse,

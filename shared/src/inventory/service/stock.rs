@@ -150,6 +150,26 @@ pub async fn adjust(
     by_hand(state, p, m, a.reorder_point, "inventory.adjusted").await
 }
 
+/// Fills what a backordered order waits for from the stock there is now (the orders waiting
+/// longer for the same SKUs come first); the orders filled.
+pub async fn fill_order(
+    state: &AppState,
+    ops: &Db,
+    tenant: TenantId,
+    order: Uuid,
+) -> Result<Vec<Uuid>, Error> {
+    let skus: Vec<String> = {
+        let mut conn = ops.conn().await?;
+        let tx = scoped_tx(&mut conn, Some(tenant), None).await?;
+        let demand = crate::orders::stock_demand(&tx, order).await?;
+        let mut skus: Vec<String> = demand.lines.into_iter().map(|(s, _)| s).collect();
+        skus.sort();
+        skus.dedup();
+        skus
+    };
+    fill_backorders(state, ops, &skus).await
+}
+
 /// Fills open backorders of `skus` from what is available now, oldest first (a backorder that
 /// cannot be filled whole keeps the younger ones of its SKU waiting). An order whose every
 /// backorder is filled moves `backordered` → `inventory_reserved` with its event. Across tenants

@@ -126,15 +126,21 @@ pub async fn resolve(
     Ok(Json(after))
 }
 
-/// Runs intake again on the order a refused channel delivery carried (an `intake_rejected`
-/// exception), once its cause is fixed (a mapping added, a state served): the order, the exception
-/// resolved; or every reason it is still refused (422; the exception stays open). Audited.
+/// Retries what an exception is about. A refused channel delivery (`intake_rejected`) is run
+/// through intake again once its cause is fixed: the new order (201, the exception resolved) or
+/// every reason it is still refused (422, it stays open). Any other exception about an order
+/// re-drives the step the order waits for with a **fresh** event — `accepted` and
+/// `payment_pending` the payment step (which asks the gateway about a pending payment, never
+/// charging again), `payment_authorized` and `backordered` the stock step, `needs_review` intake
+/// again — and answers 202 with the order; the exception resolves itself when the order moves on.
+/// Safe to press twice: every step is idempotent. Audited.
 #[utoipa::path(post, path = "/api/v1/admin/exceptions/{id}/retry", operation_id = "exceptions_retry", tag = "orders",
     params(("id" = Uuid, Path, description = "Exception id")), security(("bearer" = [])),
     responses(
-        (status = 201, description = "Taken now", body = crate::orders::Order),
+        (status = 201, description = "A refused delivery, taken now", body = crate::orders::Order),
+        (status = 202, description = "The order's step re-driven (the order as it is now)", body = crate::orders::Order),
         (status = 404, description = "No such exception", body = crate::Problem),
-        (status = 409, description = "Resolved already, or not a refused delivery (`not_retryable`)", body = crate::Problem),
+        (status = 409, description = "Resolved already; nothing to retry (`not_retryable`); or the order needs a person: on hold (`order_on_hold`), payment failed (`order_payment_failed`)", body = crate::Problem),
         (status = 422, description = "Still refused: every reason", body = crate::Problem),
     ))]
 pub async fn retry(
@@ -146,15 +152,45 @@ pub async fn retry(
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
     let actor = ("user", Some(principal.user_id));
-    let (order, envelopes) =
-        crate::orders::service::channels::retry(&state, &tx, principal.tenant, id, actor, principal.now)
+    let found = exceptions::get(&*tx, id, true).await?.ok_or_else(|| not_found(id))?;
+    if found.status != "open" {
+        return Err(ApiError::Conflict {
+            code: "not_retryable",
+            detail: format!("exception {id} is resolved"),
+        });
+    }
+    let (status, order_id, what, envelopes) = match (found.kind.as_str(), found.order_id) {
+        ("intake_rejected", _) => {
+            let (order, envelopes) = crate::orders::retry_refused_delivery(
+                &state,
+                &tx,
+                principal.tenant,
+                id,
+                actor,
+                principal.now,
+            )
             .await?;
+            (axum::http::StatusCode::CREATED, order.id, format!("taken: order {}", order.number), envelopes)
+        }
+        (_, Some(order)) => {
+            let (what, envelopes) =
+                crate::orders::redrive(&tx, &state, principal.tenant, order, actor, principal.now).await?;
+            (axum::http::StatusCode::ACCEPTED, order, what, envelopes)
+        }
+        (kind, None) => {
+            return Err(ApiError::Conflict {
+                code: "not_retryable",
+                detail: format!("a {kind} exception is about no order: fix its cause, then resolve it"),
+            });
+        }
+    };
     let entry = Entry::new("exception.retried", "exception", id)
-        .after(serde_json::json!({ "order_id": order.id, "status": order.status }));
+        .after(serde_json::json!({ "order_id": order_id, "done": what }));
     audit::record(&tx, &principal, entry).await?;
+    let order = crate::orders::find_order(&tx, order_id).await?;
     tx.commit().await?;
     crate::platform::events::publish_committed(&state, &envelopes).await?;
-    Ok((axum::http::StatusCode::CREATED, Json(order)))
+    Ok((status, Json(order)))
 }
 
 fn not_found(id: Uuid) -> ApiError {

@@ -365,3 +365,65 @@ fn check_patch(patch: &OrderPatch, serviceable: &[String]) -> Result<Option<Acti
     Error::check(errors)?;
     Ok(action)
 }
+
+/// Re-drives an order that is not moving: the step it waits for is run again through a **fresh**
+/// event (consumers deduplicate by event id; the old one would be dropped). Safe to repeat: every
+/// step is idempotent. `accepted` and `payment_pending` → `order.accepted` (the payment step
+/// authorizes, or asks the gateway about the pending payment); `payment_authorized` and
+/// `backordered` → `order.payment_authorized` (the stock step reserves, or fills the backorder);
+/// `needs_review` → intake again. What was done, and the events to publish after commit.
+pub async fn redrive(
+    tx: &Transaction<'_>,
+    state: &AppState,
+    tenant: TenantId,
+    id: Uuid,
+    actor: (&'static str, Option<Uuid>),
+    now: DateTime<Utc>,
+) -> Result<(String, Vec<Envelope>), Error> {
+    let order = store::load(tx, id, true).await?;
+    let step = match order.status {
+        OrderStatus::Accepted | OrderStatus::PaymentPending => OrderStatus::Accepted,
+        OrderStatus::PaymentAuthorized | OrderStatus::Backordered => OrderStatus::PaymentAuthorized,
+        OrderStatus::NeedsReview => {
+            let (holds, event) = revalidate_order(tx, state, tenant, id, actor, now).await?;
+            let what = match &event {
+                Some(_) => "revalidated: accepted".to_owned(),
+                None => format!(
+                    "revalidated: still held ({})",
+                    holds.iter().map(|h| h.kind.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            };
+            return Ok((what, event.into_iter().collect()));
+        }
+        OrderStatus::OnHold => {
+            return Err(Error::Conflict {
+                code: "order_on_hold",
+                detail: format!(
+                    "order {} is on hold: release it (PATCH /api/v1/orders/{id} with action release)",
+                    order.number
+                ),
+            });
+        }
+        OrderStatus::PaymentFailed => {
+            return Err(Error::Conflict {
+                code: "order_payment_failed",
+                detail: format!(
+                    "order {}'s payment failed: retry it with a payment method (POST /api/v1/orders/{id}/payment)",
+                    order.number
+                ),
+            });
+        }
+        other => {
+            return Err(Error::Conflict {
+                code: "not_retryable",
+                detail: format!("order {} is {other}: no pipeline step waits for it", order.number),
+            });
+        }
+    };
+    let kind = step.event();
+    let envelope = store::record_event(tx, state, tenant, id, kind, order.status, now).await?;
+    Ok((
+        format!("{} published again for order {} ({})", kind.as_str(), order.number, order.status),
+        vec![envelope],
+    ))
+}

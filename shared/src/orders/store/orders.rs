@@ -294,6 +294,19 @@ pub async fn transition(
         ],
     )
     .await?;
+    record_event(tx, state, tenant, order, kind, to, now).await
+}
+
+/// Records the order's event `kind` (the order in `status`) in the outbox and in its own events.
+pub async fn record_event(
+    tx: &Transaction<'_>,
+    state: &AppState,
+    tenant: TenantId,
+    order: Uuid,
+    kind: crate::orders::model::OrderEventType,
+    status: OrderStatus,
+    now: DateTime<Utc>,
+) -> Result<Envelope, Error> {
     let row = tx
         .query_one(
             "SELECT number, source, currency, total_minor, payment_source FROM orders WHERE id = $1",
@@ -303,7 +316,7 @@ pub async fn transition(
     let data = OrderEvent {
         order_id: order,
         number: row.get(0),
-        status: to,
+        status,
         source: row.get(1),
         currency: row.get(2),
         total: row.get(3),

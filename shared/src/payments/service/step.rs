@@ -13,7 +13,9 @@
 
 use uuid::Uuid;
 
-use super::payments::{Answer, Ctx, KeyOp, Payer, Purpose, charge, earlier, follow_live, refund, void};
+use super::payments::{
+    Answer, Ctx, KeyOp, Payer, Purpose, charge, earlier, follow_live, refund, resolve, void,
+};
 use crate::orders::{OrderStatus, PaymentFailure};
 use crate::payments::model::{
     ChargeRequest, Error, OneTimeToken, PaymentMethod, PaymentStatus, RetryRequest,
@@ -64,6 +66,10 @@ pub async fn pay_order(
         tx.commit().await?;
         on_file
     };
+    if on_file.status == OrderStatus::PaymentPending && expect == OrderStatus::Accepted {
+        // Re-driven while its payment's outcome is unknown: ask the gateway (never charge again).
+        return ask_pending(ctx, order_id).await;
+    }
     if on_file.status != expect {
         return Ok(Step::LeftAlone(on_file.status));
     }
@@ -155,6 +161,23 @@ pub async fn pay_order(
             Ok(Step::Failed(why))
         }
         Err(e) => Err(e),
+    }
+}
+
+/// An order in `payment_pending` whose step runs again (an operator's retry): its pending payment
+/// is resolved by asking the gateway that holds it, and the order follows what the gateway says.
+async fn ask_pending(ctx: &Ctx<'_>, order_id: Uuid) -> Result<Step, Error> {
+    let Some(live) = follow_live(ctx, order_id).await? else {
+        return Ok(Step::LeftAlone(OrderStatus::PaymentPending));
+    };
+    if live.status == PaymentStatus::Pending {
+        resolve(ctx, live.id).await?;
+    }
+    match follow_live(ctx, order_id).await? {
+        Some(p) => {
+            Ok(Step::Charged(Box::new(Answer { pending: p.status == PaymentStatus::Pending, payment: p })))
+        }
+        None => Ok(Step::LeftAlone(OrderStatus::PaymentPending)),
     }
 }
 

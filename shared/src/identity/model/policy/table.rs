@@ -128,5 +128,8 @@ pub static ROUTES: &[RoutePolicy] = &[
     r("GET", "/api/v1/warehouses", Permission("warehouses:read")),
     r("POST", "/api/v1/warehouses", Permission("warehouses:create")),
     r("PATCH", "/api/v1/warehouses/{id}", Permission("warehouses:update")),
+    r("GET", "/api/v1/admin/dlq", Permission("exceptions:read:all")),
+    r("POST", "/api/v1/admin/dlq/{queue}/replay", Permission("exceptions:update:all")),
+    r("POST", "/api/v1/admin/dlq/{queue}/purge", Permission("exceptions:update:all")),
     r("GET", "/api/v1/orders/{id}/reservations", Permission("orders:read:own")),
 ];

@@ -1,5 +1,9 @@
-//! The stuck-order sweep. Each exception is opened in its own statement: the unique index on open
+//! The stuck-order sweep (here) and dead letters ([`dlq`]).
+//!
+//! The sweep. Each exception is opened in its own statement: the unique index on open
 //! (kind, subject) makes two sweeps at once — two processes — raise it once.
+
+pub mod dlq;
 
 use crate::operations::model::{Error, SweepReport};
 use crate::platform::db::{Db, scoped_tx};
