@@ -25,4 +25,4 @@ pub use roles::{Permission, ROLES, Role, Scope};
 pub use service::api_keys::mint as mint_api_key;
 pub use service::keys;
 pub use service::sessions::start as start_session;
-pub use service::settings::{notify_operations, tenant_setting};
+pub use service::settings::{notify_operations, platform_tenants, tenant_setting};

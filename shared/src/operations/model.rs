@@ -13,6 +13,8 @@ pub struct SweepReport {
     pub ledger_mismatches: u32,
     /// Of those, exceptions raised now.
     pub ledger_raised: u32,
+    /// Platform alerts raised now (a dead-letter queue holding messages, a breaker open).
+    pub alerts_raised: u32,
 }
 
 /// The sweep's failures.

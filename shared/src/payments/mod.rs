@@ -24,7 +24,7 @@ pub use model::{
     TransactionStatus, Unavailable, VaultCredential, VaultCustomer, decimal, minor_units, transport_outcome,
 };
 pub use nmi::Nmi;
-pub use service::payments::{EVENT_VERSION, PaymentEvent, breaker_key};
+pub use service::payments::{EVENT_VERSION, PaymentEvent, breaker_key, breakers};
 pub use service::{account, endpoint, for_tenant, gateway};
 
 /// The `payments-reconcile-pending` function: asks the gateways about every attempt whose outcome

@@ -243,15 +243,20 @@ pub struct Filter {
     pub severity: Option<String>,
 }
 
+/// Counts by kind or age.
+pub type Counts = BTreeMap<String, i64>;
+
 /// One page (`limit + 1` rows, newest first, before `cursor`) of the tenant's exceptions, and the
-/// counts by kind of every one the filter matches.
+/// counts by kind and by age (at `now`: `under_1h`, `1h_to_24h`, `over_24h`) of every one the
+/// filter matches.
 pub async fn list(
     client: &impl GenericClient,
     tenant: TenantId,
     f: &Filter,
     limit: i64,
     cursor: Option<Uuid>,
-) -> Result<(Vec<Exception>, BTreeMap<String, i64>), tokio_postgres::Error> {
+    now: DateTime<Utc>,
+) -> Result<(Vec<Exception>, Counts, Counts), tokio_postgres::Error> {
     let filter = "e.tenant_id = $1 AND e.status = $2 AND ($3::text IS NULL OR e.kind = $3)
                   AND ($4::uuid IS NULL OR e.order_id = $4) AND ($5::text IS NULL OR e.severity = $5)";
     let rows = client
@@ -271,7 +276,21 @@ pub async fn list(
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    Ok((rows.iter().map(exception).collect(), counts))
+    let ages = client
+        .query(
+            &format!(
+                "SELECT CASE WHEN e.created_at > $6::timestamptz - interval '1 hour' THEN 'under_1h'
+                             WHEN e.created_at > $6::timestamptz - interval '1 day' THEN '1h_to_24h'
+                             ELSE 'over_24h' END, count(*)
+                   FROM exception_records e WHERE {filter} GROUP BY 1"
+            ),
+            &[&tenant.as_uuid(), &f.status, &f.kind, &f.order_id, &f.severity, &now],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    Ok((rows.iter().map(exception).collect(), counts, ages))
 }
 
 /// The exception `id` (visible to the caller's role), locked when `lock`.

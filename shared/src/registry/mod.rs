@@ -477,9 +477,9 @@ registry! {
         OPERATIONS_SWEEP = TaskFunction::new(
             Operations,
             "operations-sweep",
-            "Finds orders that stayed in a state past its limit (one stuck_order exception per order and state) and stock levels that differ from their ledger (cross-tenant; gateway_ops role).",
+            "Finds orders that stayed in a state past its limit (one stuck_order exception per order and state), stock levels that differ from their ledger, dead-letter queues holding messages and open breakers (cross-tenant; gateway_ops role).",
             |s, _event| Box::pin(crate::operations::sweep_task(s)),
-            &[DbApp, DbOps, PublishEvents],
+            &[DbApp, DbOps, PublishEvents, DeadLetters, CircuitBreakers],
         )
         .schedule("rate(5 minutes)");
         PAYMENTS_REAUTHORIZE = TaskFunction::new(

@@ -60,3 +60,9 @@ pub async fn notify_operations(
     }
     Ok(out)
 }
+
+/// The platform's own tenants (kind `platform`), oldest first: what no one tenant owns — a
+/// dead-letter queue filling, a gateway's breaker open — is theirs to see and be told about.
+pub async fn platform_tenants(tx: &Transaction<'_>) -> Result<Vec<TenantId>, tokio_postgres::Error> {
+    crate::identity::store::tenants::platform_ids(tx).await
+}

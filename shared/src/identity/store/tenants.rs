@@ -15,6 +15,12 @@ pub(crate) async fn is_active(tx: &Transaction<'_>, tenant: TenantId) -> Result<
 }
 
 /// `platform`, `vendor` or a customer kind.
+/// The platform tenants (kind `platform`), oldest first.
+pub(crate) async fn platform_ids(tx: &Transaction<'_>) -> Result<Vec<TenantId>, tokio_postgres::Error> {
+    let rows = tx.query("SELECT id FROM tenants WHERE kind = 'platform' ORDER BY id", &[]).await?;
+    Ok(rows.iter().map(|r| TenantId::from_uuid(r.get(0))).collect())
+}
+
 pub(crate) async fn kind(tx: &Transaction<'_>, tenant: TenantId) -> Result<String, tokio_postgres::Error> {
     Ok(tx.query_one("SELECT kind FROM tenants WHERE id = $1", &[&tenant.as_uuid()]).await?.get(0))
 }

@@ -56,6 +56,7 @@ pub async fn sweep(state: &AppState, ops: &Db) -> Result<SweepReport, Error> {
     if let Err(e) = crate::platform::events::publish_committed(state, &emails).await {
         tracing::warn!(error = %e, "stuck-order emails left to the relay");
     }
+    report.alerts_raised = platform_alerts(state, ops).await?;
     let mismatches = crate::inventory::ledger_mismatches(ops).await?;
     let conn = ops.conn().await?;
     for (warehouse, sku, what) in &mismatches {
@@ -74,4 +75,79 @@ pub async fn sweep(state: &AppState, ops: &Db) -> Result<SweepReport, Error> {
         }
     }
     Ok(report)
+}
+
+/// One condition the platform is told about while it lasts.
+struct Alert {
+    kind: &'static str,
+    subject: String,
+    text: String,
+    present: bool,
+}
+
+/// The platform's own alerts: each dead-letter queue holding messages (`dead_letters_waiting`) and
+/// each merchant account's open breaker (`breaker_open`) raises one platform-level exception and
+/// tells the platform's operations contacts once, with the link; it resolves itself when the
+/// queue is empty or the breaker has closed. What cannot be read is logged and looked at next time.
+async fn platform_alerts(state: &AppState, ops: &Db) -> Result<u32, Error> {
+    let now = state.clock().now();
+    let mut alerts = Vec::new();
+    match dlq::overview(state, None, 0).await {
+        Ok(queues) => alerts.extend(queues.into_iter().map(|q| Alert {
+            kind: "dead_letters_waiting",
+            subject: format!("dlq/{}", q.queue),
+            text: format!("{} message(s) wait in the dead-letter queue of {}", q.depth, q.queue),
+            present: q.depth > 0,
+        })),
+        Err(e) => tracing::warn!(error = %e, "the dead-letter queues could not be read"),
+    }
+    match crate::payments::breakers(state, ops).await {
+        Ok(breakers) => alerts.extend(breakers.into_iter().filter(|b| b.breaker.state != "unreadable").map(|b| {
+            Alert {
+                kind: "breaker_open",
+                subject: format!("breaker/{}", b.merchant_account_id),
+                text: format!(
+                    "the circuit breaker of {} ({}) is {}: its calls are refused until it lets a probe through",
+                    b.merchant_account, b.gateway, b.breaker.state
+                ),
+                present: b.breaker.state == "open",
+            }
+        })),
+        Err(e) => tracing::warn!(error = %e, "the breakers could not be read"),
+    }
+    let mut raised = 0;
+    let mut emails = Vec::new();
+    let mut conn = ops.conn().await?;
+    let platform = {
+        let tx = scoped_tx(&mut conn, None, None).await?;
+        crate::identity::platform_tenants(&tx).await?.first().copied()
+    };
+    for a in alerts {
+        let tx = scoped_tx(&mut conn, platform, None).await?;
+        if !a.present {
+            exceptions::resolve_subject(&*tx, a.kind, &a.subject, "cleared", now).await?;
+            tx.commit().await?;
+            continue;
+        }
+        let ex = NewException::new(a.kind, "operations-sweep", Severity::Critical, &a.text)
+            .tenant(platform)
+            .subject(&a.subject);
+        let Some(id) = exceptions::open(&*tx, &ex, now).await? else { continue };
+        raised += 1;
+        tracing::error!(kind = a.kind, subject = a.subject, "platform alert raised");
+        let text =
+            format!("{}.\n\nSee GET /api/v1/admin/exceptions/{id} and GET /api/v1/admin/dlq.\n", a.text);
+        if let Some(platform) = platform {
+            let told =
+                crate::identity::notify_operations(&tx, state.clock().as_ref(), platform, &a.text, &text)
+                    .await;
+            emails.extend(told.map_err(|e| Error::Events(e.to_string()))?);
+        }
+        tx.commit().await?;
+    }
+    drop(conn);
+    if let Err(e) = crate::platform::events::publish_committed(state, &emails).await {
+        tracing::warn!(error = %e, "platform alert emails left to the relay");
+    }
+    Ok(raised)
 }

@@ -33,6 +33,94 @@ pub struct ExceptionPage {
     pub next_cursor: Option<String>,
     /// Exceptions matching the filter (all pages), by kind.
     pub counts: BTreeMap<String, i64>,
+    /// The same, by age: `under_1h`, `1h_to_24h`, `over_24h`.
+    pub ages: BTreeMap<String, i64>,
+}
+
+/// One exception in full: what happened, the order's timeline, and what the operator can do.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExceptionDetail {
+    #[serde(flatten)]
+    pub exception: Exception,
+    /// The order it is about, as it is now (none: it is about no order).
+    pub order: Option<OrderTimeline>,
+    /// What can be done about it now (none once it is resolved).
+    pub actions: Vec<Action>,
+}
+
+/// An order's state and every change it went through, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderTimeline {
+    pub id: Uuid,
+    pub number: i64,
+    pub status: crate::orders::OrderStatus,
+    pub history: Vec<crate::orders::model::HistoryEntry>,
+}
+
+/// One thing an operator can do: the request to send.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Action {
+    /// `retry`, `resolve`, `release`, `retry_payment` or `cancel`.
+    pub action: &'static str,
+    pub method: &'static str,
+    pub path: String,
+    pub what: &'static str,
+}
+
+/// What can be done about `e` (about `order` in `status`, if it is about one).
+fn actions(e: &Exception, order: Option<(Uuid, crate::orders::OrderStatus)>) -> Vec<Action> {
+    use crate::orders::OrderStatus as S;
+    if e.status != "open" {
+        return Vec::new();
+    }
+    let status = order.map(|(_, s)| s);
+    let order_path = order.map(|(id, _)| format!("/api/v1/orders/{id}")).unwrap_or_default();
+    let exception_path = format!("/api/v1/admin/exceptions/{}", e.id);
+    let redrivable = status.is_some_and(|s| {
+        matches!(s, S::Accepted | S::PaymentPending | S::PaymentAuthorized | S::Backordered | S::NeedsReview)
+    });
+    let candidates = [
+        (
+            e.kind == "intake_rejected" || redrivable,
+            "retry",
+            "POST",
+            format!("{exception_path}/retry"),
+            "run the step the order waits for again (or intake, for a refused delivery)",
+        ),
+        (
+            status == Some(S::OnHold),
+            "release",
+            "PATCH",
+            order_path.clone(),
+            "release the hold: body {\"action\": \"release\"}",
+        ),
+        (
+            status == Some(S::PaymentFailed),
+            "retry_payment",
+            "POST",
+            format!("{order_path}/payment"),
+            "charge it again, with another payment method if needed",
+        ),
+        (
+            status.is_some_and(|s| s.can_become(S::Cancelled)),
+            "cancel",
+            "PATCH",
+            order_path,
+            "cancel the order (its stock, money and promotions come back): body {\"action\": \"cancel\"}",
+        ),
+        (
+            true,
+            "resolve",
+            "POST",
+            format!("{exception_path}/resolve"),
+            "mark it handled, saying how: body {\"resolution\": \"...\"}",
+        ),
+    ];
+    candidates
+        .into_iter()
+        .filter(|c| c.0)
+        .map(|(_, action, method, path, what)| Action { action, method, path, what })
+        .collect()
 }
 
 /// The acting tenant's exceptions, newest first, with counts by kind.
@@ -50,30 +138,41 @@ pub async fn list(
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
     let filter = exceptions::Filter { status, kind: f.kind, order_id: f.order_id, severity: f.severity };
-    let (rows, counts) = exceptions::list(&*tx, principal.tenant, &filter, limit, cursor).await?;
+    let (rows, counts, ages) =
+        exceptions::list(&*tx, principal.tenant, &filter, limit, cursor, principal.now).await?;
     tx.commit().await?;
     let page = crate::platform::pagination::Page::of(rows, limit, |e: &Exception| e.id);
-    Ok(Json(ExceptionPage { items: page.items, next_cursor: page.next_cursor, counts }))
+    Ok(Json(ExceptionPage { items: page.items, next_cursor: page.next_cursor, counts, ages }))
 }
 
-/// One exception of the acting tenant, with its details.
+/// One exception of the acting tenant in full: what happened (its details), the timeline of the
+/// order it is about, and what the operator can do now (each a request to send).
 #[utoipa::path(get, path = "/api/v1/admin/exceptions/{id}", operation_id = "exceptions_get", tag = "orders",
     params(("id" = Uuid, Path, description = "Exception id")), security(("bearer" = [])),
     responses(
-        (status = 200, description = "The exception", body = Exception),
+        (status = 200, description = "The exception", body = ExceptionDetail),
         (status = 404, description = "No such exception", body = crate::Problem),
     ))]
 pub async fn get(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-) -> Result<Json<Exception>, ApiError> {
+) -> Result<Json<ExceptionDetail>, ApiError> {
     let id = path_id(&id, "an exception")?;
     let mut conn = state.db().await?.conn().await?;
     let tx = principal.tx(&mut conn).await?;
     let found = exceptions::get(&*tx, id, false).await?.ok_or_else(|| not_found(id))?;
+    let order = match found.order_id {
+        Some(order) => {
+            let o = crate::orders::find_order(&tx, order).await?;
+            let history = crate::orders::store::orders::history(&tx, order).await?;
+            Some(OrderTimeline { id: o.id, number: o.number, status: o.status, history })
+        }
+        None => None,
+    };
     tx.commit().await?;
-    Ok(Json(found))
+    let actions = actions(&found, order.as_ref().map(|o| (o.id, o.status)));
+    Ok(Json(ExceptionDetail { exception: found, order, actions }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -1278,7 +1278,7 @@ pub async fn reconciliation(
     state: &AppState,
     ops: &Db,
 ) -> Result<crate::payments::model::Reconciliation, Error> {
-    use crate::payments::model::{BreakerState, Reconciliation};
+    use crate::payments::model::Reconciliation;
     let now = state.clock().now();
     let (open_attempts, queued_refunds, discrepancies, accounts) = {
         let mut conn = ops.conn().await?;
@@ -1290,9 +1290,32 @@ pub async fn reconciliation(
             store::accounts(&tx).await?,
         )
     };
+    let breakers = breaker_states(state, &accounts).await?;
+    Ok(Reconciliation { open_attempts, queued_refunds, discrepancies, breakers })
+}
+
+/// Every merchant account's breaker (across tenants: the operations role).
+pub async fn breakers(
+    state: &AppState,
+    ops: &Db,
+) -> Result<Vec<crate::payments::model::BreakerState>, Error> {
+    let accounts = {
+        let mut conn = ops.conn().await?;
+        let tx = scoped_tx(&mut conn, None, None).await?;
+        store::accounts(&tx).await?
+    };
+    breaker_states(state, &accounts).await
+}
+
+async fn breaker_states(
+    state: &AppState,
+    accounts: &[crate::payments::model::MerchantAccount],
+) -> Result<Vec<crate::payments::model::BreakerState>, Error> {
+    use crate::payments::model::BreakerState;
+    let now = state.clock().now();
     let breakers = Breakers::of(state).await.map_err(|e| Error::Config(e.to_string()))?;
     let mut views = Vec::new();
-    for a in &accounts {
+    for a in accounts {
         let view = breakers.view(&breaker_key(a), now).await.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "a breaker could not be read");
             breaker::View::unreadable()
@@ -1304,5 +1327,5 @@ pub async fn reconciliation(
             breaker: view,
         });
     }
-    Ok(Reconciliation { open_attempts, queued_refunds, discrepancies, breakers: views })
+    Ok(views)
 }
