@@ -337,7 +337,8 @@ async fn move_reservations(
         }
         if to == "released" && !held.is_empty() {
             let units: i64 = held.iter().map(|r| r.quantity).sum();
-            let undo = format!("stock released: {units} units back to available");
+            let unit = if units == 1 { "unit" } else { "units" };
+            let undo = format!("stock released: {units} {unit} back to available");
             crate::orders::record_undo(&tx, tenant, order_id, &undo, now).await?;
         }
         {
