@@ -287,9 +287,11 @@ async fn a_cancel_racing_the_pipeline_in_another_process_always_ends_consistent(
         );
     };
     let mut reached = std::collections::BTreeMap::new();
+    let mut all = Vec::new();
     for round in 0..13 {
-        let delays: Vec<u64> = (0..4).map(|_| (Uuid::new_v4().as_u128() % 600) as u64).collect();
+        let delays: Vec<u64> = (0..4).map(|_| (Uuid::new_v4().as_u128() % 1500) as u64).collect();
         let done = futures::future::join_all(delays.iter().map(|d| run(*d))).await;
+        all.extend(done.iter().map(|o| o["id"].as_str().unwrap().to_owned()));
         for order in &done {
             // The furthest the pipeline got before the cancel. (By the states the history holds,
             // not their times: the other process writes on the wall clock, this one on its own.)
@@ -302,8 +304,43 @@ async fn a_cancel_racing_the_pipeline_in_another_process_always_ends_consistent(
         }
         assert!(mismatches(w).await.is_empty(), "round {round}: the levels equal the ledger");
     }
-    // The cancels landed in more than one window of the pipeline.
+    // The cancels landed in more than one window of the pipeline, the reservation's among them.
     assert!(reached.len() >= 2, "{reached:?}");
+    assert!(
+        reached.contains_key("payment_authorized") || reached.contains_key("inventory_reserved"),
+        "{reached:?}"
+    );
+    // Once every step has had its say (its queue drained), nothing came back to life: no order
+    // holds stock, no authorization is live at the sandbox.
+    let sqs = w.state.sqs().await.unwrap();
+    for step in ["payment-authorize", "inventory-reserve", "payment-release", "inventory-release"] {
+        let url = sqs.get_queue_url().queue_name(format!("{}-{step}", w.stack)).send().await.unwrap();
+        let url = url.queue_url().unwrap().to_owned();
+        for _ in 0..300 {
+            use aws_sdk_sqs::types::QueueAttributeName as A;
+            let attrs = sqs
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(A::ApproximateNumberOfMessages)
+                .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+                .send()
+                .await
+                .unwrap();
+            let n =
+                |a: A| attrs.attributes().and_then(|m| m.get(&a)).map_or(0, |v| v.parse::<u64>().unwrap());
+            if n(A::ApproximateNumberOfMessages) + n(A::ApproximateNumberOfMessagesNotVisible) == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    for id in &all {
+        let books = order_books(shop, id).await;
+        assert_eq!((holding(shop, id).await, net(&books)), (0, 0), "{id}: {books:?}");
+        assert!(books.iter().all(|t| t["state"] != "authorized"), "{id}: {books:?}");
+        assert_eq!(order_of(shop, id).await["status"], "cancelled");
+    }
+    assert_eq!(all.len(), 52);
     twin.stop().await;
 }
 

@@ -83,13 +83,14 @@ pub async fn replay(
     Path(queue): Path<String>,
     ApiJson(req): ApiJson<ReplayRequest>,
 ) -> Result<Json<Replayed>, ApiError> {
-    let sent = dlq::replay(&state, &queue, &req).await?;
+    let (sent, stopped) = dlq::replay(&state, &queue, &req).await?;
     let replayed: Vec<String> = sent.iter().map(|m| m.message_id.clone()).collect();
     let events: Vec<_> = sent.iter().map(|m| (m.event_id, m.event_type.clone(), m.tenant_id)).collect();
-    let entry = Entry::new("dlq.replayed", "queue", &queue)
-        .after(serde_json::json!({"queue": queue, "messages": replayed, "events": events}));
+    let entry = Entry::new("dlq.replayed", "queue", &queue).after(
+        serde_json::json!({"queue": queue, "messages": replayed, "events": events, "stopped": stopped}),
+    );
     record(&state, &principal, entry).await?;
-    Ok(Json(Replayed { queue, replayed }))
+    Ok(Json(Replayed { queue, replayed, stopped }))
 }
 
 /// Drops one dead letter for good, saying why, and resolves its `dead_letter` exception. Audited

@@ -112,6 +112,9 @@ impl ReplayRequest {
 pub struct Replayed {
     pub queue: String,
     pub replayed: Vec<String>,
+    /// Why it stopped before the end (the queues failed, or its 20 s were up); replay again for
+    /// the rest. None: every chosen message was sent back.
+    pub stopped: Option<String>,
 }
 
 /// One dead letter to drop, and why (audited).

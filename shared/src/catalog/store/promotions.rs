@@ -302,11 +302,20 @@ pub async fn redeem(tx: &Transaction<'_>, by: Writer, r: NewRedemption<'_>) -> R
         &[&id, &by.tenant.as_uuid(), &r.promotion, &r.order_ref, &r.customer, &r.discount, &r.currency, &by.now],
     )
     .await?;
-    tx.execute(
-        "UPDATE promotions SET redemption_count = redemption_count + 1 WHERE id = $1",
-        &[&r.promotion],
-    )
-    .await?;
+    // Counted only while a use is left (two orders taking the last one at once: one is refused).
+    let counted = tx
+        .execute(
+            "UPDATE promotions SET redemption_count = redemption_count + 1
+              WHERE id = $1 AND (usage_limit IS NULL OR redemption_count < usage_limit)",
+            &[&r.promotion],
+        )
+        .await?;
+    if counted == 0 {
+        return Err(Error::Conflict {
+            code: "usage_limit_reached",
+            detail: "the promotion's last use was just taken by another order".into(),
+        });
+    }
     Ok(redemption(&tx.query_one(&format!("{REDEMPTION} WHERE r.id = $1"), &[&id]).await?))
 }
 

@@ -185,27 +185,33 @@ impl Pick<'_> {
     }
 }
 
-/// Receives the DLQ's messages (held for a while), hands each one `pick` takes to `take` (which
-/// sends it on or drops it, then it is deleted), and lets the others go at once. The ids taken.
+/// How long one replay or purge goes on (an API request must answer well within its limit).
+const BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Receives the DLQ's messages (held for a while), hands each one `pick` takes on (sent to the
+/// source queue when `replay`, then deleted), and lets the others go at once. The messages taken,
+/// and what stopped it early, if anything (those taken so far are still reported: they moved).
 async fn sweep_dlq(
     state: &AppState,
     d: &Dlq,
     pick: Pick<'_>,
     replay: bool,
-) -> Result<Vec<DeadLetter>, Error> {
+) -> Result<(Vec<DeadLetter>, Option<Error>), Error> {
     let (sqs, _) = client(state).await?;
     let now = state.clock().now();
-    let mut taken = Vec::new();
+    let started = std::time::Instant::now();
+    let mut taken: Vec<DeadLetter> = Vec::new();
     let mut passed = Vec::new();
     let mut scanned = 0;
     let result = async {
-        while scanned < SCAN_LIMIT {
+        while scanned < SCAN_LIMIT && started.elapsed() < BUDGET {
+            // Long polling: an empty answer means the queue is empty, not that one server was.
             let got = sqs
                 .receive_message()
                 .queue_url(&d.url)
                 .max_number_of_messages(10)
                 .visibility_timeout(HOLD_SECONDS)
-                .wait_time_seconds(0)
+                .wait_time_seconds(1)
                 .message_system_attribute_names(M::All)
                 .send()
                 .await
@@ -217,7 +223,9 @@ async fn sweep_dlq(
                 scanned += 1;
                 let parsed = parse(m);
                 let receipt = m.receipt_handle().unwrap_or_default().to_owned();
-                if !pick.takes(&parsed, now) {
+                // A message replayed by this call that failed again is not taken twice.
+                let again = parsed.event_id.is_some() && taken.iter().any(|t| t.event_id == parsed.event_id);
+                if again || !pick.takes(&parsed, now) {
                     passed.push(receipt);
                     continue;
                 }
@@ -252,8 +260,7 @@ async fn sweep_dlq(
             tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "a dead letter stays hidden a while");
         }
     }
-    result?;
-    Ok(taken)
+    Ok((taken, result.err()))
 }
 
 /// Resolves the `dead_letter` exceptions of `letters` (opened by the consumer on the last attempt).
@@ -273,19 +280,26 @@ async fn resolve_exceptions(
     Ok(())
 }
 
-/// Sends the chosen dead letters of `function`'s queue back to it; the messages sent.
-pub async fn replay(state: &AppState, function: &str, req: &ReplayRequest) -> Result<Vec<DeadLetter>, Error> {
+/// Sends the chosen dead letters of `function`'s queue back to it: the messages sent, and why it
+/// stopped before the end, if it did (what was sent is still reported, resolved and audited).
+pub async fn replay(
+    state: &AppState,
+    function: &str,
+    req: &ReplayRequest,
+) -> Result<(Vec<DeadLetter>, Option<String>), Error> {
     req.check()?;
     let d = dlq(state, function).await?;
-    let sent = sweep_dlq(state, &d, Pick::Replay(req), true).await?;
-    if req.message_id.is_some() && sent.is_empty() {
-        return Err(Error::NotFound(format!(
+    let (sent, stopped) = sweep_dlq(state, &d, Pick::Replay(req), true).await?;
+    resolve_exceptions(state, &d, &sent, "replayed to its queue").await?;
+    match stopped {
+        Some(e) if sent.is_empty() => Err(e),
+        Some(e) => Ok((sent, Some(e.to_string()))),
+        None if req.message_id.is_some() && sent.is_empty() => Err(Error::NotFound(format!(
             "message {:?} in the dead-letter queue of {function}",
             req.message_id
-        )));
+        ))),
+        None => Ok((sent, None)),
     }
-    resolve_exceptions(state, &d, &sent, "replayed to its queue").await?;
-    Ok(sent)
 }
 
 /// Drops one dead letter of `function`'s queue; the message dropped.
@@ -296,11 +310,11 @@ pub async fn purge(
     reason: &str,
 ) -> Result<DeadLetter, Error> {
     let d = dlq(state, function).await?;
-    let dropped = sweep_dlq(state, &d, Pick::One(message_id), false).await?;
+    let (dropped, stopped) = sweep_dlq(state, &d, Pick::One(message_id), false).await?;
     let Some(m) = dropped.into_iter().next() else {
-        return Err(Error::NotFound(format!(
-            "message {message_id:?} in the dead-letter queue of {function}"
-        )));
+        return Err(stopped.unwrap_or_else(|| {
+            Error::NotFound(format!("message {message_id:?} in the dead-letter queue of {function}"))
+        }));
     };
     resolve_exceptions(state, &d, std::slice::from_ref(&m), &format!("purged: {reason}")).await?;
     Ok(m)

@@ -77,7 +77,15 @@ fn actions(e: &Exception, order: Option<(Uuid, crate::orders::OrderStatus)>) -> 
     let order_path = order.map(|(id, _)| format!("/api/v1/orders/{id}")).unwrap_or_default();
     let exception_path = format!("/api/v1/admin/exceptions/{}", e.id);
     let redrivable = status.is_some_and(|s| {
-        matches!(s, S::Accepted | S::PaymentPending | S::PaymentAuthorized | S::Backordered | S::NeedsReview)
+        matches!(
+            s,
+            S::Accepted
+                | S::PaymentPending
+                | S::PaymentAuthorized
+                | S::Backordered
+                | S::NeedsReview
+                | S::Cancelled
+        )
     });
     let candidates = [
         (
@@ -230,8 +238,8 @@ pub async fn resolve(
 /// every reason it is still refused (422, it stays open). Any other exception about an order
 /// re-drives the step the order waits for with a **fresh** event — `accepted` and
 /// `payment_pending` the payment step (which asks the gateway about a pending payment, never
-/// charging again), `payment_authorized` and `backordered` the stock step, `needs_review` intake
-/// again — and answers 202 with the order; the exception resolves itself when the order moves on.
+/// charging again), `payment_authorized` and `backordered` the stock step, `cancelled` the undo
+/// steps, `needs_review` intake again — and answers 202 with the order; the exception resolves itself when the order moves on.
 /// Safe to press twice: every step is idempotent. Audited.
 #[utoipa::path(post, path = "/api/v1/admin/exceptions/{id}/retry", operation_id = "exceptions_retry", tag = "orders",
     params(("id" = Uuid, Path, description = "Exception id")), security(("bearer" = [])),

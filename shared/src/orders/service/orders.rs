@@ -371,7 +371,8 @@ fn check_patch(patch: &OrderPatch, serviceable: &[String]) -> Result<Option<Acti
 /// step is idempotent. `accepted` and `payment_pending` → `order.accepted` (the payment step
 /// authorizes, or asks the gateway about the pending payment); `payment_authorized` and
 /// `backordered` → `order.payment_authorized` (the stock step reserves, or fills the backorder);
-/// `needs_review` → intake again. What was done, and the events to publish after commit.
+/// `cancelled` → `order.cancelled` (the undo steps finish what they have not); `needs_review` →
+/// intake again. What was done, and the events to publish after commit.
 pub async fn redrive(
     tx: &Transaction<'_>,
     state: &AppState,
@@ -384,6 +385,8 @@ pub async fn redrive(
     let step = match order.status {
         OrderStatus::Accepted | OrderStatus::PaymentPending => OrderStatus::Accepted,
         OrderStatus::PaymentAuthorized | OrderStatus::Backordered => OrderStatus::PaymentAuthorized,
+        // What its cancellation has not undone yet (the undo steps are idempotent).
+        OrderStatus::Cancelled => OrderStatus::Cancelled,
         OrderStatus::NeedsReview => {
             let (holds, event) = revalidate_order(tx, state, tenant, id, actor, now).await?;
             let what = match &event {

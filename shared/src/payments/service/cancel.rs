@@ -1,24 +1,29 @@
 //! A cancelled order keeps no money (`payment-release`, on `order.cancelled`): its authorization
 //! is voided, its capture refunded (voided when nothing of it has settled; queued until settlement
-//! when only part of it could go back). Every operation carries the key `cancel:<order>`: a
-//! repeated delivery finds what the first one did and does nothing again. A payment whose outcome
-//! is unknown is left to the reconciler, which voids what it finds approved for a cancelled order.
+//! when only part of it could go back). Each try carries the key `cancel:<order>:<n>`: a repeated
+//! delivery finds what an earlier try did — done, or its outcome unknown (left to the reconciler,
+//! never sent again) — and only a try the gateway certainly did not process is followed by a new
+//! one. A payment whose own outcome is unknown is left to the reconciler, which voids what it finds
+//! approved for a cancelled order.
 
 use uuid::Uuid;
 
-use super::payments::{Answer, Ctx, detail, refund, void};
+use super::payments::{Answer, Ctx, KeyOp, detail, earlier, refund, void};
 use crate::orders::OrderStatus;
-use crate::payments::model::{Error, Payment, PaymentStatus};
+use crate::payments::model::{AttemptStatus, Error, Payment, PaymentStatus};
 use crate::payments::store;
 use crate::platform::db::scoped_tx;
 use crate::platform::exceptions::{self, NewException, Severity};
 
-/// The exception a cancellation leaves when giving the money back failed (retried by the queue;
-/// resolved when a later delivery succeeds).
+/// The exception a cancellation leaves while giving the money back has not succeeded (retried by
+/// the queue, or from the exception; resolved when nothing is left to give back).
 pub const INCOMPLETE: &str = "cancellation_incomplete";
 
+/// How many tries a cancellation makes before it needs a person (each a new key).
+const MAX_TRIES: u32 = 20;
+
 /// Gives back what a cancelled order's payment holds; what it did (`None`: nothing to do — not
-/// cancelled, no live payment, or its outcome unknown).
+/// cancelled, no live payment, its outcome unknown, or an earlier try's outcome unknown).
 pub async fn release_cancelled(ctx: &Ctx<'_>, order_id: Uuid) -> Result<Option<String>, Error> {
     let live = {
         let mut conn = ctx.db.conn().await?;
@@ -31,50 +36,111 @@ pub async fn release_cancelled(ctx: &Ctx<'_>, order_id: Uuid) -> Result<Option<S
             None => None,
         }
     };
-    let Some(p) = live else { return Ok(None) };
-    let key = format!("cancel:{order_id}");
-    let done = match p.status {
-        PaymentStatus::Authorized => void(ctx, p.id, &key).await,
-        PaymentStatus::Captured | PaymentStatus::Refunded if p.refundable > 0 => {
-            refund(ctx, p.id, None, &key).await
-        }
-        _ => return Ok(None),
-    };
     let subject = format!("order/{order_id}/cancel/payment");
-    let mut conn = ctx.db.conn().await?;
-    let tx = scoped_tx(&mut conn, Some(ctx.tenant), None).await?;
-    let now = ctx.state.clock().now();
+    let op = match live.as_ref().map(|p| (p.status, p.refundable)) {
+        Some((PaymentStatus::Authorized, _)) => KeyOp::Void,
+        Some((PaymentStatus::Captured | PaymentStatus::Refunded, r)) if r > 0 => KeyOp::Refund,
+        // Nothing live (given back already, by this step or the payment step) or its own outcome
+        // unknown (the reconciler's): nothing to do here.
+        _ => {
+            if live.is_none() {
+                settle_exception(ctx, order_id, &subject, None, "nothing left to give back").await?;
+            }
+            return Ok(None);
+        }
+    };
+    let Some(p) = live else { return Ok(None) };
+    // The first key no earlier try used, unless an earlier try may have done it.
+    let mut key = None;
+    for n in 0..MAX_TRIES {
+        let k = format!("cancel:{order_id}:{n}");
+        match earlier(ctx, op, &k, p.id).await {
+            Ok(None) => {
+                key = Some(k);
+                break;
+            }
+            // Done, or its outcome unknown: never sent again (the reconciler asks about it).
+            Ok(Some(_)) => return Ok(None),
+            // Certainly not done: the next key.
+            Err(Error::Declined { .. } | Error::Unavailable(_)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    let Some(key) = key else {
+        let why = format!("{MAX_TRIES} tries to give back payment {} failed", p.id);
+        raise(ctx, order_id, &subject, &p, &why).await?;
+        return Ok(None);
+    };
+    let done = match op {
+        KeyOp::Void => void(ctx, p.id, &key).await,
+        _ => refund(ctx, p.id, None, &key).await,
+    };
     match done {
+        Ok(answer) if unknown(&answer) => {
+            let why =
+                format!("the gateway's answer to giving back payment {} was lost; it is being asked", p.id);
+            raise(ctx, order_id, &subject, &p, &why).await?;
+            Ok(None)
+        }
         Ok(answer) => {
             let what = undone(&p, &answer);
-            crate::orders::record_undo(&tx, ctx.tenant, order_id, &what, now).await?;
-            exceptions::resolve_subject(&*tx, INCOMPLETE, &subject, &what, now).await?;
-            tx.commit().await?;
+            settle_exception(ctx, order_id, &subject, Some(&what), &what).await?;
             Ok(Some(what))
         }
         // Another step gave it back meanwhile (the payment step voids what it authorized for an
-        // order cancelled in flight): nothing left to do.
-        Err(Error::Conflict { code: "invalid_state", .. })
-            if store::live_payment(&tx, order_id).await?.is_none() =>
-        {
-            Ok(None)
-        }
+        // order cancelled in flight).
+        Err(Error::Conflict { code: "invalid_state", .. }) => Ok(None),
         Err(e) => {
-            let ex = NewException::new(
-                INCOMPLETE,
-                "payment-release",
-                Severity::Error,
-                format!("the cancelled order's payment {} ({}) could not be given back: {e}", p.id, p.status),
-            )
-            .tenant(Some(ctx.tenant))
-            .order(order_id)
-            .subject(subject)
-            .details(serde_json::json!({"payment_id": p.id, "payment_status": p.status}));
-            exceptions::open(&*tx, &ex, now).await?;
-            tx.commit().await?;
+            let why =
+                format!("the cancelled order's payment {} ({}) could not be given back: {e}", p.id, p.status);
+            raise(ctx, order_id, &subject, &p, &why).await?;
             Err(e)
         }
     }
+}
+
+/// An operation whose outcome is not known yet (not a refund queued until settlement: that one is
+/// done, as far as the cancellation goes).
+fn unknown(answer: &Answer) -> bool {
+    answer.pending
+        && answer
+            .payment
+            .attempts
+            .last()
+            .is_some_and(|a| matches!(a.status, AttemptStatus::Attempted | AttemptStatus::Unknown))
+}
+
+/// Records what was given back in the order's history (when `what`) and resolves the exception.
+async fn settle_exception(
+    ctx: &Ctx<'_>,
+    order_id: Uuid,
+    subject: &str,
+    what: Option<&str>,
+    resolution: &str,
+) -> Result<(), Error> {
+    let mut conn = ctx.db.conn().await?;
+    let tx = scoped_tx(&mut conn, Some(ctx.tenant), None).await?;
+    let now = ctx.state.clock().now();
+    if let Some(what) = what {
+        crate::orders::record_undo(&tx, ctx.tenant, order_id, what, now).await?;
+    }
+    exceptions::resolve_subject(&*tx, INCOMPLETE, subject, resolution, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Opens (once) the exception saying the money is not back yet.
+async fn raise(ctx: &Ctx<'_>, order_id: Uuid, subject: &str, p: &Payment, why: &str) -> Result<(), Error> {
+    let mut conn = ctx.db.conn().await?;
+    let tx = scoped_tx(&mut conn, Some(ctx.tenant), None).await?;
+    let ex = NewException::new(INCOMPLETE, "payment-release", Severity::Error, why)
+        .tenant(Some(ctx.tenant))
+        .order(order_id)
+        .subject(subject)
+        .details(serde_json::json!({"payment_id": p.id, "payment_status": p.status}));
+    exceptions::open(&*tx, &ex, ctx.state.clock().now()).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The order history's line for what was given back.
