@@ -191,6 +191,23 @@ pub async fn resolve_subject(
     Ok(n == 1)
 }
 
+/// Whether an exception of `kind` about `subject` was resolved since `since` (an alert that
+/// clears and comes back within its period is raised again but told about once).
+pub async fn resolved_since(
+    client: &impl GenericClient,
+    kind: &str,
+    subject: &str,
+    since: DateTime<Utc>,
+) -> Result<bool, tokio_postgres::Error> {
+    let row = client
+        .query_opt(
+            "SELECT 1 FROM exception_records WHERE kind = $1 AND subject = $2 AND status = 'resolved' AND resolved_at > $3 LIMIT 1",
+            &[&kind, &subject, &since],
+        )
+        .await?;
+    Ok(row.is_some())
+}
+
 /// An exception as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Exception {

@@ -77,6 +77,9 @@ pub async fn sweep(state: &AppState, ops: &Db) -> Result<SweepReport, Error> {
     Ok(report)
 }
 
+/// How often one platform alert is told at most.
+const ALERT_PERIOD: chrono::Duration = chrono::Duration::hours(1);
+
 /// One condition the platform is told about while it lasts.
 struct Alert {
     kind: &'static str,
@@ -132,9 +135,16 @@ async fn platform_alerts(state: &AppState, ops: &Db) -> Result<u32, Error> {
         let ex = NewException::new(a.kind, "operations-sweep", Severity::Critical, &a.text)
             .tenant(platform)
             .subject(&a.subject);
+        // Told once per period: a condition that cleared and came back within the hour is raised
+        // again but not told again.
+        let told_lately = exceptions::resolved_since(&*tx, a.kind, &a.subject, now - ALERT_PERIOD).await?;
         let Some(id) = exceptions::open(&*tx, &ex, now).await? else { continue };
         raised += 1;
         tracing::error!(kind = a.kind, subject = a.subject, "platform alert raised");
+        if told_lately {
+            tx.commit().await?;
+            continue;
+        }
         let text =
             format!("{}.\n\nSee GET /api/v1/admin/exceptions/{id} and GET /api/v1/admin/dlq.\n", a.text);
         if let Some(platform) = platform {
