@@ -1,6 +1,6 @@
 //! A cancelled order keeps no money (`payment-release`, on `order.cancelled`): its authorization
 //! is voided, its capture refunded (voided when nothing of it has settled; queued until settlement
-//! when only part of it could go back). Each try carries the key `cancel:<order>:<n>`: a repeated
+//! when only part of it could go back). Each try carries the key `cancel:<payment>:<n>`: a repeated
 //! delivery finds what an earlier try did — done, or its outcome unknown (left to the reconciler,
 //! never sent again) — and only a try the gateway certainly did not process is followed by a new
 //! one. A payment whose own outcome is unknown is left to the reconciler, which voids what it finds
@@ -53,7 +53,7 @@ pub async fn release_cancelled(ctx: &Ctx<'_>, order_id: Uuid) -> Result<Option<S
     // The first key no earlier try used, unless an earlier try may have done it.
     let mut key = None;
     for n in 0..MAX_TRIES {
-        let k = format!("cancel:{order_id}:{n}");
+        let k = format!("cancel:{}:{n}", p.id);
         match earlier(ctx, op, &k, p.id).await {
             Ok(None) => {
                 key = Some(k);
